@@ -1,0 +1,74 @@
+/**
+ * The one error catalogue of ebm. Every error that an operator, a vendor or a
+ * program can see carries one of these stable codes. Codes are never reused or
+ * renamed; a new failure gets a new code. `docs/errors.md` documents each one
+ * (a test checks that every code here is documented there).
+ *
+ * `exitCode` is what the `ebm` CLI exits with when a command fails with the code.
+ * `retryable` says whether running the same operation again may succeed
+ * without anyone changing anything (a job queue uses it for its retry policy).
+ */
+export interface ErrorSpec {
+  readonly summary: string;
+  /** What the operator should do about it. */
+  readonly hint: string;
+  readonly retryable: boolean;
+  readonly exitCode: number;
+}
+
+function spec(summary: string, hint: string, retryable = false, exitCode = 1): ErrorSpec {
+  return { summary, hint, retryable, exitCode };
+}
+
+export const ERROR_CATALOGUE = {
+  // --- usage and configuration
+  E_USAGE: spec('invalid command-line usage or option value', 'see `ebm help <command>`', false, 2),
+  E_NO_REPOSITORY_GIVEN: spec('no repository was named', 'pass -r/--repo DIR or set EBM_REPOSITORY', false, 2),
+  E_NO_PASSWORD: spec('no password was given and there is no terminal to ask on', 'set EBM_PASSWORD or pass --password-file FILE', false, 2),
+  // --- repository access
+  E_NOT_A_REPOSITORY: spec('the path is not an ebm repository', 'check -r/--repo, or create one with `ebm init`'),
+  E_REPOSITORY_EXISTS: spec('a repository (or other files) already exists at the path', 'choose an empty or new directory'),
+  E_UNSUPPORTED_FORMAT: spec('the repository uses a format version this ebm does not understand', 'upgrade ebm to a version that supports this repository format'),
+  E_WRONG_PASSWORD: spec('no key file of the repository opens with this password', 'check EBM_PASSWORD / --password-file; `ebm key list` shows the key files'),
+  E_REPOSITORY_LOCKED: spec('the repository is locked by another process', 'wait for it to finish; if it died, `ebm unlock` removes stale locks'),
+  E_KEY_NOT_FOUND: spec('no key file with that id', 'see `ebm key list`'),
+  E_LAST_KEY: spec('refusing to remove the last key file of the repository (or the one in use)', 'add another key first, and open the repository with it'),
+  E_SNAPSHOT_NOT_FOUND: spec('no snapshot matches that id or prefix', 'see `ebm snapshots`'),
+  E_AMBIGUOUS_ID: spec('the id prefix matches more than one object', 'give more characters of the id'),
+  E_PATH_NOT_IN_SNAPSHOT: spec('the path does not exist in the snapshot', 'see `ebm ls <snapshot>`'),
+  // --- integrity
+  E_CORRUPT_OBJECT: spec('a repository file or blob failed its integrity check', 'run `ebm check --read-data` to see what is damaged; restore the file from a copy if you have one'),
+  E_BLOB_NOT_FOUND: spec('a blob referenced by a tree or snapshot is missing from the index', 'run `ebm check`; the repository is damaged or was pruned concurrently'),
+  E_CHECK_FAILED: spec('the repository check found errors', 'read the report; damaged snapshots can be forgotten and the repository pruned'),
+  // --- storage
+  E_STORAGE_IO: spec('the storage backend failed to read or write', 'check the storage location is reachable and writable', true),
+  E_DISK_FULL: spec('the storage location is out of space', 'free space (e.g. `ebm forget --prune`) and run the backup again'),
+  E_STORAGE_NOT_FOUND: spec('the storage backend has no such file', 'the repository is incomplete; run `ebm check`'),
+  // --- sources and targets
+  E_SOURCE_NOT_FOUND: spec('the backup source does not exist', 'check the path given to `ebm backup`'),
+  E_PERMISSION: spec('permission denied', 'run as a user that can read the source (or write the target)'),
+  E_SOURCE_CHANGED: spec('the source changed while it was being read', 'back up again, or from a filesystem snapshot', true),
+  E_TARGET_NOT_EMPTY: spec('the restore target is not empty', 'choose an empty directory or pass --overwrite'),
+  E_UNSAFE_PATH: spec('an entry path would escape the restore target', 'the snapshot is damaged or hostile; nothing outside the target was written'),
+  E_INVALID_SOURCE: spec('the source is not in a format the translator accepts', 'check that the right --translator is used for this source'),
+  // --- plugins
+  E_PLUGIN_NOT_FOUND: spec('no installed plugin has that id', 'see `ebm plugins` for the installed ones'),
+  E_PLUGIN_MANIFEST: spec('the plugin manifest (the "ebm" field of its package.json) is invalid', 'fix the manifest; docs/plugins.md lists its fields'),
+  E_PLUGIN_API_MISMATCH: spec("the plugin's supported plugin-API range does not include this host's API version", 'install a plugin version built for this ebm, or an ebm that supports the plugin'),
+  E_PLUGIN_LOAD: spec('the plugin module could not be loaded', 'the plugin package is broken or was built for another Node.js'),
+  E_PLUGIN_FAILED: spec('the plugin threw an error', 'see the cause; report it to the plugin vendor if it is a bug'),
+  E_PLUGIN_CRASHED: spec('the plugin worker died', 'report it to the plugin vendor', true),
+  E_PLUGIN_TIMEOUT: spec('the plugin stopped answering', 'raise the stall timeout if the source is just slow; otherwise report it to the plugin vendor', true),
+  E_PLUGIN_OUT_OF_MEMORY: spec('the plugin worker ran out of memory', "raise the plugin's memory limit, or report it to the plugin vendor", true),
+  E_PROTOCOL: spec('a message between host and plugin broke the protocol', 'report it to the plugin vendor (or ebm, if the plugin is first-party)'),
+  E_INVALID_OPTION: spec('an option passed to the plugin is invalid', "see `ebm plugins` for the plugin's options"),
+  // --- jobs
+  E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete'),
+  E_INTERNAL: spec('an internal error in ebm', 'please report it with the output of the command'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, value);
+}

@@ -1,0 +1,37 @@
+/**
+ * @ebm/sdk — the public entry of everything a plugin author (and the host) imports.
+ * This is the package's one export list: nothing else is reachable from outside.
+ */
+
+// Errors: one catalogue, plain records across threads.
+export { ERROR_CATALOGUE, isErrorCode } from './errors/catalogue';
+export type { ErrorCode, ErrorSpec } from './errors/catalogue';
+export { EbmError, isEbmError, toErrorRecord, throwIfCancelled } from './errors/ebm-error';
+export type { ErrorRecord, EbmErrorOptions } from './errors/ebm-error';
+
+// The normalized entry model and its deterministic serialisation.
+export { ENTRY_KINDS } from './entry/entry';
+export type { EntryKind, BlobId, JsonValue, EntryMetadata, Xattr, TreeEntry, TreeDocument } from './entry/entry';
+export { encodeTree, decodeTree, assertSafeName, compareNames, canonicalJson } from './entry/tree-codec';
+
+// Manifest.
+export { PLUGIN_API_VERSION, KNOWN_CAPABILITIES } from './manifest/manifest';
+export type { PluginKind, Capability, OptionType, OptionValue, OptionSpec, ResourceNeeds, PluginManifest, PluginDescriptor } from './manifest/manifest';
+export { validateManifest } from './manifest/validate-manifest';
+
+// The translator contract.
+export { defineTranslator, findTranslatorExport } from './translator/translator';
+export type { Translator } from './translator/translator';
+export type {
+  ProgressUpdate, ProgressReporter, Logger, Warning, OperationContext, StoredContent, ContentSource,
+  TreeWriter, PreviousSnapshot, BackupContext, RestoreItem, SnapshotInfo, RestoreContext, BackupOutcome, RestoreOutcome,
+} from './translator/context';
+
+// Content addressing.
+export { computeBlobId, BLOB_ID_PATTERN } from './chunker/blob-id';
+export { DEFAULT_CHUNKER_SIZES } from './chunker/chunker-params';
+export type { ChunkerParams } from './chunker/chunker-params';
+
+// The host ↔ plugin protocol.
+export { PROTOCOL_VERSION } from './protocol/messages';
+export type * from './protocol/messages';

@@ -1,0 +1,152 @@
+/**
+ * The host ↔ plugin conversation: every message that crosses the worker
+ * boundary is typed here, and nothing else crosses it. All messages are plain
+ * structured-cloneable data (no class instances, no functions), so the same
+ * conversation can later run over a network connection to a backup agent on
+ * another machine.
+ *
+ * Shape of a backup:
+ *   host  → worker  TaskRequest (through the worker pool, with a MessagePort)
+ *   worker→ host    query-blobs {ids}           host → worker  query-blobs-reply {missing}
+ *   worker→ host    put-blob {id, kind, data}   host → worker  put-blob-ack
+ *   worker→ host    load-tree {id}              host → worker  load-tree-reply {data}   (parent lookups)
+ *   worker→ host    progress / log / warning    (no reply)
+ *   host  → worker  cancel                      (cooperative; the host hard-kills after a grace period)
+ *   worker→ host    TaskResult (the pool task's return value)
+ * A restore uses load-tree and load-blob (verified plaintext) instead of query/put.
+ *
+ * The worker side chunks and hashes, asks which chunks are missing, and ships
+ * only those. The host re-hashes every blob it receives (it never trusts an id).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { BlobId, EntryMetadata, JsonValue } from '../entry/entry';
+import type { ErrorRecord } from '../errors/ebm-error';
+import type { OptionValue } from '../manifest/manifest';
+import type { ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
+import type { ChunkerParams } from '../chunker/chunker-params';
+
+/** Bumped only for incompatible changes of this file. */
+export const PROTOCOL_VERSION = 1;
+
+export type BlobKind = 'data' | 'tree';
+
+// ---------------------------------------------------------------- task (pool)
+
+export interface PluginRef {
+  readonly id: string;
+  readonly version: string;
+  /** Absolute path of the plugin's compiled entry module. */
+  readonly entryPath: string;
+}
+
+/** Keys the worker side needs to produce blob ids and chunk boundaries identical to the host's. */
+export interface ContentAddressing {
+  /** HMAC-SHA-256 key for blob ids (32 bytes). */
+  readonly idKey: Uint8Array;
+  readonly chunker: ChunkerParams;
+}
+
+export interface BackupJobSpec {
+  readonly op: 'backup';
+  readonly source: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+  readonly parent?: { readonly id: string; readonly tree: BlobId };
+  readonly addressing: ContentAddressing;
+  /** Max bytes of put-blob data in flight before the worker waits for acks (backpressure). */
+  readonly windowBytes: number;
+}
+
+export interface RestoreJobSpec {
+  readonly op: 'restore';
+  readonly target: string;
+  readonly overwrite: boolean;
+  readonly tree: BlobId;
+  readonly snapshot: SnapshotInfo;
+  /** Snapshot-relative paths to restore; empty means everything. */
+  readonly includes: readonly string[];
+  readonly options: Readonly<Record<string, OptionValue>>;
+}
+
+export interface TaskRequest {
+  readonly protocol: number;
+  readonly jobId: string;
+  readonly plugin: PluginRef;
+  readonly job: BackupJobSpec | RestoreJobSpec;
+  readonly port: MessagePort;
+}
+
+export interface BackupStats {
+  readonly files: number;
+  readonly dirs: number;
+  /** Entries that are neither files nor directories. */
+  readonly others: number;
+  /** Files whose content was read. */
+  readonly filesRead: number;
+  /** Files whose content reference was reused from the parent without reading. */
+  readonly filesReused: number;
+  /** Logical bytes of all file content in the snapshot. */
+  readonly bytesTotal: number;
+  /** Bytes actually read from the source. */
+  readonly bytesRead: number;
+  readonly blobsOffered: number;
+  /** Blobs (and their plaintext bytes) the repository lacked and that were shipped. */
+  readonly blobsShipped: number;
+  readonly bytesShipped: number;
+}
+
+export interface BackupTaskResult {
+  readonly op: 'backup';
+  readonly tree: BlobId;
+  readonly root?: EntryMetadata;
+  readonly meta?: { readonly [key: string]: JsonValue };
+  readonly stats: BackupStats;
+  readonly warnings: readonly Warning[];
+  /** Warnings beyond the recorded ones (the list is capped). */
+  readonly warningsDropped: number;
+}
+
+export interface RestoreTaskResult {
+  readonly op: 'restore';
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytes: number;
+  readonly meta?: { readonly [key: string]: JsonValue };
+  readonly warnings: readonly Warning[];
+  readonly warningsDropped: number;
+}
+
+/** A task never rejects for plugin errors: failures come back as data. */
+export type TaskResult =
+  | { readonly ok: true; readonly result: BackupTaskResult | RestoreTaskResult }
+  | { readonly ok: false; readonly error: ErrorRecord };
+
+// ---------------------------------------------------------- worker → host
+
+export interface QueryBlobs { readonly t: 'query-blobs'; readonly seq: number; readonly ids: readonly BlobId[] }
+export interface PutBlob { readonly t: 'put-blob'; readonly seq: number; readonly id: BlobId; readonly kind: BlobKind; readonly data: Uint8Array }
+export interface LoadTree { readonly t: 'load-tree'; readonly seq: number; readonly id: BlobId }
+export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId }
+export interface ProgressMessage { readonly t: 'progress'; readonly progress: ProgressUpdate }
+export interface LogMessage {
+  readonly t: 'log';
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields?: Record<string, JsonValue>;
+}
+export interface WarningMessage { readonly t: 'warning'; readonly warning: Warning }
+
+export type WorkerToHost = QueryBlobs | PutBlob | LoadTree | LoadBlob | ProgressMessage | LogMessage | WarningMessage;
+/** Requests that expect exactly one reply with the same seq. */
+export type WorkerRequest = QueryBlobs | PutBlob | LoadTree | LoadBlob;
+
+// ---------------------------------------------------------- host → worker
+
+export interface QueryBlobsReply { readonly t: 'query-blobs-reply'; readonly seq: number; readonly missing: readonly BlobId[] }
+export interface PutBlobAck { readonly t: 'put-blob-ack'; readonly seq: number }
+export interface LoadTreeReply { readonly t: 'load-tree-reply'; readonly seq: number; readonly data: Uint8Array }
+export interface LoadBlobReply { readonly t: 'load-blob-reply'; readonly seq: number; readonly data: Uint8Array }
+/** A request failed on the host; the worker side throws it as an EbmError. */
+export interface ReplyError { readonly t: 'reply-error'; readonly seq: number; readonly error: ErrorRecord }
+export interface CancelMessage { readonly t: 'cancel'; readonly reason: string }
+
+export type HostToWorker = QueryBlobsReply | PutBlobAck | LoadTreeReply | LoadBlobReply | ReplyError | CancelMessage;

@@ -1,0 +1,131 @@
+import { BlobId, EntryMetadata, JsonValue, TreeEntry } from '../entry/entry';
+import { ErrorCode } from '../errors/catalogue';
+import { OptionValue } from '../manifest/manifest';
+
+/** Cumulative counters a plugin reports; the host turns them into a progress display or JSON lines. */
+export interface ProgressUpdate {
+  readonly files?: number;
+  readonly bytes?: number;
+  /** Totals, when the plugin knows them (enables an ETA). */
+  readonly totalFiles?: number;
+  readonly totalBytes?: number;
+  readonly currentPath?: string;
+}
+
+export interface ProgressReporter {
+  /** Cheap to call often: the SDK throttles what it sends to the host. */
+  update(progress: ProgressUpdate): void;
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, JsonValue>): void;
+  info(message: string, fields?: Record<string, JsonValue>): void;
+  warn(message: string, fields?: Record<string, JsonValue>): void;
+  error(message: string, fields?: Record<string, JsonValue>): void;
+}
+
+/** A problem with one item that does not fail the job; recorded in the snapshot summary. */
+export interface Warning {
+  readonly path: string;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** What every operation's context has. */
+export interface OperationContext {
+  /** The plugin's own options, validated against its manifest and frozen. */
+  readonly options: Readonly<Record<string, OptionValue>>;
+  /** Aborted when the job is cancelled; stop promptly and throw E_CANCELLED (see throwIfCancelled). */
+  readonly signal: AbortSignal;
+  readonly progress: ProgressReporter;
+  readonly log: Logger;
+  /** Records a per-item problem that does not fail the job. */
+  warn(warning: Warning): void;
+}
+
+/** Stored content of one file: what `writeContent` returns and what a file entry records. */
+export interface StoredContent {
+  readonly size: number;
+  readonly content: readonly BlobId[];
+}
+
+/** Anything that yields bytes: a Node Readable, an async generator, an array of buffers. */
+export type ContentSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * Builds the snapshot's tree. Paths are POSIX, relative to the snapshot root,
+ * without leading './' or '/', e.g. 'etc/hosts'.
+ *
+ * Contract: entries are added depth-first, pre-order — a directory is added
+ * before anything below it, and once an entry outside a directory is added,
+ * that directory is complete and nothing more may be added below it. Order
+ * among siblings is free (trees are sorted when stored). Calls to `add` must
+ * not overlap (await each); `writeContent` calls may run concurrently.
+ */
+export interface TreeWriter {
+  /**
+   * Chunks, hashes and stores content; only chunks the repository lacks are
+   * shipped. Returns the content reference to put in a file entry.
+   */
+  writeContent(source: ContentSource): Promise<StoredContent>;
+  /** Adds one entry at `path`. For 'dir' entries, `subtree` is filled in by the SDK. */
+  add(path: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void>;
+  /** Metadata of the snapshot root itself (e.g. the source directory's mode and times). Optional. */
+  setRoot(meta: EntryMetadata): void;
+}
+
+/** Read-only view of the parent snapshot, for incrementals. Lookups load trees lazily and cache them. */
+export interface PreviousSnapshot {
+  readonly id: string;
+  /** The parent's entry at `path`, or undefined. Cheap when called in depth-first order. */
+  lookup(path: string): Promise<TreeEntry | undefined>;
+}
+
+export interface BackupContext extends OperationContext {
+  /** What the operator named as the source (a path, a URL, a command — the translator decides). */
+  readonly source: string;
+  readonly tree: TreeWriter;
+  /** The parent snapshot of this dataset, absent for a baseline (or with --full). */
+  readonly previous?: PreviousSnapshot;
+}
+
+/** One entry to restore, with its snapshot-relative path. */
+export interface RestoreItem {
+  readonly path: string;
+  readonly entry: TreeEntry;
+}
+
+export interface SnapshotInfo {
+  readonly id: string;
+  readonly time: string;
+  readonly source: string;
+  readonly dataset: string;
+  readonly meta?: { readonly [key: string]: JsonValue };
+  readonly root?: EntryMetadata;
+}
+
+export interface RestoreContext extends OperationContext {
+  /** Absolute target directory; the host has checked it is empty unless `overwrite`. */
+  readonly target: string;
+  readonly overwrite: boolean;
+  readonly snapshot: SnapshotInfo;
+  /**
+   * The entries to restore, depth-first pre-order (a directory before its
+   * children), already filtered by the operator's --include paths (ancestors
+   * of an included path are yielded too). Names are validated: no entry path
+   * contains '..', '.', '' or an absolute component.
+   */
+  entries(): AsyncIterable<RestoreItem>;
+  /** The verified plaintext of an entry's content (file, hardlink, stream), in order. */
+  readContent(entry: TreeEntry): AsyncIterable<Uint8Array>;
+}
+
+/** What a translator's backup returns; the SDK adds the root tree and statistics. */
+export interface BackupOutcome {
+  /** Translator metadata recorded in the snapshot (format, versions, stream info…). */
+  readonly meta?: { readonly [key: string]: JsonValue };
+}
+
+export interface RestoreOutcome {
+  readonly meta?: { readonly [key: string]: JsonValue };
+}
