@@ -4,9 +4,10 @@
  */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/sdk/dist', '<rootDir>/core/dist', '<rootDir>/plugins', '<rootDir>/test/dist'],
-  testMatch: ['**/dist/**/*.test.js'],
-  testPathIgnorePatterns: ['/node_modules/', '/fixtures/'],
+  roots: ['<rootDir>'],
+  testMatch: ['<rootDir>/{sdk,core,test}/dist/**/*.test.js', '<rootDir>/plugins/*/dist/**/*.test.js'],
+  testPathIgnorePatterns: ['/node_modules/', '/test-fixtures/'],
+  modulePathIgnorePatterns: ['<rootDir>/.bench/'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

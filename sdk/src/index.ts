@@ -35,3 +35,20 @@ export type { ChunkerParams } from './chunker/chunker-params';
 // The host ↔ plugin protocol.
 export { PROTOCOL_VERSION } from './protocol/messages';
 export type * from './protocol/messages';
+
+// Content-defined chunking (FastCDC, keyed gear table).
+export { Chunker, validateChunkerParams } from './chunker/fastcdc';
+export { createGearTable, GEAR_TABLE_LABEL } from './chunker/gear-table';
+
+// Paths: keep every restored entry inside the target.
+export { resolveInside, splitSafePath } from './paths/safe-path';
+
+// The worker-side runtime: runs one translator task over the host protocol.
+export { runTask } from './runtime/run-task';
+
+// An in-memory host for tests (plugin test suites, the conformance harness).
+export { createMemoryRepository, MEMORY_HOST_WINDOW_BYTES } from './runtime/memory-host';
+export type {
+  MemoryRepository, MemoryRepositoryOptions, MemoryTaskControls, MemoryBackupRequest, MemoryRestoreRequest, MemoryTaskOutcome,
+  HostEvents, HostCounters, TaskRunner,
+} from './runtime/memory-host';

@@ -26,11 +26,11 @@ export const ERROR_CATALOGUE = {
   E_NO_REPOSITORY_GIVEN: spec('no repository was named', 'pass -r/--repo DIR or set EBM_REPOSITORY', false, 2),
   E_NO_PASSWORD: spec('no password was given and there is no terminal to ask on', 'set EBM_PASSWORD or pass --password-file FILE', false, 2),
   // --- repository access
-  E_NOT_A_REPOSITORY: spec('the path is not an ebm repository', 'check -r/--repo, or create one with `ebm init`'),
+  E_NOT_A_REPOSITORY: spec('the path is not an ebm repository', 'check -r/--repo, or create one with `ebm init`', false, 10),
   E_REPOSITORY_EXISTS: spec('a repository (or other files) already exists at the path', 'choose an empty or new directory'),
-  E_UNSUPPORTED_FORMAT: spec('the repository uses a format version this ebm does not understand', 'upgrade ebm to a version that supports this repository format'),
-  E_WRONG_PASSWORD: spec('no key file of the repository opens with this password', 'check EBM_PASSWORD / --password-file; `ebm key list` shows the key files'),
-  E_REPOSITORY_LOCKED: spec('the repository is locked by another process', 'wait for it to finish; if it died, `ebm unlock` removes stale locks'),
+  E_UNSUPPORTED_FORMAT: spec('the repository uses a format version this ebm does not understand', 'upgrade ebm to a version that supports this repository format', false, 10),
+  E_WRONG_PASSWORD: spec('no key file of the repository opens with this password', 'check EBM_PASSWORD / --password-file; `ebm key list` shows the key files', false, 12),
+  E_REPOSITORY_LOCKED: spec('the repository is locked by another process', 'wait for it to finish; if it died, `ebm unlock` removes stale locks', true, 11),
   E_KEY_NOT_FOUND: spec('no key file with that id', 'see `ebm key list`'),
   E_LAST_KEY: spec('refusing to remove the last key file of the repository (or the one in use)', 'add another key first, and open the repository with it'),
   E_SNAPSHOT_NOT_FOUND: spec('no snapshot matches that id or prefix', 'see `ebm snapshots`'),
@@ -63,7 +63,7 @@ export const ERROR_CATALOGUE = {
   E_PROTOCOL: spec('a message between host and plugin broke the protocol', 'report it to the plugin vendor (or ebm, if the plugin is first-party)'),
   E_INVALID_OPTION: spec('an option passed to the plugin is invalid', "see `ebm plugins` for the plugin's options"),
   // --- jobs
-  E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete'),
+  E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete', false, 130),
   E_INTERNAL: spec('an internal error in ebm', 'please report it with the output of the command'),
 } as const satisfies Record<string, ErrorSpec>;
 

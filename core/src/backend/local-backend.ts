@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { EbmError, isEbmError } from '@ebm/sdk';
+import { Backend, FileInfo, FileType, FILE_TYPES, Handle } from './backend';
+
+/** Prefix of the temporary name a file is written under before its atomic rename. */
+export const TEMP_PREFIX = '.tmp-';
+
+/**
+ * A repository in a local directory:
+ *   config, keys/<name>, data/<first two chars of name>/<name>,
+ *   index/<name>, snapshots/<name>, locks/<name>.
+ * Every save goes to a temporary name in the target directory, is fsynced,
+ * renamed over the final name, and the directory is fsynced, so a crash
+ * leaves either the complete file or nothing (plus perhaps an invisible
+ * temporary file).
+ */
+export class LocalBackend implements Backend {
+  readonly location: string;
+
+  constructor(directory: string) {
+    this.location = path.resolve(directory);
+  }
+
+  /** Absolute path of a handle's file. Rejects names that could escape their folder. */
+  pathOf(handle: Handle): string {
+    if (handle.type === 'config') return path.join(this.location, 'config');
+    assertSafeName(handle);
+    if (handle.type === 'data') return path.join(this.location, 'data', handle.name.slice(0, 2), handle.name);
+    return path.join(this.location, handle.type, handle.name);
+  }
+
+  async save(handle: Handle, data: Uint8Array): Promise<void> {
+    const target = this.pathOf(handle);
+    const dir = path.dirname(target);
+    const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    let file: fsp.FileHandle | undefined;
+    try {
+      if (handle.type === 'data') await fsp.mkdir(dir, { recursive: true });
+      file = await fsp.open(temp, 'wx', 0o600);
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await file.write(data, written, data.length - written);
+        written += bytesWritten;
+      }
+      await file.sync();
+      await file.close();
+      file = undefined;
+      await fsp.rename(temp, target);
+      await syncDirectory(dir);
+    } catch (err) {
+      if (file) await file.close().catch(() => undefined);
+      await fsp.rm(temp, { force: true }).catch(() => undefined);
+      throw storageError(err, 'write', target);
+    }
+  }
+
+  async load(handle: Handle, offset = 0, length?: number): Promise<Buffer> {
+    const file = this.pathOf(handle);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      throw storageError(err, 'read', file);
+    }
+    try {
+      const want = length ?? Math.max(0, (await fh.stat()).size - offset);
+      checkRange(offset, want, file);
+      const out = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(out, got, want - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < want) {
+        throw new EbmError('E_CORRUPT_OBJECT', `${file}: file is shorter than expected (wanted ${want} bytes at offset ${offset}, got ${got})`, { subject: file });
+      }
+      return out;
+    } catch (err) {
+      throw storageError(err, 'read', file);
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  async stat(handle: Handle): Promise<FileInfo> {
+    const file = this.pathOf(handle);
+    try {
+      const st = await fsp.stat(file);
+      return { name: handle.type === 'config' ? 'config' : handle.name, size: st.size };
+    } catch (err) {
+      throw storageError(err, 'stat', file);
+    }
+  }
+
+  async *list(type: FileType): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      const info = await this.stat({ type, name: 'config' }).catch((err: unknown) => {
+        if ((err as EbmError).code === 'E_STORAGE_NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (info) yield info;
+      return;
+    }
+    const root = path.join(this.location, type);
+    const dirs = type === 'data' ? (await readDirOrEmpty(root)).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name)) : [root];
+    for (const dir of dirs.sort()) {
+      for (const entry of await readDirOrEmpty(dir)) {
+        if (!entry.isFile() || entry.name.startsWith(TEMP_PREFIX)) continue;
+        const file = path.join(dir, entry.name);
+        try {
+          const st = await fsp.stat(file);
+          yield { name: entry.name, size: st.size };
+        } catch (err) {
+          // Removed between readdir and stat: it is simply gone.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError(err, 'stat', file);
+        }
+      }
+    }
+  }
+
+  async remove(handle: Handle): Promise<void> {
+    const file = this.pathOf(handle);
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw storageError(err, 'remove', file);
+    }
+  }
+
+  async create(): Promise<void> {
+    try {
+      await fsp.mkdir(this.location, { recursive: true, mode: 0o700 });
+      for (const type of FILE_TYPES) {
+        if (type !== 'config') await fsp.mkdir(path.join(this.location, type), { recursive: true, mode: 0o700 });
+      }
+      await syncDirectory(this.location);
+    } catch (err) {
+      throw storageError(err, 'create', this.location);
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    try {
+      return (await fsp.readdir(this.location)).length === 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw storageError(err, 'read', this.location);
+    }
+  }
+}
+
+function assertSafeName(handle: Handle): void {
+  const { name } = handle;
+  const ok = name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\\') && !name.includes('\0') && !name.startsWith(TEMP_PREFIX);
+  if (!ok || (handle.type === 'data' && name.length < 2)) {
+    throw new EbmError('E_INTERNAL', `invalid ${handle.type} file name ${JSON.stringify(name)}`, { subject: name });
+  }
+}
+
+function checkRange(offset: number, length: number, file: string): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new EbmError('E_INTERNAL', `${file}: invalid range offset=${offset} length=${length}`, { subject: file });
+  }
+}
+
+async function readDirOrEmpty(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw storageError(err, 'list', dir);
+  }
+}
+
+/** Makes a rename durable: fsync of the directory that holds the new name. */
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Maps a Node error to the catalogue: missing → E_STORAGE_NOT_FOUND, no space → E_DISK_FULL, rest → E_STORAGE_IO. */
+function storageError(err: unknown, op: string, file: string): EbmError {
+  if (isEbmError(err)) return err;
+  const e = err as NodeJS.ErrnoException;
+  const detail = e.code ?? e.message;
+  switch (e.code) {
+    case 'ENOENT':
+      if (op !== 'read' && op !== 'stat') break;
+      return new EbmError('E_STORAGE_NOT_FOUND', `${file}: no such file`, { subject: file, op, cause: err });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new EbmError('E_DISK_FULL', `${file}: out of space while trying to ${op} (${detail})`, { subject: file, op, cause: err });
+  }
+  return new EbmError('E_STORAGE_IO', `${file}: failed to ${op} (${detail}: ${e.message})`, { subject: file, op, cause: err });
+}

@@ -1,0 +1,122 @@
+import * as os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import { BackupTaskResult, EbmError, OptionValue, ProgressUpdate, Warning } from '@ebm/sdk';
+import { PluginHost } from '../plugin-host/plugin-host';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { Repository } from '../repository/repository';
+import { BlobStore } from '../repository/blob-store';
+import { acquireLock } from '../locks/lock';
+import { latestForDataset, saveSnapshot } from '../snapshots/snapshot-store';
+import type { Snapshot, SnapshotRecord } from '../repository/types';
+import { RepositoryBlobServer } from './repository-blob-server';
+
+export interface BackupRequest {
+  readonly repository: Repository;
+  /** Translator plugin id, e.g. 'filesystem'. */
+  readonly translator: string;
+  readonly source: string;
+  readonly dataset: string;
+  readonly tags?: readonly string[];
+  readonly options?: Readonly<Record<string, OptionValue>>;
+  /** Ignore the parent snapshot: read everything (a new baseline). */
+  readonly full?: boolean;
+  readonly host?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ProgressUpdate) => void;
+  readonly onWarning?: (warning: Warning) => void;
+}
+
+export interface BackupReport {
+  readonly snapshotId: string;
+  readonly snapshot: SnapshotRecord;
+  readonly parent?: string;
+}
+
+/** Bytes of put-blob data a plugin may have in flight before it waits for acks. */
+const WINDOW_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Runs one backup: shared lock → parent lookup → translator in a worker →
+ * packs and index → snapshot. Write order (packs, index, snapshot) keeps the
+ * repository valid at every instant; a failed or cancelled backup removes the
+ * packs it wrote that no index names, and never writes a snapshot.
+ */
+@injectable()
+export class BackupService {
+  constructor(
+    @inject(PluginHost) private readonly host: PluginHost,
+    @inject(PluginRegistry) private readonly registry: PluginRegistry,
+  ) {}
+
+  async backup(request: BackupRequest): Promise<BackupReport> {
+    const started = Date.now();
+    const repo = request.repository;
+    const descriptor = this.registry.get(request.translator);
+    if (descriptor.manifest.kind !== 'translator') {
+      throw new EbmError('E_USAGE', `plugin ${descriptor.manifest.id} is a ${descriptor.manifest.kind}, not a translator`);
+    }
+    const hostname = request.host ?? os.hostname();
+    const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset}` });
+    const store = await BlobStore.open(repo);
+    let committed = false;
+    try {
+      const parent = request.full ? undefined : await latestForDataset(repo, request.dataset, hostname);
+      const result = (await this.host.run(
+        descriptor,
+        {
+          op: 'backup',
+          source: request.source,
+          options: request.options ?? {},
+          ...(parent ? { parent: { id: parent.id, tree: parent.tree } } : {}),
+          addressing: { idKey: repo.keys.id, chunker: repo.chunkerParams() },
+          windowBytes: WINDOW_BYTES,
+        },
+        new RepositoryBlobServer(store, true),
+        { jobId: randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
+      )) as BackupTaskResult;
+      if (result.op !== 'backup') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a backup`);
+      if (!store.has(result.tree)) {
+        throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} reported root tree ${result.tree.slice(0, 12)} but never stored it`);
+      }
+      await store.flush();
+      const stats = store.stats();
+      const snapshot: Snapshot = {
+        v: 1,
+        time: new Date(started).toISOString(),
+        host: hostname,
+        username: safeUsername(),
+        dataset: request.dataset,
+        translator: { id: descriptor.manifest.id, version: descriptor.version },
+        source: request.source,
+        tags: [...(request.tags ?? [])].sort(),
+        ...(parent ? { parent: parent.id } : {}),
+        tree: result.tree,
+        ...(result.root ? { root: result.root } : {}),
+        summary: {
+          ...result.stats,
+          bytesAdded: stats.bytesAdded,
+          blobsAdded: stats.blobsAdded,
+          durationMs: Date.now() - started,
+          warnings: result.warnings,
+          warningsDropped: result.warningsDropped,
+        },
+        ...(result.meta ? { meta: result.meta } : {}),
+      };
+      const snapshotId = await saveSnapshot(repo, snapshot);
+      committed = true;
+      return { snapshotId, snapshot: { ...snapshot, id: snapshotId }, ...(parent ? { parent: parent.id } : {}) };
+    } finally {
+      if (!committed) await store.abort().catch(() => undefined);
+      await lock.release();
+    }
+  }
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}

@@ -1,0 +1,74 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import type { RegisterCommand } from '../command-types';
+import { collect, EXIT_SAVED_WITH_WARNINGS } from '../command-types';
+import type { CliContext } from '../cli-context';
+import { addPluginOptions, pluginOptionValues } from '../plugin-options';
+import { ProgressDisplay } from '../progress-display';
+import { formatBytes, formatDuration } from '../output';
+import { BackupService } from '../../backup/backup-service';
+import { discoverPluginsForHelp } from './plugin-list';
+import { PluginRegistry } from '../../plugin-host/plugin-registry';
+
+interface BackupOptions {
+  translator: string;
+  dataset?: string;
+  tag?: string[];
+  full?: boolean;
+  host?: string;
+  [plugin: string]: unknown;
+}
+
+const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'repo', 'json', 'quiet', 'password-file', 'option']);
+
+export const registerBackup: RegisterCommand = (program, run) => {
+  const cmd: Command = program
+    .command('backup')
+    .description('back up a source through a translator plugin (the filesystem translator by default)')
+    .argument('<source>', 'what to back up: a directory or file for the filesystem translator')
+    .option('-t, --translator <id>', 'translator plugin id (see `ebm plugins`)', 'filesystem')
+    .option('-d, --dataset <name>', 'dataset name; incrementals are taken against its latest snapshot (default: the absolute source path)')
+    .option('--tag <tag>', 'tag the snapshot (repeatable)', collect)
+    .option('--full', 'ignore the parent snapshot and read everything (a new baseline)')
+    .option('--host <name>', 'host name recorded in the snapshot (default: this machine)');
+  addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
+  cmd.action(
+    run(async (ctx: CliContext, source: string, opts: BackupOptions) => {
+      const registry = ctx.container.resolve(PluginRegistry);
+      const plugin = registry.get(opts.translator);
+      const options = pluginOptionValues(plugin, 'backup', opts, registry.list());
+      // Path-like sources are made absolute so the dataset is stable across working directories.
+      const resolved = fs.existsSync(source) ? path.resolve(source) : source;
+      const dataset = opts.dataset ?? resolved;
+      const repo = await ctx.openRepository();
+      const progress = new ProgressDisplay('backup', ctx.output);
+      let warnings = 0;
+      const report = await ctx.container.resolve(BackupService).backup({
+        repository: repo,
+        translator: opts.translator,
+        source: resolved,
+        dataset,
+        tags: opts.tag ?? [],
+        options,
+        full: Boolean(opts.full),
+        ...(opts.host ? { host: opts.host } : {}),
+        signal: ctx.signal,
+        onProgress: progress.update,
+        onWarning: (w) => {
+          warnings++;
+          progress.done();
+          ctx.output.warn(`${w.path}: ${w.message} (${w.code})`);
+          ctx.output.line({ type: 'warning', ...w });
+        },
+      }).finally(() => progress.done());
+      const s = report.snapshot.summary;
+      ctx.output.info(`snapshot ${report.snapshotId.slice(0, 8)} saved (dataset ${dataset}${report.parent ? `, parent ${report.parent.slice(0, 8)}` : ', baseline'})`);
+      ctx.output.info(`  files: ${s.files} (${s.filesRead} read, ${s.filesReused} unchanged), dirs: ${s.dirs}, other: ${s.others}`);
+      ctx.output.info(`  bytes: ${formatBytes(s.bytesTotal)} in snapshot, ${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesAdded)} added to the repository`);
+      ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings + s.warningsDropped} warning(s)` : ''}`);
+      ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s });
+      return s.warnings.length > 0 ? EXIT_SAVED_WITH_WARNINGS : 0;
+    }),
+  );
+};

@@ -1,0 +1,46 @@
+import type { TreeEntry } from '@ebm/sdk';
+import type { RegisterCommand } from '../command-types';
+import type { CliContext } from '../cli-context';
+import { BlobStore } from '../../repository/blob-store';
+import { resolvePath, walkTree } from '../../browse/tree-walker';
+import { resolveSnapshotArg } from './snapshot-arg';
+import { normalizeInclude } from '../../restore/restore-service';
+
+interface LsOptions { recursive?: boolean; long?: boolean; dataset?: string }
+
+export const registerLs: RegisterCommand = (program, run) => {
+  program
+    .command('ls')
+    .description("list a snapshot's entries (a directory's children, or everything below it with -R)")
+    .argument('<snapshot>', "snapshot id, id prefix, or 'latest'")
+    .argument('[path]', 'path inside the snapshot', '')
+    .option('-R, --recursive', 'list everything below the path')
+    .option('-l, --long', 'show kind, mode, owner, size and mtime')
+    .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset")
+    .action(
+      run(async (ctx: CliContext, snapshotArg: string, relPath: string, opts: LsOptions) => {
+        const repo = await ctx.openRepository();
+        const snap = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+        const store = await BlobStore.open(repo);
+        const base = normalizeInclude(relPath);
+        const found = await resolvePath(store, snap.tree, base);
+        const show = (path: string, e: TreeEntry) => {
+          if (ctx.output.json) ctx.output.line({ type: 'result', op: 'ls', path, entry: e });
+          else ctx.output.print(opts.long ? longLine(path, e) : e.kind === 'dir' ? `${path}/` : path);
+        };
+        if (found.entry && found.entry.kind !== 'dir') {
+          show(base, found.entry);
+          return;
+        }
+        for await (const item of walkTree(store, found.tree!, base, Boolean(opts.recursive))) show(item.path, item.entry);
+      }),
+    );
+};
+
+function longLine(path: string, e: TreeEntry): string {
+  const mode = e.mode !== undefined ? (e.mode & 0o7777).toString(8).padStart(4, '0') : '----';
+  const owner = `${e.user ?? e.uid ?? '?'}:${e.group ?? e.gid ?? '?'}`;
+  const mtime = e.mtimeNs ? new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() : '-';
+  const extra = e.kind === 'symlink' ? ` -> ${e.target}` : e.kind === 'hardlink' ? ` => ${e.linkTo}` : '';
+  return `${e.kind.padEnd(9)} ${mode} ${owner.padEnd(12)} ${String(e.size ?? 0).padStart(12)} ${mtime} ${path}${e.kind === 'dir' ? '/' : ''}${extra}`;
+}

@@ -1,0 +1,54 @@
+// Decorator metadata must exist before any plugin (or the SDK's tsyringe use) is loaded.
+import 'reflect-metadata';
+import { pathToFileURL } from 'node:url';
+import { EbmError, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
+import type { TaskRequest, TaskResult, Translator } from '@ebm/sdk';
+
+/**
+ * The worker module piscina runs for every plugin (host-owned, so that a
+ * plugin that fails to load is reported by us: piscina's own loader would
+ * swallow the error). Loads the plugin's entry module once per worker, picks
+ * its translator and hands the task to the SDK's runTask, which never
+ * rejects. This function never rejects either: every failure is a TaskResult.
+ */
+
+const loaded = new Map<string, Translator>();
+
+export default async function runPluginTask(request: TaskRequest): Promise<TaskResult> {
+  const pluginId = request.plugin.id;
+  let translator: Translator;
+  try {
+    translator = await loadTranslator(request.plugin.entryPath, pluginId);
+  } catch (err) {
+    const cause = toErrorRecord(err, 'E_PLUGIN_LOAD');
+    const error = cause.code === 'E_PLUGIN_LOAD' && cause.plugin === pluginId ? cause : new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} could not be loaded from ${request.plugin.entryPath}: ${cause.message}`, { plugin: pluginId, op: 'load', subject: request.plugin.entryPath }).toRecord();
+    request.port.close();
+    return { ok: false, error: error === cause ? error : { ...error, cause } };
+  }
+  try {
+    return await runTask(request, translator, pluginId);
+  } catch (err) {
+    // runTask promises never to reject; if it does, report it rather than let piscina call it a crash.
+    request.port.close();
+    return { ok: false, error: { ...toErrorRecord(err, 'E_INTERNAL'), plugin: pluginId, op: request.job.op } };
+  }
+}
+
+async function loadTranslator(entryPath: string, pluginId: string): Promise<Translator> {
+  const cached = loaded.get(entryPath);
+  if (cached !== undefined) return cached;
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(entryPath);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw err;
+    mod = await import(pathToFileURL(entryPath).href); // an ES module plugin
+  }
+  const translator = findTranslatorExport(mod);
+  if (translator === undefined) {
+    throw new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} (${entryPath}) exports no translator: export one built with defineTranslator as "default" or "translator"`, { plugin: pluginId, op: 'load', subject: entryPath });
+  }
+  loaded.set(entryPath, translator);
+  return translator;
+}

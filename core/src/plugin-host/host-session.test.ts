@@ -1,0 +1,163 @@
+import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
+import { computeBlobId } from '@ebm/sdk';
+import type { ErrorRecord, HostToWorker, ProgressUpdate, Warning } from '@ebm/sdk';
+import { HostSession, PluginLogEntry } from './host-session';
+import type { BlobServer } from './blob-server';
+import { MemoryBlobServer } from './memory-blob-server';
+
+/** The worker's end of the port, driven by the test: send a message, await the next reply. */
+class FakeWorker {
+  readonly #inbox: HostToWorker[] = [];
+  readonly #waiting: Array<(m: HostToWorker) => void> = [];
+  constructor(readonly port: MessagePort) {
+    port.on('message', (m: HostToWorker) => {
+      const w = this.#waiting.shift();
+      if (w) w(m);
+      else this.#inbox.push(m);
+    });
+  }
+  send(message: unknown): void {
+    this.port.postMessage(message);
+  }
+  next(): Promise<HostToWorker> {
+    const m = this.#inbox.shift();
+    return m ? Promise.resolve(m) : new Promise((resolve) => this.#waiting.push(resolve));
+  }
+  get received(): number {
+    return this.#inbox.length;
+  }
+}
+
+const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+describe('HostSession', () => {
+  const idKey = randomBytes(32);
+  let worker: FakeWorker;
+  let session: HostSession;
+  let failures: ErrorRecord[];
+  let progress: ProgressUpdate[];
+  let logs: PluginLogEntry[];
+  let warnings: Warning[];
+  let activity: number;
+
+  function open(blobServer: BlobServer = new MemoryBlobServer(idKey)): void {
+    const channel = new MessageChannel();
+    failures = [];
+    progress = [];
+    logs = [];
+    warnings = [];
+    activity = 0;
+    session = new HostSession(channel.port1, blobServer, 'fixture', {
+      onProgress: (p) => progress.push(p),
+      onLog: (l) => logs.push(l),
+      onWarning: (w) => warnings.push(w),
+      onActivity: () => activity++,
+      onFailure: (e) => failures.push(e),
+    });
+    worker = new FakeWorker(channel.port2);
+  }
+
+  afterEach(() => {
+    session.close();
+    worker.port.close();
+  });
+
+  it('serves query, put and load requests from the blob server', async () => {
+    const server = new MemoryBlobServer(idKey);
+    open(server);
+    const data = new TextEncoder().encode('some chunk of a file');
+    const id = computeBlobId(idKey, data);
+    worker.send({ t: 'query-blobs', seq: 1, ids: [id] });
+    expect(await worker.next()).toEqual({ t: 'query-blobs-reply', seq: 1, missing: [id] });
+    worker.send({ t: 'put-blob', seq: 2, id, kind: 'data', data });
+    expect(await worker.next()).toEqual({ t: 'put-blob-ack', seq: 2 });
+    expect(server.has(id)).toBe(true);
+    worker.send({ t: 'query-blobs', seq: 3, ids: [id] });
+    expect(await worker.next()).toEqual({ t: 'query-blobs-reply', seq: 3, missing: [] });
+    worker.send({ t: 'load-blob', seq: 4, id });
+    const reply = await worker.next();
+    expect(reply.t).toBe('load-blob-reply');
+    expect(Buffer.from((reply as { data: Uint8Array }).data).toString()).toBe('some chunk of a file');
+    expect(failures).toEqual([]);
+    expect(activity).toBeGreaterThanOrEqual(8); // 4 messages in, 4 replies out
+  });
+
+  it('acknowledges a put only after the server accepted it (backpressure)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = new MemoryBlobServer(idKey);
+    open({ missing: (ids) => inner.missing(ids), put: async (k, i, d) => { await gate; await inner.put(k, i, d); }, loadTree: (i) => inner.loadTree(i), loadBlob: (i) => inner.loadBlob(i) });
+    const data = randomBytes(1000);
+    worker.send({ t: 'put-blob', seq: 7, id: computeBlobId(idKey, data), kind: 'data', data });
+    await tick(50);
+    expect(worker.received).toBe(0);
+    expect(session.pendingRequests).toBe(1);
+    release();
+    expect(await worker.next()).toEqual({ t: 'put-blob-ack', seq: 7 });
+    expect(session.pendingRequests).toBe(0);
+  });
+
+  it('returns server errors to the worker as reply-error records', async () => {
+    open();
+    const data = randomBytes(64);
+    const wrongId = computeBlobId(idKey, randomBytes(64));
+    worker.send({ t: 'put-blob', seq: 1, id: wrongId, kind: 'data', data });
+    const reply = await worker.next();
+    expect(reply).toMatchObject({ t: 'reply-error', seq: 1, error: { code: 'E_CORRUPT_OBJECT' } });
+    worker.send({ t: 'load-tree', seq: 2, id: wrongId });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 2, error: { code: 'E_BLOB_NOT_FOUND', message: `tree blob ${wrongId} is not stored` } });
+    expect(failures).toEqual([]);
+  });
+
+  it('forwards progress, logs and warnings', async () => {
+    open();
+    worker.send({ t: 'progress', progress: { files: 3, bytes: 4096, currentPath: 'a/b' } });
+    worker.send({ t: 'log', level: 'info', message: 'hello', fields: { n: 1 } });
+    worker.send({ t: 'warning', warning: { path: 'x', code: 'E_PERMISSION', message: 'unreadable' } });
+    await tick();
+    expect(progress).toEqual([{ files: 3, bytes: 4096, currentPath: 'a/b' }]);
+    expect(logs).toEqual([{ level: 'info', message: 'hello', fields: { n: 1 } }]);
+    expect(warnings).toEqual([{ path: 'x', code: 'E_PERMISSION', message: 'unreadable' }]);
+  });
+
+  it.each([
+    ['an unknown message type', { t: 'launch-missiles' }, 'unknown message type "launch-missiles"'],
+    ['a non-object', 42, 'expected an object, got number 42'],
+    ['a bad blob id', { t: 'load-blob', seq: 1, id: 'not-hex' }, 'field id must be a blob id'],
+    ['a missing seq', { t: 'query-blobs', ids: [] }, 'needs a non-negative integer seq'],
+    ['put-blob without bytes', { t: 'put-blob', seq: 1, id: 'a'.repeat(64), kind: 'data', data: 'text' }, 'data must be a Uint8Array'],
+    ['a warning with an unknown code', { t: 'warning', warning: { path: 'x', code: 'E_NOPE', message: 'm' } }, 'catalogue code'],
+  ])('fails the job with E_PROTOCOL on %s', async (_what, message, expected) => {
+    open();
+    worker.send(message);
+    await tick();
+    expect(failures).toHaveLength(1);
+    expect(failures[0].code).toBe('E_PROTOCOL');
+    expect(failures[0].plugin).toBe('fixture');
+    expect(failures[0].message).toContain('plugin fixture sent a malformed message');
+    expect(failures[0].message).toContain(expected);
+  });
+
+  it('fails the job with E_INTERNAL when a callback throws', async () => {
+    const channel = new MessageChannel();
+    const seen: ErrorRecord[] = [];
+    session = new HostSession(channel.port1, new MemoryBlobServer(idKey), 'fixture', {
+      onProgress: () => {
+        throw new Error('display broke');
+      },
+      onActivity: () => undefined,
+      onFailure: (e) => seen.push(e),
+    });
+    worker = new FakeWorker(channel.port2);
+    worker.send({ t: 'progress', progress: { files: 1 } });
+    await tick();
+    expect(seen.map((e) => [e.code, e.message])).toEqual([['E_INTERNAL', 'display broke']]);
+  });
+
+  it('sends cancel to the worker', async () => {
+    open();
+    session.cancel('operator pressed Ctrl-C');
+    expect(await worker.next()).toEqual({ t: 'cancel', reason: 'operator pressed Ctrl-C' });
+  });
+});

@@ -1,0 +1,132 @@
+import type { MessagePort } from 'node:worker_threads';
+import { toErrorRecord } from '@ebm/sdk';
+import type { ErrorRecord, HostToWorker, JsonValue, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
+import type { BlobServer } from './blob-server';
+import { parseWorkerMessage } from './protocol-guard';
+
+/** A log line a plugin sent. */
+export interface PluginLogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields?: Record<string, JsonValue>;
+}
+
+export interface SessionHandlers {
+  onProgress?(progress: ProgressUpdate): void;
+  onLog?(entry: PluginLogEntry): void;
+  onWarning?(warning: Warning): void;
+  /** Every message from the worker, and every reply the host sends (the stall clock). */
+  onActivity(): void;
+  /** The session cannot go on (malformed message, a handler threw): the job must fail with `error`. Called at most once. */
+  onFailure(error: ErrorRecord): void;
+}
+
+/**
+ * Serves one task's end of the protocol port: answers the worker's requests
+ * from the BlobServer and forwards progress, logs and warnings.
+ *
+ * A put-blob is acknowledged only after `server.put` resolves: the worker
+ * limits the bytes it has in flight, so a slow repository slows the plugin
+ * instead of filling the host's memory. A server error goes back to the
+ * worker as a reply-error (the plugin decides whether that fails the job).
+ */
+export class HostSession {
+  readonly #port: MessagePort;
+  readonly #server: BlobServer;
+  readonly #pluginId: string;
+  readonly #handlers: SessionHandlers;
+  #pending = 0;
+  #closed = false;
+  #failed = false;
+
+  constructor(port: MessagePort, server: BlobServer, pluginId: string, handlers: SessionHandlers) {
+    this.#port = port;
+    this.#server = server;
+    this.#pluginId = pluginId;
+    this.#handlers = handlers;
+    port.on('message', (raw: unknown) => this.#receive(raw));
+  }
+
+  /** Requests the host is still serving (while > 0 the worker is waiting on us, not stalled). */
+  get pendingRequests(): number {
+    return this.#pending;
+  }
+
+  /** Asks the plugin to stop (cooperative; the supervisor hard-kills after a grace period). */
+  cancel(reason: string): void {
+    this.#send({ t: 'cancel', reason });
+  }
+
+  /** Stops serving and closes the port. Replies still in flight are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#port.removeAllListeners('message');
+    this.#port.close();
+  }
+
+  #receive(raw: unknown): void {
+    if (this.#closed || this.#failed) return;
+    this.#handlers.onActivity();
+    try {
+      const msg = parseWorkerMessage(raw, this.#pluginId);
+      switch (msg.t) {
+        case 'progress':
+          this.#handlers.onProgress?.(msg.progress);
+          break;
+        case 'log':
+          this.#handlers.onLog?.(msg.fields === undefined ? { level: msg.level, message: msg.message } : { level: msg.level, message: msg.message, fields: msg.fields });
+          break;
+        case 'warning':
+          this.#handlers.onWarning?.(msg.warning);
+          break;
+        default:
+          this.#serve(msg);
+      }
+    } catch (err) {
+      this.#fail(toErrorRecord(err, 'E_INTERNAL'));
+    }
+  }
+
+  #serve(msg: WorkerRequest): void {
+    this.#pending++;
+    const { seq } = msg;
+    this.#answer(msg)
+      .catch((err: unknown): HostToWorker => ({ t: 'reply-error', seq, error: toErrorRecord(err, 'E_INTERNAL') }))
+      .then((reply) => {
+        this.#pending--;
+        if (this.#closed) return;
+        this.#handlers.onActivity();
+        this.#send(reply);
+      })
+      .catch((err: unknown) => this.#fail(toErrorRecord(err, 'E_INTERNAL')));
+  }
+
+  async #answer(msg: WorkerRequest): Promise<HostToWorker> {
+    switch (msg.t) {
+      case 'query-blobs':
+        return { t: 'query-blobs-reply', seq: msg.seq, missing: await this.#server.missing(msg.ids) };
+      case 'put-blob':
+        await this.#server.put(msg.kind, msg.id, msg.data);
+        return { t: 'put-blob-ack', seq: msg.seq };
+      case 'load-tree':
+        return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };
+      case 'load-blob':
+        return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.loadBlob(msg.id) };
+    }
+  }
+
+  /**
+   * Replies are copied, never transferred: the server may keep the same bytes
+   * in a cache, and transferring would detach them.
+   */
+  #send(message: HostToWorker): void {
+    if (!this.#closed) this.#port.postMessage(message);
+  }
+
+  #fail(error: ErrorRecord): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#handlers.onFailure({ ...error, plugin: error.plugin ?? this.#pluginId });
+  }
+}

@@ -1,0 +1,245 @@
+import 'reflect-metadata';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { inject, injectable } from 'tsyringe';
+import { EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
+import type {
+  BackupJobSpec, BackupTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskResult, Warning,
+} from '@ebm/sdk';
+import { HostEvents } from '../events/host-events';
+import type { BlobServer } from './blob-server';
+import { HOST_CONFIG, HostConfig, resolveHostConfig } from './host-config';
+import type { PluginLogEntry } from './host-session';
+import { runSupervisedTask } from './task-runner';
+
+/** The host-owned worker module piscina runs; it loads the plugin itself (see bootstrap-worker.ts). */
+const BOOTSTRAP_WORKER = path.join(__dirname, 'bootstrap-worker.js');
+
+/** Codes meaning the plugin's worker died or had to be killed. */
+const CRASH_CODES = new Set(['E_PLUGIN_CRASHED', 'E_PLUGIN_OUT_OF_MEMORY', 'E_PLUGIN_TIMEOUT']);
+
+export interface PluginRunOptions {
+  /** Names the job in events and error messages. */
+  readonly jobId: string;
+  /** Aborting cancels the job: cooperative first, then the worker is terminated. The job fails with E_CANCELLED. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ProgressUpdate) => void;
+  readonly onLog?: (entry: PluginLogEntry) => void;
+  readonly onWarning?: (warning: Warning) => void;
+}
+
+/** One plugin's worker pool, created on first use and destroyed after idleTimeoutMs without jobs. */
+interface PluginPool {
+  readonly key: string;
+  readonly pluginId: string;
+  readonly pool: Piscina;
+  readonly heapMiB: number;
+  /** Jobs holding a worker slot. */
+  active: number;
+  /** Jobs waiting for a slot (at most maxThreads run at once; piscina never queues, so the stall clock only runs for started tasks). */
+  readonly waiters: Array<{ grant: () => void; refuse: (err: EbmError) => void }>;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Runs translator plugins in worker threads, one piscina pool per plugin.
+ * A plugin failure never takes the host down: crashes, out-of-memory,
+ * stalls, protocol violations and cancellations each fail only their job
+ * with a typed EbmError, and the pool replaces the dead worker for the next
+ * job. Register as a singleton; call close() on shutdown.
+ */
+@injectable()
+export class PluginHost {
+  readonly #config: HostConfig;
+  readonly #events: HostEvents;
+  readonly #pools = new Map<string, PluginPool>();
+  #closed = false;
+
+  constructor(@inject(HOST_CONFIG) config: Partial<HostConfig>, @inject(HostEvents) events: HostEvents) {
+    this.#config = resolveHostConfig(config);
+    this.#events = events;
+  }
+
+  get config(): HostConfig {
+    return this.#config;
+  }
+
+  /** Ids of plugins that currently have a worker pool (are loaded). */
+  loadedPlugins(): string[] {
+    return [...new Set([...this.#pools.values()].map((p) => p.pluginId))].sort();
+  }
+
+  run(descriptor: PluginDescriptor, job: BackupJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult>;
+  run(descriptor: PluginDescriptor, job: RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<RestoreTaskResult>;
+  run(descriptor: PluginDescriptor, job: BackupJobSpec | RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult>;
+  /**
+   * Runs one job of a translator plugin and resolves with its result; rejects
+   * with an EbmError whose `plugin` and `op` are set (E_PLUGIN_FAILED,
+   * E_PLUGIN_LOAD, E_PLUGIN_CRASHED, E_PLUGIN_OUT_OF_MEMORY, E_PLUGIN_TIMEOUT,
+   * E_PROTOCOL, E_CANCELLED, or the plugin's own catalogue code).
+   */
+  async run(descriptor: PluginDescriptor, job: BackupJobSpec | RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult> {
+    const pluginId = descriptor.manifest.id;
+    const { jobId } = options;
+    const started = performance.now();
+    const finish = (outcome: TaskResult): BackupTaskResult | RestoreTaskResult => {
+      const durationMs = Math.round(performance.now() - started);
+      if (outcome.ok) {
+        this.#events.emit('job:finished', { jobId, pluginId, op: job.op, ok: true, durationMs });
+        return outcome.result;
+      }
+      if (CRASH_CODES.has(outcome.error.code)) this.#events.emit('plugin:crashed', { pluginId, jobId, error: outcome.error });
+      this.#events.emit('job:finished', { jobId, pluginId, op: job.op, ok: false, error: outcome.error, durationMs });
+      throw EbmError.fromRecord(outcome.error);
+    };
+    this.#events.emit('job:started', { jobId, pluginId, op: job.op });
+    if (this.#closed) return finish({ ok: false, error: closedRecord(pluginId, job.op) });
+
+    const entry = this.#poolFor(descriptor);
+    try {
+      await this.#acquire(entry, options.signal, job.op);
+    } catch (err) {
+      this.#scheduleIdle(entry);
+      return finish({ ok: false, error: toErrorRecord(err) });
+    }
+    try {
+      const outcome = await runSupervisedTask({
+        request: {
+          protocol: PROTOCOL_VERSION,
+          jobId,
+          plugin: { id: pluginId, version: descriptor.version, entryPath: descriptor.entryPath },
+          job,
+        },
+        server,
+        ctx: { pluginId, jobId, op: job.op, heapMiB: entry.heapMiB },
+        ...(options.signal ? { signal: options.signal } : {}),
+        stallTimeoutMs: this.#config.stallTimeoutMsOverrides[pluginId] ?? this.#config.stallTimeoutMs,
+        cancelGraceMs: this.#config.cancelGraceMs,
+        handlers: {
+          onProgress: (progress) => {
+            this.#events.emit('job:progress', { jobId, pluginId, progress });
+            options.onProgress?.(progress);
+          },
+          onLog: (log) => {
+            this.#events.emit('job:log', { jobId, pluginId, ...log });
+            options.onLog?.(log);
+          },
+          onWarning: (warning) => {
+            this.#events.emit('job:warning', { jobId, pluginId, warning });
+            options.onWarning?.(warning);
+          },
+        },
+        start: (request, transferList, hardAbort) => entry.pool.run(request, { transferList, signal: hardAbort }),
+      });
+      return finish(outcome);
+    } finally {
+      this.#release(entry);
+    }
+  }
+
+  /** Terminates every worker (running jobs fail with E_CANCELLED) and refuses new jobs. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((entry) => this.#destroy(entry, 'closed')));
+  }
+
+  /** The heap limit of a plugin's workers: operator override, else manifest, else default; never below the floor. */
+  heapLimitMiB(descriptor: PluginDescriptor): number {
+    const id = descriptor.manifest.id;
+    const wanted = this.#config.heapMiBOverrides[id] ?? descriptor.manifest.resources?.memoryMiB ?? this.#config.defaultHeapMiB;
+    return Math.max(this.#config.minHeapMiB, wanted);
+  }
+
+  #poolFor(descriptor: PluginDescriptor): PluginPool {
+    const pluginId = descriptor.manifest.id;
+    // Keyed by entry too: a re-discovered plugin at another path gets its own pool.
+    const key = `${pluginId}\0${descriptor.entryPath}`;
+    const existing = this.#pools.get(key);
+    if (existing !== undefined) {
+      clearTimeout(existing.idleTimer);
+      return existing;
+    }
+    const heapMiB = this.heapLimitMiB(descriptor);
+    const pool = new Piscina({
+      filename: BOOTSTRAP_WORKER,
+      name: 'default',
+      minThreads: 0,
+      maxThreads: this.#config.maxThreads,
+      idleTimeout: this.#config.idleTimeoutMs,
+      resourceLimits: { maxOldGenerationSizeMb: heapMiB },
+      // No Atomics.wait between tasks: it would stall a worker's timers and port messages.
+      atomics: 'disabled',
+    });
+    // A worker that fails while running no task (e.g. a plugin's stray timer throws) must not crash the host.
+    pool.on('error', (err: unknown) => {
+      const error = new EbmError('E_PLUGIN_CRASHED', `plugin ${pluginId}'s worker failed outside any job: ${(err as Error)?.message ?? String(err)}`, { plugin: pluginId }).toRecord();
+      this.#events.emit('plugin:crashed', { pluginId, error });
+    });
+    const entry: PluginPool = { key, pluginId, pool, heapMiB, active: 0, waiters: [] };
+    this.#pools.set(key, entry);
+    this.#events.emit('plugin:loaded', { pluginId, version: descriptor.version, heapMiB, maxThreads: this.#config.maxThreads });
+    return entry;
+  }
+
+  #acquire(entry: PluginPool, signal: AbortSignal | undefined, op: 'backup' | 'restore'): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new EbmError('E_CANCELLED', `${op} job was cancelled before plugin ${entry.pluginId} started`, { plugin: entry.pluginId, op }));
+    if (entry.active < this.#config.maxThreads) {
+      entry.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const i = entry.waiters.indexOf(waiter);
+        if (i >= 0) entry.waiters.splice(i, 1);
+        reject(new EbmError('E_CANCELLED', `${op} job was cancelled while waiting for a worker of plugin ${entry.pluginId}`, { plugin: entry.pluginId, op }));
+      };
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        refuse: (err: EbmError) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.waiters.push(waiter);
+    });
+  }
+
+  #release(entry: PluginPool): void {
+    const next = entry.waiters.shift();
+    if (next !== undefined) {
+      next.grant(); // the slot passes on; active stays the same
+      return;
+    }
+    entry.active--;
+    this.#scheduleIdle(entry);
+  }
+
+  #scheduleIdle(entry: PluginPool): void {
+    if (entry.active > 0 || entry.waiters.length > 0 || this.#pools.get(entry.key) !== entry) return;
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = setTimeout(() => {
+      if (entry.active > 0 || entry.waiters.length > 0 || this.#pools.get(entry.key) !== entry) return;
+      this.#pools.delete(entry.key);
+      void this.#destroy(entry, 'idle');
+    }, this.#config.idleTimeoutMs);
+    entry.idleTimer.unref(); // an idle plugin must not keep the process alive
+  }
+
+  async #destroy(entry: PluginPool, reason: 'idle' | 'closed'): Promise<void> {
+    clearTimeout(entry.idleTimer);
+    for (const waiter of entry.waiters.splice(0)) waiter.refuse(EbmError.fromRecord(closedRecord(entry.pluginId)));
+    await entry.pool.destroy().catch(() => undefined);
+    this.#events.emit('plugin:unloaded', { pluginId: entry.pluginId, reason });
+  }
+}
+
+function closedRecord(pluginId: string, op?: string) {
+  return new EbmError('E_CANCELLED', `the plugin host is closed; plugin ${pluginId} cannot run`, { plugin: pluginId, ...(op ? { op } : {}) }).toRecord();
+}

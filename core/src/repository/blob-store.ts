@@ -1,0 +1,266 @@
+import { computeBlobId, EbmError } from '@ebm/sdk';
+import type { BlobKind } from '@ebm/sdk';
+import { LRUCache } from 'lru-cache';
+import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
+import { MasterIndex } from './master-index';
+import { openBlob, sealBlob } from './pack-format';
+import type { PackBlob, RepoAccess } from './pack-format';
+import { loadSealedBlob } from './pack-reader';
+import { PackWriter } from './pack-writer';
+import type { FinishedPack } from './pack-writer';
+
+export interface BlobStoreOptions {
+  /** Use an already loaded index instead of loading one. */
+  readonly index?: MasterIndex;
+  /** Write an index once this many finished packs are not yet indexed (default 64), so a long job's work survives a crash. */
+  readonly flushEveryPacks?: number;
+  /** Packs of one kind being saved at once before saveBlob waits (default 2). Bounds memory. */
+  readonly maxPacksInFlightPerKind?: number;
+  /** Bytes of verified tree plaintext kept in memory (default 8 MiB). */
+  readonly treeCacheBytes?: number;
+}
+
+export interface BlobStoreStats {
+  /** Blobs this session stored (not deduplicated). */
+  readonly blobsAdded: number;
+  /** Stored (compressed, encrypted) bytes of those blobs. */
+  readonly bytesAdded: number;
+  /** Pack files saved by this session. */
+  readonly packsWritten: number;
+}
+
+export interface SaveBlobResult {
+  /** False when the repository (or this session) already had the blob. */
+  readonly stored: boolean;
+  readonly storedBytes: number;
+}
+
+export interface FlushResult {
+  /** The index file written (the last one, if the pending blobs needed several). */
+  readonly indexId?: string;
+  readonly indexIds: readonly string[];
+  /** Packs the written index names. */
+  readonly packs: readonly string[];
+}
+
+/** A finished pack of this session that no index names yet. */
+interface PendingPack {
+  readonly name: string;
+  readonly kind: BlobKind;
+  readonly blobs: readonly PackBlob[];
+  readonly saved: Promise<void>;
+  settled: boolean;
+}
+
+/**
+ * The storage side of the data mover: deduplicates, seals and packs blobs,
+ * saves packs, indexes them, and loads verified blobs back.
+ *
+ * Crash safety: a pack is saved (durably) before any index names it, and an
+ * index is saved before the caller writes a snapshot that needs it (call
+ * `flush()` first). A crash therefore leaves at most packs no index names;
+ * prune removes them. `abort()` removes them right away.
+ *
+ * saveBlob may be called concurrently; it never trusts the caller's id.
+ */
+export class BlobStore {
+  readonly #repo: RepoAccess;
+  readonly #index: MasterIndex;
+  readonly #writer: PackWriter;
+  readonly #flushEveryPacks: number;
+  readonly #maxInFlight: number;
+  readonly #treeCache: LRUCache<string, Buffer>;
+  /** Blob id → its pack, for blobs stored this session and not yet indexed; null while the pack is open. */
+  readonly #pending = new Map<string, PendingPack | null>();
+  #unindexed: PendingPack[] = [];
+  /** Packs and blobs finished since the last index write was requested (so concurrent callers request one, not many). */
+  #packsSinceIndexRequest = 0;
+  #blobsSinceIndexRequest = 0;
+  readonly #inFlight = new Map<BlobKind, PendingPack[]>([['data', []], ['tree', []]]);
+  #indexChain: Promise<unknown> = Promise.resolve();
+  #failure: unknown;
+  #aborted = false;
+  #blobsAdded = 0;
+  #bytesAdded = 0;
+  #packsWritten = 0;
+
+  constructor(repo: RepoAccess, index: MasterIndex, options: BlobStoreOptions = {}) {
+    this.#repo = repo;
+    this.#index = index;
+    this.#writer = new PackWriter(repo.keys.encryption, repo.config.packs.targetSize);
+    this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
+    this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 2);
+    this.#treeCache = new LRUCache<string, Buffer>({
+      maxSize: Math.max(1, options.treeCacheBytes ?? 8 * 1024 * 1024),
+      sizeCalculation: (b) => Math.max(1, b.length),
+    });
+  }
+
+  /** Opens a store on the repository, loading its index (E_CORRUPT_OBJECT naming a damaged index file). */
+  static async open(repo: RepoAccess, options: BlobStoreOptions = {}): Promise<BlobStore> {
+    return new BlobStore(repo, options.index ?? (await MasterIndex.load(repo)), options);
+  }
+
+  get index(): MasterIndex {
+    return this.#index;
+  }
+
+  stats(): BlobStoreStats {
+    return { blobsAdded: this.#blobsAdded, bytesAdded: this.#bytesAdded, packsWritten: this.#packsWritten };
+  }
+
+  /** True if the repository's index or this session already holds the blob. */
+  has(id: string): boolean {
+    return this.#pending.has(id) || this.#index.has(id);
+  }
+
+  /**
+   * Stores a blob unless it is already there. Verifies `id` against the
+   * plaintext first (E_PROTOCOL on a mismatch). May wait while earlier packs
+   * are being saved, so memory stays bounded.
+   */
+  async saveBlob(kind: BlobKind, id: string, plaintext: Uint8Array): Promise<SaveBlobResult> {
+    this.#assertUsable();
+    if (kind !== 'data' && kind !== 'tree') throw new EbmError('E_PROTOCOL', `unknown blob kind ${JSON.stringify(kind)} for blob ${id}`, { subject: id });
+    const actual = computeBlobId(this.#repo.keys.id, plaintext);
+    if (actual !== id) {
+      throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
+    }
+    if (this.has(id)) return { stored: false, storedBytes: 0 };
+    const sealed = sealBlob(this.#repo.keys, this.#repo.compressionLevel, plaintext);
+    this.#pending.set(id, null);
+    this.#blobsAdded++;
+    this.#bytesAdded += sealed.length;
+    for (const pack of this.#writer.add(kind, id, sealed, plaintext.length)) this.#startSave(pack);
+    await this.#waitForRoom(kind);
+    if (this.#packsSinceIndexRequest >= this.#flushEveryPacks || this.#blobsSinceIndexRequest >= MAX_BLOBS_PER_INDEX_FILE) await this.#writeIndex();
+    return { stored: true, storedBytes: sealed.length };
+  }
+
+  /**
+   * The verified plaintext of a blob: decrypted, decompressed and re-hashed.
+   * E_BLOB_NOT_FOUND if no index (and no pending pack) has it; E_CORRUPT_OBJECT
+   * naming blob and pack on any mismatch. Do not modify the returned buffer
+   * (tree blobs are cached).
+   */
+  async loadBlob(id: string): Promise<Buffer> {
+    const cached = this.#treeCache.get(id);
+    if (cached !== undefined) return cached;
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) return this.#loadPending(id, pending);
+    const loc = this.#index.lookup(id);
+    if (loc === undefined) {
+      throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} is not in the repository index`, { subject: id });
+    }
+    const sealed = await loadSealedBlob(this.#repo, loc.pack, { id, offset: loc.offset, length: loc.length });
+    const plaintext = openBlob(this.#repo.keys, sealed, { id, rawLength: loc.rawLength }, loc.pack);
+    if (loc.kind === 'tree') this.#treeCache.set(id, plaintext);
+    return plaintext;
+  }
+
+  /**
+   * Finishes open packs, waits until every pack is saved, then writes one
+   * index file naming all of them. After it resolves, everything stored so
+   * far is durable and indexed: a snapshot may now refer to it.
+   */
+  async flush(): Promise<FlushResult> {
+    this.#assertUsable();
+    for (const pack of this.#writer.finishAll()) this.#startSave(pack);
+    return this.#writeIndex();
+  }
+
+  /**
+   * For a failed or cancelled job: drops open packs and removes the packs
+   * this session saved that no index names, so the repository is left as
+   * before (packs already indexed by an intermediate flush stay; prune
+   * removes them if no snapshot uses them). The store is unusable afterwards.
+   */
+  async abort(): Promise<void> {
+    this.#aborted = true;
+    this.#writer.discard();
+    await this.#indexChain;
+    const leftovers = this.#unindexed;
+    this.#unindexed = [];
+    this.#pending.clear();
+    await Promise.allSettled(leftovers.map((p) => p.saved));
+    const removed = await Promise.allSettled(leftovers.map((p) => this.#repo.backend.remove({ type: 'data', name: p.name })));
+    const failed = removed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  #assertUsable(): void {
+    if (this.#aborted) throw new EbmError('E_CANCELLED', 'the blob store was aborted');
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #startSave(pack: FinishedPack): void {
+    const kind = pack.blobs[0]!.kind;
+    const entry: PendingPack = {
+      name: pack.name,
+      kind,
+      blobs: pack.blobs,
+      settled: false,
+      saved: this.#repo.backend.save({ type: 'data', name: pack.name }, pack.data).then(
+        () => {
+          entry.settled = true;
+          this.#packsWritten++;
+        },
+        (err: unknown) => {
+          entry.settled = true;
+          this.#failure ??= err;
+          throw err;
+        },
+      ),
+    };
+    entry.saved.catch(() => undefined); // the failure is rethrown to the next caller
+    for (const b of pack.blobs) this.#pending.set(b.id, entry);
+    this.#unindexed.push(entry);
+    this.#packsSinceIndexRequest++;
+    this.#blobsSinceIndexRequest += pack.blobs.length;
+    this.#inFlight.get(kind)!.push(entry);
+  }
+
+  async #waitForRoom(kind: BlobKind): Promise<void> {
+    for (;;) {
+      const queue = this.#inFlight.get(kind)!.filter((p) => !p.settled);
+      this.#inFlight.set(kind, queue);
+      if (queue.length <= this.#maxInFlight) break;
+      await queue[0]!.saved;
+    }
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Serialises index writes; each writes every pack finished before it started. */
+  #writeIndex(): Promise<FlushResult> {
+    this.#packsSinceIndexRequest = 0;
+    this.#blobsSinceIndexRequest = 0;
+    const run = this.#indexChain.then(() => this.#writeIndexNow());
+    this.#indexChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeIndexNow(): Promise<FlushResult> {
+    const batch = [...this.#unindexed];
+    if (this.#aborted || batch.length === 0) return { indexIds: [], packs: [] };
+    await Promise.all(batch.map((p) => p.saved));
+    const indexIds = await writeIndexFiles(this.#repo, batch.map((p) => ({ id: p.name, blobs: p.blobs })));
+    const done = new Set(batch);
+    for (const pack of batch) {
+      this.#index.addPack(pack.name, pack.blobs);
+      for (const b of pack.blobs) if (this.#pending.get(b.id) === pack) this.#pending.delete(b.id);
+    }
+    this.#unindexed = this.#unindexed.filter((p) => !done.has(p));
+    return { indexId: indexIds[indexIds.length - 1], indexIds, packs: batch.map((p) => p.name) };
+  }
+
+  async #loadPending(id: string, pack: PendingPack | null): Promise<Buffer> {
+    if (pack === null) {
+      const open = this.#writer.blobInOpenPack(id);
+      if (open === undefined) throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} was discarded (the store was aborted)`, { subject: id });
+      return openBlob(this.#repo.keys, open.sealed, open.blob, '(not yet written)');
+    }
+    await pack.saved;
+    const blob = pack.blobs.find((b) => b.id === id)!;
+    return openBlob(this.#repo.keys, await loadSealedBlob(this.#repo, pack.name, blob), blob, pack.name);
+  }
+}

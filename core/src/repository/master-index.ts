@@ -1,0 +1,124 @@
+import type { BlobKind } from '@ebm/sdk';
+import type { Backend, FileType } from '../backend/backend';
+import { readIndexFile } from './index-file';
+import type { IndexFile } from './index-file';
+import type { PackBlob, RepoAccess } from './pack-format';
+
+/** Where a blob is stored. */
+export interface BlobLocation {
+  readonly pack: string;
+  readonly kind: BlobKind;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+/** Compact in-memory entry: the pack is an index into an interned name table. */
+interface Entry {
+  readonly pack: number;
+  readonly tree: boolean;
+  readonly offset: number;
+  readonly length: number;
+  readonly rawLength: number;
+}
+
+export interface MasterIndexLoadOptions {
+  /**
+   * Called for an index file that cannot be loaded (E_CORRUPT_OBJECT,
+   * E_STORAGE_NOT_FOUND). Without it, the first such error is thrown.
+   */
+  onCorrupt?: (indexId: string, error: unknown) => void;
+  /** Sees every loaded index file (the checker and prune keep per-pack lists). */
+  onIndexFile?: (indexId: string, file: IndexFile) => void;
+  /** Index files loaded at once. */
+  concurrency?: number;
+}
+
+/**
+ * All index files of a repository merged in memory: blob id → location.
+ * When a blob is stored in several packs (two backups raced, or a prune
+ * was interrupted), the first location loaded wins; every copy is valid.
+ */
+export class MasterIndex {
+  readonly #entries = new Map<string, Entry>();
+  readonly #packNames: string[] = [];
+  readonly #packNumbers = new Map<string, number>();
+  readonly #indexIds: string[] = [];
+
+  /** Loads every index file of the repository. */
+  static async load(repo: Pick<RepoAccess, 'backend' | 'loadJsonFile'>, options: MasterIndexLoadOptions = {}): Promise<MasterIndex> {
+    const index = new MasterIndex();
+    const ids = await listFileNames(repo.backend, 'index');
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        let file: IndexFile;
+        try {
+          file = await readIndexFile(repo, id);
+        } catch (err) {
+          const code = (err as { code?: unknown } | null)?.code;
+          if (options.onCorrupt === undefined || (code !== 'E_CORRUPT_OBJECT' && code !== 'E_STORAGE_NOT_FOUND')) throw err;
+          options.onCorrupt(id, err);
+          continue;
+        }
+        index.#indexIds.push(id);
+        for (const pack of file.packs) index.addPack(pack.id, pack.blobs);
+        options.onIndexFile?.(id, file);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 8, ids.length)) }, worker));
+    index.#indexIds.sort();
+    return index;
+  }
+
+  /** Adds a pack's blobs (from an index file or a just-written pack). Existing locations are kept. */
+  addPack(packName: string, blobs: readonly PackBlob[]): void {
+    let pack = this.#packNumbers.get(packName);
+    if (pack === undefined) {
+      pack = this.#packNames.length;
+      this.#packNames.push(packName);
+      this.#packNumbers.set(packName, pack);
+    }
+    for (const b of blobs) {
+      if (this.#entries.has(b.id)) continue;
+      this.#entries.set(b.id, { pack, tree: b.kind === 'tree', offset: b.offset, length: b.length, rawLength: b.rawLength });
+    }
+  }
+
+  has(id: string): boolean {
+    return this.#entries.has(id);
+  }
+
+  lookup(id: string): BlobLocation | undefined {
+    const e = this.#entries.get(id);
+    if (e === undefined) return undefined;
+    return { pack: this.#packNames[e.pack]!, kind: e.tree ? 'tree' : 'data', offset: e.offset, length: e.length, rawLength: e.rawLength };
+  }
+
+  /** Names of all packs any loaded index names. */
+  packs(): string[] {
+    return [...this.#packNames];
+  }
+
+  hasPack(packName: string): boolean {
+    return this.#packNumbers.has(packName);
+  }
+
+  /** Ids of the index files loaded successfully, sorted. */
+  indexIds(): readonly string[] {
+    return this.#indexIds;
+  }
+
+  /** Number of distinct blobs. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/** Names of all complete files of a type. */
+export async function listFileNames(backend: Backend, type: FileType): Promise<string[]> {
+  const names: string[] = [];
+  for await (const info of backend.list(type)) names.push(info.name);
+  return names;
+}

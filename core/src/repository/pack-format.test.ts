@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { computeBlobId } from '@ebm/sdk';
+import { decodePackHeader, encodePackHeader, expectedPackSize, openBlob, PACK_ENTRY_BYTES, sealBlob } from './pack-format';
+import type { PackBlob } from './pack-format';
+import type { MasterKeys } from './types';
+
+const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chunker: randomBytes(32) };
+const blobs: PackBlob[] = [
+  { id: 'a'.repeat(64), kind: 'data', offset: 0, length: 100, rawLength: 1000 },
+  { id: 'b'.repeat(64), kind: 'tree', offset: 100, length: 29, rawLength: 0 },
+];
+
+describe('pack header', () => {
+  it('round-trips: version byte, then 45 bytes per blob (kind, raw id, offset, length, rawLength LE)', () => {
+    const plain = encodePackHeader(blobs);
+    expect(plain.length).toBe(1 + 2 * PACK_ENTRY_BYTES);
+    expect(plain[0]).toBe(1);
+    expect(plain[1]).toBe(0);
+    expect(plain.subarray(2, 34).toString('hex')).toBe('a'.repeat(64));
+    expect(plain.readUInt32LE(1 + 37)).toBe(100);
+    expect(plain.readUInt32LE(1 + 41)).toBe(1000);
+    expect(plain[1 + PACK_ENTRY_BYTES]).toBe(1);
+    expect(decodePackHeader(plain, 'p', 129)).toEqual(blobs);
+  });
+
+  it('rejects an unknown version, a ragged length, an unknown kind, gaps and a wrong blob area, naming the pack', () => {
+    const plain = encodePackHeader(blobs);
+    const cases: Array<[Buffer, number, RegExp]> = [
+      [Buffer.concat([Buffer.from([2]), plain.subarray(1)]), 129, /version/],
+      [plain.subarray(0, plain.length - 1), 129, /not 1 \+ n/],
+      [Buffer.from(plain).fill(7, 1, 2), 129, /unknown kind/],
+      [(() => { const b = Buffer.from(plain); b.writeUInt32LE(101, 1 + PACK_ENTRY_BYTES + 33); return b; })(), 130, /starts at 101/],
+      [plain, 130, /describes 129 bytes/],
+    ];
+    for (const [bytes, area, message] of cases) {
+      expect(() => decodePackHeader(bytes, 'pack-x', area)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringMatching(message) }));
+      expect(() => decodePackHeader(bytes, 'pack-x', area)).toThrow(/pack pack-x/);
+    }
+  });
+
+  it('expectedPackSize is blobs + sealed header + 4-byte trailer', () => {
+    expect(expectedPackSize(blobs)).toBe(129 + 12 + 16 + 1 + 2 * 45 + 4);
+  });
+});
+
+describe('sealBlob / openBlob', () => {
+  it('round-trips compressible and incompressible plaintext', () => {
+    for (const plaintext of [Buffer.alloc(5000, 'x'), randomBytes(5000), Buffer.alloc(0)]) {
+      const id = computeBlobId(keys.id, plaintext);
+      const sealed = sealBlob(keys, 3, plaintext);
+      expect(openBlob(keys, sealed, { id, rawLength: plaintext.length }, 'p')).toEqual(plaintext);
+    }
+    expect(sealBlob(keys, 3, Buffer.alloc(5000, 'x')).length).toBeLessThan(200);
+  });
+
+  it('names blob and pack when the id, length or bytes do not match', () => {
+    const plaintext = randomBytes(100);
+    const id = computeBlobId(keys.id, plaintext);
+    const sealed = sealBlob(keys, 3, plaintext);
+    expect(() => openBlob(keys, sealed, { id: 'c'.repeat(64), rawLength: 100 }, 'pk')).toThrow(/blob c{64} in pack pk: content does not match its id/);
+    expect(() => openBlob(keys, sealed, { id, rawLength: 99 }, 'pk')).toThrow(/index says 99/);
+    const damaged = Buffer.from(sealed);
+    damaged[20]! ^= 1;
+    expect(() => openBlob(keys, damaged, { id, rawLength: 100 }, 'pk')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining(`blob ${id} in pack pk`) }));
+  });
+});

@@ -1,0 +1,130 @@
+import { computeBlobId, EbmError } from '@ebm/sdk';
+import type { BlobKind } from '@ebm/sdk';
+import { SEAL_OVERHEAD, seal, unseal } from '../crypto/aead';
+import { decodePayload, encodePayload } from '../compression/payload-codec';
+import type { Backend } from '../backend/backend';
+import type { MasterKeys } from './types';
+
+/**
+ * What the pack, index, blob-store, checker and prune code needs of an open
+ * repository. `Repository` (repository.ts) satisfies it; tests may build one
+ * from a backend and random keys.
+ */
+export interface RepoAccess {
+  readonly backend: Backend;
+  readonly keys: MasterKeys;
+  readonly compressionLevel: number;
+  readonly config: { readonly packs: { readonly targetSize: number } };
+  /** Encrypts and stores a JSON file; resolves to its id (sha256 of the stored bytes) once durable. */
+  saveJsonFile(type: 'index' | 'snapshots', value: unknown): Promise<string>;
+  /** Loads, verifies (hash, tag) and parses a JSON file; E_CORRUPT_OBJECT on damage. */
+  loadJsonFile<T>(type: 'index' | 'snapshots', id: string): Promise<T>;
+}
+
+/**
+ * The binary layout of pack files (docs/format.md, "Packs"):
+ *
+ *   blob₁ ‖ blob₂ ‖ … ‖ sealed header ‖ uint32 LE length of the sealed header
+ *
+ * Each blob is `seal(encryption key, encodePayload(plaintext))`. The header
+ * plaintext is one version byte (1) followed by one 45-byte record per blob:
+ * kind (0 data, 1 tree) ‖ id (32 raw bytes) ‖ offset ‖ length ‖ rawLength
+ * (uint32 LE each). Blobs are contiguous, in header order, starting at 0.
+ */
+export const PACK_HEADER_VERSION = 1;
+export const PACK_ENTRY_BYTES = 45;
+export const PACK_TRAILER_BYTES = 4;
+/** The smallest sealed blob: an empty plaintext is one codec byte. */
+export const MIN_SEALED_BLOB = SEAL_OVERHEAD + 1;
+/** Packs (and so offsets) must fit uint32. */
+export const MAX_PACK_BYTES = 0xffff_ffff;
+
+const KIND_CODES: Readonly<Record<BlobKind, number>> = { data: 0, tree: 1 };
+const CODE_KINDS: readonly BlobKind[] = ['data', 'tree'];
+
+/** One blob's place in a pack; also what an index file records for it. */
+export interface PackBlob {
+  readonly id: string;
+  readonly kind: BlobKind;
+  /** Byte offset of the sealed blob in the pack file. */
+  readonly offset: number;
+  /** Sealed (stored) length in bytes. */
+  readonly length: number;
+  /** Plaintext length in bytes. */
+  readonly rawLength: number;
+}
+
+/** Size in bytes of the sealed header for `count` blobs. */
+export function sealedHeaderSize(count: number): number {
+  return SEAL_OVERHEAD + 1 + count * PACK_ENTRY_BYTES;
+}
+
+/** The exact size of a pack file holding `blobs` (contiguous from offset 0). */
+export function expectedPackSize(blobs: readonly PackBlob[]): number {
+  let end = 0;
+  for (const b of blobs) end = Math.max(end, b.offset + b.length);
+  return end + sealedHeaderSize(blobs.length) + PACK_TRAILER_BYTES;
+}
+
+export function encodePackHeader(blobs: readonly PackBlob[]): Buffer {
+  const out = Buffer.allocUnsafe(1 + blobs.length * PACK_ENTRY_BYTES);
+  out[0] = PACK_HEADER_VERSION;
+  let at = 1;
+  for (const b of blobs) {
+    out[at] = KIND_CODES[b.kind];
+    if (out.write(b.id, at + 1, 32, 'hex') !== 32) throw new EbmError('E_INTERNAL', `blob id ${b.id} is not 64 hex characters`);
+    out.writeUInt32LE(b.offset, at + 33);
+    out.writeUInt32LE(b.length, at + 37);
+    out.writeUInt32LE(b.rawLength, at + 41);
+    at += PACK_ENTRY_BYTES;
+  }
+  return out;
+}
+
+/**
+ * Parses a header plaintext and checks it describes a well-formed pack whose
+ * blob area is `blobAreaSize` bytes: known version and kinds, blobs
+ * contiguous from 0 and ending exactly where the header starts.
+ */
+export function decodePackHeader(plain: Buffer, packName: string, blobAreaSize: number): PackBlob[] {
+  const bad = (why: string): EbmError =>
+    new EbmError('E_CORRUPT_OBJECT', `pack ${packName}: ${why}`, { subject: packName });
+  if (plain.length < 1 || plain[0] !== PACK_HEADER_VERSION) throw bad(`unknown pack header version ${plain[0]}`);
+  if ((plain.length - 1) % PACK_ENTRY_BYTES !== 0) throw bad(`header length ${plain.length} is not 1 + n×${PACK_ENTRY_BYTES}`);
+  const blobs: PackBlob[] = [];
+  let expectedOffset = 0;
+  for (let at = 1; at < plain.length; at += PACK_ENTRY_BYTES) {
+    const kind = CODE_KINDS[plain[at]!];
+    if (kind === undefined) throw bad(`header entry ${blobs.length} has unknown kind ${plain[at]}`);
+    const offset = plain.readUInt32LE(at + 33);
+    const length = plain.readUInt32LE(at + 37);
+    const rawLength = plain.readUInt32LE(at + 41);
+    if (offset !== expectedOffset) throw bad(`header entry ${blobs.length} starts at ${offset}, expected ${expectedOffset}`);
+    if (length < MIN_SEALED_BLOB) throw bad(`header entry ${blobs.length} is too short (${length} bytes)`);
+    expectedOffset = offset + length;
+    blobs.push({ id: plain.toString('hex', at + 1, at + 33), kind, offset, length, rawLength });
+  }
+  if (expectedOffset !== blobAreaSize) throw bad(`header describes ${expectedOffset} bytes of blobs but the pack has ${blobAreaSize}`);
+  return blobs;
+}
+
+/** Compresses and encrypts one blob's plaintext into its stored form. */
+export function sealBlob(keys: MasterKeys, level: number, plaintext: Uint8Array): Buffer {
+  return seal(keys.encryption, encodePayload(plaintext, level));
+}
+
+/**
+ * Decrypts, decompresses and re-hashes a stored blob. Any mismatch (tag,
+ * codec, length or id) gives E_CORRUPT_OBJECT naming the blob and its pack.
+ */
+export function openBlob(keys: MasterKeys, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string): Buffer {
+  const what = `blob ${blob.id} in pack ${packName}`;
+  const plaintext = decodePayload(unseal(keys.encryption, sealed, what), what);
+  if (plaintext.length !== blob.rawLength) {
+    throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${plaintext.length} bytes, the index says ${blob.rawLength}`, { subject: blob.id });
+  }
+  if (computeBlobId(keys.id, plaintext) !== blob.id) {
+    throw new EbmError('E_CORRUPT_OBJECT', `${what}: content does not match its id`, { subject: blob.id });
+  }
+  return plaintext;
+}

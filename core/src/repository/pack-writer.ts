@@ -1,0 +1,116 @@
+import type { BlobKind } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
+import { seal } from '../crypto/aead';
+import { fileHash } from '../compression/payload-codec';
+import { encodePackHeader, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize } from './pack-format';
+import type { PackBlob } from './pack-format';
+
+/** A complete pack file, ready to be saved under `data/<name>`. */
+export interface FinishedPack {
+  /** sha256 hex of `data`. */
+  readonly name: string;
+  readonly data: Buffer;
+  readonly blobs: readonly PackBlob[];
+}
+
+/** One pack being filled: sealed blobs kept as separate buffers until finish. */
+class OpenPack {
+  readonly parts: Buffer[] = [];
+  readonly blobs: PackBlob[] = [];
+  /** id → index into `parts`, for reading back a blob before its pack is saved. */
+  readonly positions = new Map<string, number>();
+  size = 0;
+
+  add(kind: BlobKind, id: string, sealed: Buffer, rawLength: number): void {
+    this.positions.set(id, this.parts.length);
+    this.parts.push(sealed);
+    this.blobs.push({ id, kind, offset: this.size, length: sealed.length, rawLength });
+    this.size += sealed.length;
+  }
+
+  finish(encryptionKey: Uint8Array): FinishedPack {
+    const header = seal(encryptionKey, encodePackHeader(this.blobs));
+    const trailer = Buffer.allocUnsafe(PACK_TRAILER_BYTES);
+    trailer.writeUInt32LE(header.length, 0);
+    const data = Buffer.concat([...this.parts, header, trailer]);
+    return { name: fileHash(data), data, blobs: this.blobs };
+  }
+}
+
+/**
+ * Groups sealed blobs into pack files, one open pack per kind (data and tree
+ * blobs never share a pack, so tree walks read small packs only).
+ *
+ * A pack is finished when adding a blob would take it past the target size;
+ * a blob larger than the target gets a pack of its own. The writer only
+ * builds buffers: saving finished packs is the caller's job.
+ */
+export class PackWriter {
+  readonly #targetSize: number;
+  readonly #encryptionKey: Uint8Array;
+  readonly #open = new Map<BlobKind, OpenPack>();
+
+  constructor(encryptionKey: Uint8Array, targetSize: number) {
+    if (!Number.isSafeInteger(targetSize) || targetSize < 1) throw new RangeError(`pack target size must be a positive integer, got ${targetSize}`);
+    this.#encryptionKey = encryptionKey;
+    this.#targetSize = Math.min(targetSize, MAX_PACK_BYTES / 2);
+  }
+
+  /**
+   * Adds a sealed blob (see sealBlob). Returns the packs this add finished
+   * (zero, one or two), in the order they must be saved.
+   */
+  add(kind: BlobKind, id: string, sealed: Buffer, rawLength: number): FinishedPack[] {
+    if (sealed.length + sealedHeaderSize(1) + PACK_TRAILER_BYTES > MAX_PACK_BYTES) {
+      throw new EbmError('E_INTERNAL', `blob ${id} is too large for a pack (${sealed.length} bytes)`);
+    }
+    const finished: FinishedPack[] = [];
+    let open = this.#open.get(kind);
+    if (open !== undefined && open.size + sealed.length > this.#targetSize) {
+      finished.push(open.finish(this.#encryptionKey));
+      open = undefined;
+    }
+    if (open === undefined) {
+      open = new OpenPack();
+      this.#open.set(kind, open);
+    }
+    open.add(kind, id, sealed, rawLength);
+    if (open.size >= this.#targetSize) {
+      finished.push(open.finish(this.#encryptionKey));
+      this.#open.delete(kind);
+    }
+    return finished;
+  }
+
+  /** Finishes every open pack (data first, then tree). */
+  finishAll(): FinishedPack[] {
+    const finished: FinishedPack[] = [];
+    for (const kind of ['data', 'tree'] as const) {
+      const open = this.#open.get(kind);
+      if (open !== undefined && open.blobs.length > 0) finished.push(open.finish(this.#encryptionKey));
+    }
+    this.#open.clear();
+    return finished;
+  }
+
+  /** A blob still in an open pack (sealed bytes and its header entry), or undefined. */
+  blobInOpenPack(id: string): { readonly sealed: Buffer; readonly blob: PackBlob } | undefined {
+    for (const open of this.#open.values()) {
+      const at = open.positions.get(id);
+      if (at !== undefined) return { sealed: open.parts[at]!, blob: open.blobs[at]! };
+    }
+    return undefined;
+  }
+
+  /** Drops every open pack without writing it. */
+  discard(): void {
+    this.#open.clear();
+  }
+
+  /** Sealed bytes buffered in open packs. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const open of this.#open.values()) n += open.size;
+    return n;
+  }
+}

@@ -1,0 +1,98 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'tsyringe';
+import { EbmError, OptionValue, ProgressUpdate, RestoreTaskResult, Warning } from '@ebm/sdk';
+import { PluginHost } from '../plugin-host/plugin-host';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { Repository } from '../repository/repository';
+import { BlobStore } from '../repository/blob-store';
+import { acquireLock } from '../locks/lock';
+import type { SnapshotRecord } from '../repository/types';
+import { RepositoryBlobServer } from '../backup/repository-blob-server';
+
+export interface RestoreRequest {
+  readonly repository: Repository;
+  readonly snapshot: SnapshotRecord;
+  readonly target: string;
+  readonly includes?: readonly string[];
+  readonly overwrite?: boolean;
+  readonly options?: Readonly<Record<string, OptionValue>>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ProgressUpdate) => void;
+  readonly onWarning?: (warning: Warning) => void;
+}
+
+/**
+ * Restores a snapshot through the translator that made it, under a shared
+ * lock (so prune cannot remove blobs mid-restore). The target must be empty
+ * or absent unless `overwrite`.
+ */
+@injectable()
+export class RestoreService {
+  constructor(
+    @inject(PluginHost) private readonly host: PluginHost,
+    @inject(PluginRegistry) private readonly registry: PluginRegistry,
+  ) {}
+
+  async restore(request: RestoreRequest): Promise<RestoreTaskResult> {
+    const { snapshot } = request;
+    const descriptor = this.registry.get(snapshot.translator.id);
+    const target = path.resolve(request.target);
+    await prepareTarget(target, request.overwrite ?? false);
+    const repo = request.repository;
+    const lock = await acquireLock(repo, { exclusive: false, operation: `restore ${snapshot.id.slice(0, 8)}` });
+    try {
+      const store = await BlobStore.open(repo);
+      const result = await this.host.run(
+        descriptor,
+        {
+          op: 'restore',
+          target,
+          overwrite: request.overwrite ?? false,
+          tree: snapshot.tree,
+          snapshot: {
+            id: snapshot.id,
+            time: snapshot.time,
+            source: snapshot.source,
+            dataset: snapshot.dataset,
+            ...(snapshot.meta ? { meta: snapshot.meta } : {}),
+            ...(snapshot.root ? { root: snapshot.root } : {}),
+          },
+          includes: (request.includes ?? []).map(normalizeInclude),
+          options: request.options ?? {},
+        },
+        new RepositoryBlobServer(store, false),
+        { jobId: randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
+      );
+      if (result.op !== 'restore') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a restore`);
+      return result;
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+/** Snapshot-relative POSIX path: strips leading '/' and './', trailing '/'. */
+export function normalizeInclude(include: string): string {
+  const trimmed = include.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  return trimmed === '.' ? '' : trimmed;
+}
+
+async function prepareTarget(target: string, overwrite: boolean): Promise<void> {
+  let entries: string[];
+  try {
+    const st = await fs.lstat(target);
+    if (!st.isDirectory()) throw new EbmError('E_USAGE', `restore target ${target} exists and is not a directory`, { subject: target });
+    entries = await fs.readdir(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      await fs.mkdir(target, { recursive: true });
+      return;
+    }
+    throw err;
+  }
+  if (entries.length > 0 && !overwrite) {
+    throw new EbmError('E_TARGET_NOT_EMPTY', `restore target ${target} is not empty (${entries.length} entries); choose an empty directory or pass --overwrite`, { subject: target });
+  }
+}

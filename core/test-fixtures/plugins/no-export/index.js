@@ -1,0 +1,3 @@
+'use strict';
+// Test fixture: loads fine but exports nothing usable as a translator.
+module.exports = { backup: 'not a function', hello: 'world' };

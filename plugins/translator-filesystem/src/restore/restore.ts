@@ -1,0 +1,184 @@
+import { promises as fsp, constants } from 'node:fs';
+import { EbmError, RestoreContext, RestoreOutcome, TreeEntry, throwIfCancelled } from '@ebm/sdk';
+import { errnoCode, messageOf } from '../fs-errors';
+import { MetadataWriter } from './metadata-writer';
+import { SafeTarget } from './safe-target';
+import { makeDeviceNode, makeFifo } from './special-files';
+import { TaskPool } from './task-pool';
+import { createAndWrite } from './write-file';
+
+/** Entries written at once: many small files restore much faster with a few in flight. */
+const RESTORE_CONCURRENCY = 8;
+
+interface RestoredDir {
+  readonly abs: string;
+  readonly relPath: string;
+  readonly entry: TreeEntry;
+}
+
+/**
+ * Restores `ctx.entries()` under `ctx.target`. Directories are created as the
+ * walk reaches them (in order, before their children) and get their mode,
+ * owner and times at the end, deepest first, so restrictive modes and mtimes
+ * are not disturbed by writing their children. Other entries are written by
+ * a small pool of tasks. The target directory's own metadata is left alone.
+ */
+export async function restoreFilesystem(ctx: RestoreContext): Promise<RestoreOutcome> {
+  const target = await SafeTarget.open(ctx.target, ctx.overwrite);
+  const job = new RestoreJob(ctx, target);
+  const pool = new TaskPool(RESTORE_CONCURRENCY);
+  const dirs: RestoredDir[] = [];
+
+  for await (const { path: relPath, entry } of ctx.entries()) {
+    throwIfCancelled(ctx.signal, 'restore');
+    if (entry.kind === 'dir') {
+      dirs.push({ abs: await target.ensureDir(relPath), relPath, entry });
+      job.counted(relPath, 0);
+      continue;
+    }
+    // Parents are verified (and leaves cleared) here, in walk order; only the writing runs in the pool.
+    const abs = await target.prepareLeaf(relPath);
+    const { started, written } = job.write(relPath, abs, entry, pool);
+    if (entry.kind === 'file') job.remember(relPath, written);
+    await started;
+  }
+  await pool.drain();
+
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    throwIfCancelled(ctx.signal, 'restore');
+    await job.finishDir(dirs[i]!);
+  }
+  return {};
+}
+
+/** The state of one restore job. */
+class RestoreJob {
+  readonly #meta: MetadataWriter;
+  /** Files restored in this run, by snapshot path: what hardlinks may link to. */
+  readonly #files = new Map<string, Promise<string | undefined>>();
+  #count = 0;
+  #bytes = 0;
+
+  constructor(
+    private readonly ctx: RestoreContext,
+    private readonly target: SafeTarget,
+  ) {
+    this.#meta = new MetadataWriter((w) => ctx.warn(w));
+  }
+
+  counted(relPath: string, bytes: number): void {
+    this.#count++;
+    this.#bytes += bytes;
+    this.ctx.progress.update({ files: this.#count, bytes: this.#bytes, currentPath: relPath });
+  }
+
+  remember(relPath: string, written: Promise<string | undefined>): void {
+    this.#files.set(relPath, written);
+  }
+
+  /**
+   * Queues writing one non-directory entry in the pool. `started` resolves
+   * once the pool took it (backpressure); `written` resolves to its absolute
+   * path once it is written (undefined if it was skipped or failed).
+   */
+  write(relPath: string, abs: string, entry: TreeEntry, pool: TaskPool): { started: Promise<void>; written: Promise<string | undefined> } {
+    let settle!: (value: string | undefined) => void;
+    const written = new Promise<string | undefined>((resolve) => (settle = resolve));
+    const started = pool.run(async () => {
+      try {
+        settle((await this.#writeEntry(relPath, abs, entry)) ? abs : undefined);
+      } catch (err) {
+        settle(undefined);
+        throw err;
+      }
+    });
+    return { started, written };
+  }
+
+  async #writeEntry(relPath: string, abs: string, entry: TreeEntry): Promise<boolean> {
+    switch (entry.kind) {
+      case 'file':
+        return this.#writeFile(relPath, abs, entry);
+      case 'hardlink': {
+        const first = entry.linkTo !== undefined ? await this.#files.get(entry.linkTo) : undefined;
+        if (first === undefined) return this.#writeFile(relPath, abs, entry); // its group's first file is not part of this restore
+        await this.#create(relPath, abs, () => fsp.link(first, abs));
+        this.counted(relPath, 0);
+        return true;
+      }
+      case 'symlink':
+        await this.#create(relPath, abs, () => fsp.symlink(entry.target ?? '', abs));
+        await this.#meta.applyToSymlink(abs, relPath, entry);
+        this.counted(relPath, 0);
+        return true;
+      case 'fifo':
+        await this.#create(relPath, abs, () => makeFifo(abs));
+        await this.#meta.applyToNode(abs, relPath, entry);
+        this.counted(relPath, 0);
+        return true;
+      case 'chardev':
+      case 'blockdev':
+        if (!this.#meta.asRoot) {
+          this.ctx.warn({ path: relPath, code: 'E_PERMISSION', message: `${relPath}: device nodes can only be created by root; skipped` });
+          return false;
+        }
+        await this.#create(relPath, abs, () => makeDeviceNode(abs, entry.kind as 'chardev' | 'blockdev', entry.rdev ?? 0));
+        await this.#meta.applyToNode(abs, relPath, entry);
+        this.counted(relPath, 0);
+        return true;
+      case 'socket':
+        this.ctx.warn({ path: relPath, code: 'E_INVALID_SOURCE', message: `${relPath}: a socket exists only while a program listens on it and cannot be restored; skipped` });
+        return false;
+      default:
+        this.ctx.warn({ path: relPath, code: 'E_INVALID_SOURCE', message: `${relPath}: entry kind '${entry.kind}' is not a filesystem entry; skipped` });
+        return false;
+    }
+  }
+
+  async #writeFile(relPath: string, abs: string, entry: TreeEntry): Promise<boolean> {
+    let opened;
+    try {
+      opened = await createAndWrite(abs, this.ctx.readContent(entry), !this.target.overwrite, this.ctx.signal);
+    } catch (err) {
+      throw await this.#explain(relPath, abs, err);
+    }
+    try {
+      await this.#meta.applyToHandle(opened.handle, abs, relPath, entry);
+    } finally {
+      await opened.handle.close();
+    }
+    this.counted(relPath, opened.bytes);
+    return true;
+  }
+
+  /** Runs a creating call, turning "something is in the way" into a clear error. */
+  async #create(relPath: string, abs: string, make: () => Promise<unknown>): Promise<void> {
+    try {
+      await make();
+    } catch (err) {
+      throw await this.#explain(relPath, abs, err);
+    }
+  }
+
+  async #explain(relPath: string, abs: string, err: unknown): Promise<unknown> {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return this.target.explainExisting(relPath, abs);
+    if (code === 'ELOOP') {
+      return new EbmError('E_UNSAFE_PATH', `refusing to write ${relPath}: a symlink appeared at its place in the target; nothing was written through it`, { subject: relPath, op: 'restore' });
+    }
+    if (err instanceof Error && (err as { stderr?: unknown }).stderr !== undefined) {
+      return new EbmError('E_PERMISSION', `${relPath}: could not be created (${messageOf(err).trim()})`, { subject: relPath, op: 'restore', cause: err });
+    }
+    return err;
+  }
+
+  /** Applies a directory's metadata through an O_NOFOLLOW descriptor, after its children are written. */
+  async finishDir(dir: RestoredDir): Promise<void> {
+    const handle = await fsp.open(dir.abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      await this.#meta.applyToHandle(handle, dir.abs, dir.relPath, dir.entry);
+    } finally {
+      await handle.close();
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { computeBlobId } from '../chunker/blob-id';
+import { Chunker } from '../chunker/fastcdc';
+import { createGearTable } from '../chunker/gear-table';
+import type { BlobId } from '../entry/entry';
+import { throwIfCancelled } from '../errors/ebm-error';
+import type { ContentAddressing } from '../protocol/messages';
+import type { ContentSource, StoredContent } from '../translator/context';
+import type { MutableBackupStats } from './backup-stats';
+import type { BlobShipper } from './blob-shipper';
+
+/** Bytes chunked between two turns of the event loop. */
+const YIELD_EVERY_BYTES = 1024 * 1024;
+
+/**
+ * TreeWriter.writeContent: source → FastCDC chunks → blob ids → the shipper
+ * (which asks the host what is missing and uploads only that).
+ *
+ * `write` resolves once every chunk is hashed and queued, not when the upload
+ * finishes, so the translator can read the next file while this one's queries
+ * are answered; the task drains the shipper before it reports success.
+ * It waits (backpressure) while the shipper's window is full.
+ */
+export class ContentWriter {
+  readonly #addressing: ContentAddressing;
+  readonly #gearTable: Uint32Array;
+  readonly #shipper: BlobShipper;
+  readonly #signal: AbortSignal;
+  readonly #stats: MutableBackupStats;
+  /** Content arrays this writer produced: a file entry carrying one was read, any other was reused. */
+  readonly #produced = new WeakSet<readonly BlobId[]>();
+  #sinceYield = 0;
+
+  constructor(addressing: ContentAddressing, shipper: BlobShipper, signal: AbortSignal, stats: MutableBackupStats) {
+    this.#addressing = addressing;
+    this.#gearTable = createGearTable(addressing.chunker.gearKey);
+    new Chunker(addressing.chunker, this.#gearTable); // validates the parameters once, up front
+    this.#shipper = shipper;
+    this.#signal = signal;
+    this.#stats = stats;
+  }
+
+  async write(source: ContentSource): Promise<StoredContent> {
+    throwIfCancelled(this.#signal, 'backup');
+    if (source === null || typeof source !== 'object' || !(Symbol.asyncIterator in source || Symbol.iterator in source)) {
+      throw new TypeError('writeContent(source): the source must be an (async) iterable of Uint8Array, e.g. a Readable stream');
+    }
+    const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
+    const ids: BlobId[] = [];
+    let size = 0;
+    for await (const piece of source) {
+      throwIfCancelled(this.#signal, 'backup');
+      if (!(piece instanceof Uint8Array)) {
+        throw new TypeError(`writeContent(source): the source yielded a ${typeof piece}, not a Uint8Array (do not set an encoding on the stream)`);
+      }
+      size += piece.length;
+      this.#stats.bytesRead += piece.length;
+      for (const chunk of chunker.push(piece)) await this.#store(chunk, ids);
+    }
+    const last = chunker.finish();
+    if (last !== undefined) await this.#store(last, ids);
+    this.#shipper.flush();
+    const content = Object.freeze(ids);
+    this.#produced.add(content);
+    return Object.freeze({ size, content });
+  }
+
+  /** True when `content` is an array returned by `write` (the file was read, not reused). */
+  produced(content: readonly BlobId[]): boolean {
+    return this.#produced.has(content);
+  }
+
+  async #store(chunk: Uint8Array, ids: BlobId[]): Promise<void> {
+    const id = computeBlobId(this.#addressing.idKey, chunk);
+    ids.push(id);
+    await this.#shipper.offer(id, 'data', chunk);
+    this.#sinceYield += chunk.length;
+    if (this.#sinceYield >= YIELD_EVERY_BYTES) {
+      // A source that never waits for I/O would otherwise starve the event loop:
+      // the host's replies and its cancel are only read between macrotasks.
+      this.#sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+}

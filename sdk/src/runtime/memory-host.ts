@@ -1,0 +1,252 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { computeBlobId } from '../chunker/blob-id';
+import { ChunkerParams, DEFAULT_CHUNKER_SIZES } from '../chunker/chunker-params';
+import type { BlobId } from '../entry/entry';
+import { EbmError } from '../errors/ebm-error';
+import type { OptionValue } from '../manifest/manifest';
+import {
+  BackupJobSpec, BlobKind, HostToWorker, LogMessage, PROTOCOL_VERSION, RestoreJobSpec, TaskRequest, TaskResult, WorkerToHost,
+} from '../protocol/messages';
+import type { ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
+import type { Translator } from '../translator/translator';
+import { runTask } from './run-task';
+
+/**
+ * An in-memory host for tests: it answers the worker protocol over a real
+ * MessageChannel in this thread, keeps blobs in a Map (verifying every id it
+ * receives), and records what the plugin said. The filesystem translator's
+ * tests and the conformance harness use it; it is not a repository format.
+ */
+
+export interface MemoryRepositoryOptions {
+  /** Chunk sizes (small ones make tests fast); the defaults are DEFAULT_CHUNKER_SIZES. */
+  readonly chunker?: Partial<Pick<ChunkerParams, 'minSize' | 'avgSize' | 'maxSize' | 'normalization'>>;
+  /** Plugin id used in error records (default 'test'). */
+  readonly pluginId?: string;
+}
+
+/** Knobs for misbehaving-host tests, shared by backup and restore. */
+export interface MemoryTaskControls {
+  readonly options?: Readonly<Record<string, OptionValue>>;
+  /** Sends `cancel` right after the host has received this many worker messages. */
+  readonly cancelAfterMessages?: number;
+  /** Delays every put-blob-ack by this many milliseconds (backpressure tests). */
+  readonly ackDelayMs?: number;
+}
+
+export interface MemoryBackupRequest extends MemoryTaskControls {
+  readonly source: string;
+  /** Root tree of the parent snapshot, for incrementals. */
+  readonly parentTree?: BlobId;
+  readonly windowBytes?: number;
+}
+
+export interface MemoryRestoreRequest extends MemoryTaskControls {
+  readonly tree: BlobId;
+  readonly target: string;
+  readonly includes?: readonly string[];
+  readonly overwrite?: boolean;
+  readonly snapshot?: Partial<SnapshotInfo>;
+}
+
+/** What the plugin sent besides requests. */
+export interface HostEvents {
+  readonly progress: ProgressUpdate[];
+  readonly logs: Omit<LogMessage, 't'>[];
+  readonly warnings: Warning[];
+}
+
+/** What the host saw during one task. */
+export interface HostCounters {
+  messages: number;
+  queries: number;
+  idsQueried: number;
+  putBlobs: number;
+  putBytes: number;
+  dataPuts: number;
+  treePuts: number;
+  loadTrees: number;
+  loadBlobs: number;
+  /** Highest amount of put-blob data received and not yet acknowledged. */
+  maxUnackedBytes: number;
+}
+
+export interface MemoryTaskOutcome {
+  readonly result: TaskResult;
+  readonly stats: HostCounters;
+  readonly events: HostEvents;
+}
+
+/**
+ * Runs a task somewhere else, e.g. in a worker thread: it must deliver the
+ * request (transferring `request.port`) to code that calls runTask.
+ */
+export type TaskRunner = (request: TaskRequest) => Promise<TaskResult>;
+
+export interface MemoryRepository {
+  readonly idKey: Uint8Array;
+  readonly chunker: ChunkerParams;
+  /** Runs a backup of `translator` in this thread, or through `runner`. */
+  backup(translator: Translator | TaskRunner, request: MemoryBackupRequest): Promise<MemoryTaskOutcome>;
+  restore(translator: Translator | TaskRunner, request: MemoryRestoreRequest): Promise<MemoryTaskOutcome>;
+  has(id: BlobId): boolean;
+  /** A copy of a stored blob's plaintext. */
+  get(id: BlobId): Uint8Array | undefined;
+  /** Stores a blob directly (e.g. a hand-made hostile tree) and returns its id. */
+  putBlob(data: Uint8Array, kind: BlobKind): BlobId;
+  readonly blobCount: number;
+  readonly storedBytes: number;
+  /** Events of the most recent task. */
+  readonly events: HostEvents;
+}
+
+/** Default window for backups through the memory host. */
+export const MEMORY_HOST_WINDOW_BYTES = 32 * 1024 * 1024;
+
+export function createMemoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
+  const idKey = new Uint8Array(randomBytes(32));
+  const chunker: ChunkerParams = { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, ...options.chunker, gearKey: new Uint8Array(randomBytes(32)) };
+  const pluginId = options.pluginId ?? 'test';
+  const blobs = new Map<BlobId, { readonly kind: BlobKind; readonly data: Uint8Array }>();
+  let storedBytes = 0;
+  let lastEvents: HostEvents = { progress: [], logs: [], warnings: [] };
+
+  const store = (id: BlobId, kind: BlobKind, data: Uint8Array): void => {
+    if (blobs.has(id)) return;
+    blobs.set(id, { kind, data });
+    storedBytes += data.length;
+  };
+
+  const run = async (job: BackupJobSpec | RestoreJobSpec, translator: Translator | TaskRunner, controls: MemoryTaskControls): Promise<MemoryTaskOutcome> => {
+    const { port1: hostPort, port2: workerPort } = new MessageChannel();
+    const events: HostEvents = { progress: [], logs: [], warnings: [] };
+    lastEvents = events;
+    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
+    const closed = new Promise<void>((resolve) => hostPort.once('close', () => resolve()));
+    let unacked = 0;
+    const reply = (message: HostToWorker): void => hostPort.postMessage(message);
+    const fail = (seq: number, err: EbmError): void => reply({ t: 'reply-error', seq, error: err.toRecord() });
+
+    hostPort.on('message', (message: WorkerToHost) => {
+      counters.messages++;
+      if (counters.messages === controls.cancelAfterMessages) reply({ t: 'cancel', reason: `test host cancelled after ${counters.messages} messages` });
+      switch (message.t) {
+        case 'query-blobs':
+          counters.queries++;
+          counters.idsQueried += message.ids.length;
+          reply({ t: 'query-blobs-reply', seq: message.seq, missing: message.ids.filter((id) => !blobs.has(id)) });
+          break;
+        case 'put-blob': {
+          const size = message.data.length;
+          if (computeBlobId(idKey, message.data) !== message.id) {
+            fail(message.seq, new EbmError('E_CORRUPT_OBJECT', `put-blob ${message.id}: the data does not hash to its id`, { subject: message.id }));
+            break;
+          }
+          counters.putBlobs++;
+          counters.putBytes += size;
+          if (message.kind === 'tree') counters.treePuts++;
+          else counters.dataPuts++;
+          store(message.id, message.kind, message.data);
+          unacked += size;
+          counters.maxUnackedBytes = Math.max(counters.maxUnackedBytes, unacked);
+          const ack = (): void => {
+            unacked -= size;
+            reply({ t: 'put-blob-ack', seq: message.seq });
+          };
+          if (controls.ackDelayMs) setTimeout(ack, controls.ackDelayMs);
+          else ack();
+          break;
+        }
+        case 'load-tree':
+        case 'load-blob': {
+          const want: BlobKind = message.t === 'load-tree' ? 'tree' : 'data';
+          if (want === 'tree') counters.loadTrees++;
+          else counters.loadBlobs++;
+          const blob = blobs.get(message.id);
+          if (blob === undefined || blob.kind !== want) {
+            fail(message.seq, new EbmError('E_BLOB_NOT_FOUND', `${want} blob ${message.id} is not in the repository`, { subject: message.id }));
+          } else if (message.t === 'load-tree') {
+            reply({ t: 'load-tree-reply', seq: message.seq, data: blob.data });
+          } else {
+            reply({ t: 'load-blob-reply', seq: message.seq, data: blob.data });
+          }
+          break;
+        }
+        case 'progress':
+          events.progress.push(message.progress);
+          break;
+        case 'log': {
+          const { t: _t, ...line } = message;
+          events.logs.push(line);
+          break;
+        }
+        case 'warning':
+          events.warnings.push(message.warning);
+          break;
+      }
+    });
+
+    const request: TaskRequest = {
+      protocol: PROTOCOL_VERSION,
+      jobId: randomUUID(),
+      plugin: { id: pluginId, version: '0.0.0', entryPath: '/memory' },
+      job: structuredClone(job), // what a worker receives is a copy, never the host's object
+      port: workerPort as MessagePort,
+    };
+    const result = typeof translator === 'function' ? await translator(request) : await runTask(request, translator, pluginId);
+    await closed; // runTask closed its port: every message it sent has been handled
+    return { result: structuredClone(result), stats: counters, events };
+  };
+
+  return {
+    idKey,
+    chunker,
+    backup: (translator, req) =>
+      run(
+        {
+          op: 'backup',
+          source: req.source,
+          options: req.options ?? {},
+          ...(req.parentTree ? { parent: { id: `parent-of-${req.source}`, tree: req.parentTree } } : {}),
+          addressing: { idKey, chunker },
+          windowBytes: req.windowBytes ?? MEMORY_HOST_WINDOW_BYTES,
+        },
+        translator,
+        req,
+      ),
+    restore: (translator, req) =>
+      run(
+        {
+          op: 'restore',
+          target: req.target,
+          overwrite: req.overwrite ?? false,
+          tree: req.tree,
+          snapshot: { id: 'memory-snapshot', time: new Date(0).toISOString(), source: '', dataset: 'memory', ...req.snapshot },
+          includes: req.includes ?? [],
+          options: req.options ?? {},
+        },
+        translator,
+        req,
+      ),
+    has: (id) => blobs.has(id),
+    get: (id) => {
+      const blob = blobs.get(id);
+      return blob === undefined ? undefined : Uint8Array.from(blob.data);
+    },
+    putBlob: (data, kind) => {
+      const id = computeBlobId(idKey, data);
+      store(id, kind, Uint8Array.from(data));
+      return id;
+    },
+    get blobCount() {
+      return blobs.size;
+    },
+    get storedBytes() {
+      return storedBytes;
+    },
+    get events() {
+      return lastEvents;
+    },
+  };
+}

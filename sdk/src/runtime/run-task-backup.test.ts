@@ -1,0 +1,250 @@
+import { computeBlobId } from '../chunker/blob-id';
+import { decodeTree, encodeTree } from '../entry/tree-codec';
+import { EbmError } from '../errors/ebm-error';
+import type { BackupTaskResult, TaskResult } from '../protocol/messages';
+import type { BackupContext } from '../translator/context';
+import type { Translator } from '../translator/translator';
+import { createMemoryRepository, MemoryRepository } from './memory-host';
+import { flatten, memTranslator, MemNode, pseudoRandom, Restored } from './test-translators.test-helper';
+
+const SMALL_CHUNKS = { minSize: 1024, avgSize: 4096, maxSize: 16384, normalization: 2 };
+
+/** Comparable form of a restored map (jest's deep equality is slow on large buffers). */
+function hexOf(restored: Restored): [string, string][] {
+  const out: [string, string][] = [...restored].map(([path, v]) => [path, v === 'dir' ? 'dir' : Buffer.from(v).toString('hex')]);
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+}
+
+function backupOf(result: TaskResult): BackupTaskResult {
+  if (!result.ok) throw EbmError.fromRecord(result.error);
+  return result.result as BackupTaskResult;
+}
+
+function onlyBackup(backup: (ctx: BackupContext) => Promise<void>): Translator {
+  return { backup, restore: async () => undefined };
+}
+
+const SOURCE: MemNode = {
+  'readme.txt': Buffer.from('hello, world\n'),
+  empty: new Uint8Array(0),
+  docs: { 'big.bin': pseudoRandom(300_000, 1), nested: { deep: { 'x.txt': Buffer.from('x') } }, 'empty-dir': {} },
+  zeta: { 'z.bin': pseudoRandom(50_000, 2) },
+};
+
+describe('runTask backup through the memory host', () => {
+  let repo: MemoryRepository;
+  beforeEach(() => {
+    repo = createMemoryRepository({ chunker: SMALL_CHUNKS });
+  });
+
+  it('round-trips a tree: what is restored equals what was backed up', async () => {
+    const backup = await repo.backup(memTranslator(SOURCE), { source: 'mem' });
+    const result = backupOf(backup.result);
+    expect(result.stats).toMatchObject({ files: 5, dirs: 5, others: 0, filesRead: 5, filesReused: 0, bytesTotal: 350_014, bytesRead: 350_014 });
+    expect(result.meta).toEqual({ format: 'mem', version: 1 });
+    expect(backup.stats.dataPuts).toBeGreaterThan(20); // 300 KB in ~4 KiB chunks
+    expect(result.stats.bytesShipped).toBe(backup.stats.putBytes);
+
+    const restored: Restored = new Map();
+    const restore = await repo.restore(memTranslator({}, restored), { tree: result.tree, target: '/nowhere' });
+    expect(restore.result).toMatchObject({ ok: true, result: { op: 'restore', files: 5, dirs: 5, bytes: 350_014 } });
+    expect(hexOf(restored)).toEqual(hexOf(flatten(SOURCE)));
+    expect([...restored.keys()]).toEqual(['docs', 'docs/big.bin', 'docs/empty-dir', 'docs/nested', 'docs/nested/deep', 'docs/nested/deep/x.txt', 'empty', 'readme.txt', 'zeta', 'zeta/z.bin']);
+  });
+
+  it('gives an empty backup the empty root tree', async () => {
+    const backup = await repo.backup(onlyBackup(async () => undefined), { source: 'mem' });
+    const emptyTree = computeBlobId(repo.idKey, encodeTree([]));
+    expect(backupOf(backup.result).tree).toBe(emptyTree);
+    expect(repo.has(emptyTree)).toBe(true);
+  });
+
+  it('records setRoot metadata and fills in subtree ids', async () => {
+    const backup = await repo.backup(
+      onlyBackup(async (ctx) => {
+        ctx.tree.setRoot({ mode: 0o750, mtimeNs: '123' });
+        await ctx.tree.add('d', { kind: 'dir' });
+      }),
+      { source: 'mem' },
+    );
+    const result = backupOf(backup.result);
+    expect(result.root).toEqual({ mode: 0o750, mtimeNs: '123' });
+    const root = decodeTree(repo.get(result.tree)!);
+    expect(root.entries).toEqual([{ name: 'd', kind: 'dir', subtree: computeBlobId(repo.idKey, encodeTree([])) }]);
+  });
+
+  it('sends no data for unchanged files in an incremental that reuses previous.lookup', async () => {
+    const first = backupOf((await repo.backup(memTranslator(SOURCE, undefined, { reuse: true }), { source: 'mem' })).result);
+    const blobsAfterFirst = repo.blobCount;
+
+    const second = await repo.backup(memTranslator(SOURCE, undefined, { reuse: true }), { source: 'mem', parentTree: first.tree });
+    const result = backupOf(second.result);
+    expect(second.stats.putBlobs).toBe(0);
+    expect(result.stats).toMatchObject({ filesRead: 0, filesReused: 5, bytesRead: 0, bytesTotal: 350_014, blobsShipped: 0 });
+    expect(result.tree).toBe(first.tree);
+    expect(repo.blobCount).toBe(blobsAfterFirst);
+
+    // Change one small file: only its chunk and the trees on its path are new.
+    const changed: MemNode = { ...SOURCE, zeta: { 'z.bin': Buffer.concat([pseudoRandom(50_000, 2), Buffer.from('!')]) } };
+    const third = await repo.backup(memTranslator(changed, undefined, { reuse: true }), { source: 'mem', parentTree: first.tree });
+    const r3 = backupOf(third.result);
+    expect(r3.stats).toMatchObject({ filesRead: 1, filesReused: 4, bytesRead: 50_001 });
+    expect(third.stats.dataPuts).toBeLessThanOrEqual(2);
+    expect(third.stats.treePuts).toBe(2); // zeta and the root
+  });
+
+  it('ships duplicate content once', async () => {
+    const data = pseudoRandom(100_000, 9);
+    const source: MemNode = { a: data, b: Uint8Array.from(data), c: { d: Uint8Array.from(data) } };
+    const backup = await repo.backup(memTranslator(source), { source: 'mem' });
+    const result = backupOf(backup.result);
+    const root = decodeTree(repo.get(result.tree)!);
+    const contentA = root.entries.find((e) => e.name === 'a')!.content!;
+    expect(root.entries.find((e) => e.name === 'b')!.content).toEqual(contentA);
+    expect(backup.stats.dataPuts).toBe(new Set(contentA).size);
+    expect(result.stats.bytesRead).toBe(300_000);
+    const treeBytes = repo.get(result.tree)!.length + repo.get(root.entries.find((e) => e.name === 'c')!.subtree!)!.length;
+    expect(result.stats.bytesShipped).toBe(100_000 + treeBytes); // the data once, plus the two trees
+  });
+
+  it('refuses an entry whose directory is not open with E_PROTOCOL explaining the depth-first rule', async () => {
+    const backup = await repo.backup(
+      onlyBackup(async (ctx) => {
+        await ctx.tree.add('a', { kind: 'dir' });
+        await ctx.tree.add('b', { kind: 'file', size: 0, content: [] });
+        await ctx.tree.add('a/late', { kind: 'file', size: 0, content: [] });
+      }),
+      { source: 'mem' },
+    );
+    expect(backup.result.ok).toBe(false);
+    const error = (backup.result as unknown as { error: EbmError }).error;
+    expect(error).toMatchObject({ code: 'E_PROTOCOL', plugin: 'test', op: 'backup', subject: 'a/late' });
+    expect(error.message).toMatch(/cannot add "a\/late": its directory "a" is not open.*depth-first/);
+  });
+
+  it.each([
+    ['a duplicate path', async (ctx: BackupContext) => { await ctx.tree.add('x', { kind: 'fifo' }); await ctx.tree.add('x', { kind: 'fifo' }); }, 'E_PROTOCOL', /already added/],
+    ['a child of a file', async (ctx: BackupContext) => { await ctx.tree.add('f', { kind: 'fifo' }); await ctx.tree.add('f/x', { kind: 'fifo' }); }, 'E_PROTOCOL', /not open/],
+    ['a path with ..', async (ctx: BackupContext) => { await ctx.tree.add('a/../b', { kind: 'fifo' }); }, 'E_UNSAFE_PATH', /"\.\."/],
+    ['an unknown kind', async (ctx: BackupContext) => { await ctx.tree.add('k', { kind: 'weird' as 'file' }); }, 'E_PROTOCOL', /unknown kind/],
+    ['overlapping adds', async (ctx: BackupContext) => { await Promise.all([ctx.tree.add('p', { kind: 'fifo' }), ctx.tree.add('q', { kind: 'fifo' })]); }, 'E_PROTOCOL', /await each add/],
+  ])('refuses %s', async (_name, backup, code, message) => {
+    const outcome = await repo.backup(onlyBackup(backup), { source: 'mem' });
+    expect(outcome.result).toMatchObject({ ok: false, error: { code, message: expect.stringMatching(message) } });
+  });
+
+  it('reports a plain Error from the plugin as E_PLUGIN_FAILED with its message and stack', async () => {
+    const outcome = await repo.backup(
+      onlyBackup(async () => {
+        throw new Error('disk on fire');
+      }),
+      { source: 'mem' },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_PLUGIN_FAILED', message: 'disk on fire', plugin: 'test', op: 'backup', retryable: false } });
+    expect((outcome.result as { error: { stack: string } }).error.stack).toMatch(/disk on fire/);
+  });
+
+  it('keeps the code of an EbmError the plugin throws', async () => {
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        throw new EbmError('E_SOURCE_NOT_FOUND', `source ${ctx.source} does not exist`, { subject: ctx.source });
+      }),
+      { source: '/no/such' },
+    );
+    expect(outcome.result).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'E_SOURCE_NOT_FOUND', message: 'source /no/such does not exist', subject: '/no/such', plugin: 'test', op: 'backup' }),
+    });
+  });
+
+  it('freezes options: a plugin that mutates them fails with E_PLUGIN_FAILED', async () => {
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        (ctx.options as Record<string, unknown>).exclude = ['*'];
+      }),
+      { source: 'mem', options: { exclude: ['a'] } },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_PLUGIN_FAILED', message: expect.stringMatching(/read.only|not extensible|Cannot/) } });
+  });
+
+  it('stops promptly with E_CANCELLED when the host cancels mid-backup', async () => {
+    let yielded = 0;
+    const endless = async function* (): AsyncGenerator<Uint8Array> {
+      for (let i = 0; ; i++) {
+        yielded++;
+        yield pseudoRandom(8192, i + 1);
+      }
+    };
+    const started = Date.now();
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        await ctx.tree.writeContent(endless());
+      }),
+      { source: 'mem', cancelAfterMessages: 5 },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_CANCELLED', plugin: 'test', op: 'backup' } });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(yielded).toBeLessThan(1000);
+  });
+
+  it('reports E_CANCELLED even when the plugin ignores the signal and returns normally', async () => {
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        ctx.log.info('waiting');
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+      }),
+      { source: 'mem', cancelAfterMessages: 1 },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_CANCELLED' } });
+  });
+
+  it('never has more than windowBytes of unacknowledged put-blob data in flight', async () => {
+    const windowBytes = 48 * 1024;
+    const source: MemNode = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, pseudoRandom(40_000, 100 + i)]));
+    const outcome = await repo.backup(memTranslator(source), { source: 'mem', windowBytes, ackDelayMs: 3 });
+    const result = backupOf(outcome.result);
+    expect(outcome.stats.maxUnackedBytes).toBeGreaterThan(16 * 1024); // several puts were in flight at once
+    expect(outcome.stats.maxUnackedBytes).toBeLessThanOrEqual(windowBytes);
+    expect(result.stats.bytesRead).toBe(480_000);
+  });
+
+  it('caps recorded warnings at 1000 and counts the rest; throttles progress', async () => {
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        for (let i = 0; i < 1005; i++) ctx.warn({ path: `p${i}`, code: 'E_PERMISSION', message: 'permission denied' });
+        for (let i = 1; i <= 5000; i++) ctx.progress.update({ files: i, bytes: i * 10, currentPath: `p${i}` });
+      }),
+      { source: 'mem' },
+    );
+    const result = backupOf(outcome.result);
+    expect(result.warnings).toHaveLength(1000);
+    expect(result.warningsDropped).toBe(5);
+    expect(outcome.events.warnings).toHaveLength(1005);
+    expect(outcome.events.progress.length).toBeLessThanOrEqual(3);
+    expect(outcome.events.progress.at(-1)).toEqual({ files: 5000, bytes: 50000, currentPath: 'p5000' });
+  });
+
+  it('returns results and errors that survive structuredClone unchanged', async () => {
+    const ok = await repo.backup(memTranslator(SOURCE), { source: 'mem' });
+    expect(structuredClone(ok.result)).toEqual(ok.result);
+    const failed = await repo.backup(onlyBackup(async () => Promise.reject(new TypeError('bad'))), { source: 'mem' });
+    expect(structuredClone(failed.result)).toEqual(failed.result);
+    expect(failed.result.ok).toBe(false);
+  });
+
+  it('looks up entries of the parent snapshot', async () => {
+    const first = backupOf((await repo.backup(memTranslator(SOURCE), { source: 'mem' })).result);
+    const seen: unknown[] = [];
+    await repo.backup(
+      onlyBackup(async (ctx) => {
+        seen.push((await ctx.previous!.lookup('docs/nested/deep/x.txt'))?.size);
+        seen.push(await ctx.previous!.lookup('docs/missing'));
+        seen.push(await ctx.previous!.lookup('readme.txt/below-a-file'));
+        seen.push((await ctx.previous!.lookup('docs'))?.kind);
+        seen.push(ctx.previous!.id);
+      }),
+      { source: 'mem', parentTree: first.tree },
+    );
+    expect(seen).toEqual([1, undefined, undefined, 'dir', 'parent-of-mem']);
+  });
+});

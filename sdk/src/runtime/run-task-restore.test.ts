@@ -1,0 +1,118 @@
+import { computeBlobId } from '../chunker/blob-id';
+import { canonicalJson, encodeTree } from '../entry/tree-codec';
+import { EbmError } from '../errors/ebm-error';
+import type { BackupTaskResult, TaskResult } from '../protocol/messages';
+import type { RestoreItem } from '../translator/context';
+import { createMemoryRepository, MemoryRepository } from './memory-host';
+import { memTranslator, MemNode, pseudoRandom, Restored } from './test-translators.test-helper';
+
+const SOURCE: MemNode = {
+  a: { b: { 'c.txt': Buffer.from('c'), d: { 'e.txt': Buffer.from('e') } }, 'other.txt': Buffer.from('o') },
+  'a-sibling': { 'f.txt': Buffer.from('f') },
+  'big.bin': pseudoRandom(120_000, 3),
+};
+
+function treeOf(result: TaskResult): string {
+  if (!result.ok) throw EbmError.fromRecord(result.error);
+  return (result.result as BackupTaskResult).tree;
+}
+
+describe('runTask restore through the memory host', () => {
+  let repo: MemoryRepository;
+  let tree: string;
+  beforeAll(async () => {
+    repo = createMemoryRepository({ chunker: { minSize: 1024, avgSize: 4096, maxSize: 16384 } });
+    tree = treeOf((await repo.backup(memTranslator(SOURCE), { source: 'mem' })).result);
+  });
+
+  it('yields an included path, its ancestors and everything below it, depth-first', async () => {
+    const restored: Restored = new Map();
+    const outcome = await repo.restore(memTranslator({}, restored), { tree, target: '/t', includes: ['a/b/'] });
+    expect(outcome.result.ok).toBe(true);
+    expect([...restored.keys()]).toEqual(['a', 'a/b', 'a/b/c.txt', 'a/b/d', 'a/b/d/e.txt']);
+    expect(restored.get('a/b/d/e.txt')).toEqual(Buffer.from('e'));
+  });
+
+  it('accepts several includes, including a single file', async () => {
+    const restored: Restored = new Map();
+    await repo.restore(memTranslator({}, restored), { tree, target: '/t', includes: ['big.bin', '/a-sibling/f.txt'] });
+    expect([...restored.keys()]).toEqual(['a-sibling', 'a-sibling/f.txt', 'big.bin']);
+    expect(Buffer.from(pseudoRandom(120_000, 3)).equals(restored.get('big.bin') as Buffer)).toBe(true);
+  });
+
+  it('fails with E_PATH_NOT_IN_SNAPSHOT naming an include that matches nothing, before yielding anything', async () => {
+    const restored: Restored = new Map();
+    const outcome = await repo.restore(memTranslator({}, restored), { tree, target: '/t', includes: ['a/b', 'a/nope', 'big.bin/x'] });
+    expect(outcome.result).toMatchObject({
+      ok: false,
+      error: { code: 'E_PATH_NOT_IN_SNAPSHOT', op: 'restore', message: expect.stringContaining('"a/nope", "big.bin/x" not found') },
+    });
+    expect(restored.size).toBe(0);
+  });
+
+  it('refuses a hostile tree whose entry is named ".." with E_UNSAFE_PATH', async () => {
+    const evil = Buffer.from('{"entries":[{"content":[],"kind":"file","name":"..","size":0}],"v":1}');
+    const evilTree = repo.putBlob(evil, 'tree');
+    const root = repo.putBlob(encodeTree([{ name: 'innocent', kind: 'dir', subtree: evilTree }]), 'tree');
+    const restored: Restored = new Map();
+    const outcome = await repo.restore(memTranslator({}, restored), { tree: root, target: '/t' });
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_UNSAFE_PATH', message: expect.stringContaining('".."') } });
+    expect([...restored.keys()]).toEqual(['innocent']);
+  });
+
+  it('detects content that does not match the entry size (E_CORRUPT_OBJECT)', async () => {
+    const blob = repo.putBlob(Buffer.from('short'), 'data');
+    const root = repo.putBlob(Buffer.from(canonicalJson({ v: 1, entries: [{ name: 'f', kind: 'file', size: 10, content: [blob] }] })), 'tree');
+    const outcome = await repo.restore(memTranslator({}), { tree: root, target: '/t' });
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_CORRUPT_OBJECT', message: expect.stringMatching(/5 bytes but its entry says 10/) } });
+  });
+
+  it('passes on the host\'s error for a missing blob (E_BLOB_NOT_FOUND)', async () => {
+    const missing = computeBlobId(repo.idKey, Buffer.from('never stored'));
+    const outcome = await repo.restore(memTranslator({}), { tree: missing, target: '/t' });
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_BLOB_NOT_FOUND', subject: missing, op: 'restore', plugin: 'test' } });
+  });
+
+  it('hands out frozen entries and snapshot info', async () => {
+    const outcome = await repo.restore(
+      {
+        backup: async () => undefined,
+        restore: async (ctx) => {
+          expect(Object.isFrozen(ctx.snapshot)).toBe(true);
+          for await (const item of ctx.entries()) (item.entry as { name: string }).name = 'renamed';
+        },
+      },
+      { tree, target: '/t' },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_PLUGIN_FAILED', op: 'restore' } });
+  });
+
+  it('stops the walk with E_CANCELLED when the host cancels', async () => {
+    const seen: RestoreItem[] = [];
+    const outcome = await repo.restore(
+      {
+        backup: async () => undefined,
+        restore: async (ctx) => {
+          for await (const item of ctx.entries()) {
+            seen.push(item);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        },
+      },
+      { tree, target: '/t', cancelAfterMessages: 2 },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_CANCELLED', op: 'restore' } });
+    expect(seen.length).toBeLessThan(6);
+  });
+
+  it('reads large content with a bounded read-ahead', async () => {
+    const big = pseudoRandom(600_000, 11);
+    const local = createMemoryRepository({ chunker: { minSize: 1024, avgSize: 4096, maxSize: 16384 } });
+    const root = treeOf((await local.backup(memTranslator({ big }), { source: 'mem' })).result);
+    const restored: Restored = new Map();
+    const outcome = await local.restore(memTranslator({}, restored), { tree: root, target: '/t' });
+    expect(outcome.result).toMatchObject({ ok: true, result: { files: 1, bytes: 600_000 } });
+    expect(Buffer.from(big).equals(restored.get('big') as Buffer)).toBe(true);
+    expect(outcome.stats.loadBlobs).toBeGreaterThan(30);
+  });
+});

@@ -1,0 +1,171 @@
+import type { JsonValue } from '../entry/entry';
+import { EbmError, ErrorRecord, isEbmError, throwIfCancelled, toErrorRecord } from '../errors/ebm-error';
+import {
+  BackupJobSpec, BackupTaskResult, PROTOCOL_VERSION, RestoreJobSpec, RestoreTaskResult, TaskRequest, TaskResult,
+} from '../protocol/messages';
+import type { BackupContext, RestoreContext, TreeWriter } from '../translator/context';
+import type { Translator } from '../translator/translator';
+import { emptyBackupStats } from './backup-stats';
+import { BlobShipper } from './blob-shipper';
+import { ContentWriter } from './content-writer';
+import { deepFreeze } from './deep-freeze';
+import { PortChannel } from './port-channel';
+import { ParentSnapshot } from './previous-snapshot';
+import { Reporting } from './reporting';
+import { RestoreSession } from './restore-session';
+import { SnapshotTreeWriter } from './tree-writer';
+import { TreeLoader } from './tree-loader';
+
+/**
+ * Runs one backup or restore task of a translator, worker side: builds the
+ * context over the request's MessagePort, runs the translator, and returns
+ * the outcome as plain data. Never rejects: every failure comes back as
+ * `{ ok: false, error }` — EbmErrors keep their code, a cancelled task gives
+ * E_CANCELLED, anything else the plugin throws gives E_PLUGIN_FAILED with the
+ * original message and stack; `plugin` and `op` are always set.
+ * The port is closed when the task ends.
+ */
+export async function runTask(request: TaskRequest, translator: Translator, pluginId: string): Promise<TaskResult> {
+  const op = request?.job?.op === 'restore' ? 'restore' : 'backup';
+  let channel: PortChannel | undefined;
+  let reporting: Reporting | undefined;
+  try {
+    checkRequest(request, translator);
+    channel = new PortChannel(request.port);
+    reporting = new Reporting(channel);
+    const result = request.job.op === 'backup'
+      ? await runBackup(request.job, translator, channel, reporting)
+      : await runRestore(request.job, translator, channel, reporting);
+    return { ok: true, result };
+  } catch (err) {
+    return { ok: false, error: taskError(err, pluginId, op, channel?.signal) };
+  } finally {
+    reporting?.flush();
+    channel?.close();
+  }
+}
+
+async function runBackup(job: BackupJobSpec, translator: Translator, channel: PortChannel, reporting: Reporting): Promise<BackupTaskResult> {
+  const signal = channel.signal;
+  const stats = emptyBackupStats();
+  const shipper = new BlobShipper(channel, job.windowBytes, stats);
+  const content = new ContentWriter(job.addressing, shipper, signal, stats);
+  const writer = new SnapshotTreeWriter(job.addressing.idKey, shipper, content, stats);
+  const tree = Object.freeze<TreeWriter>({
+    writeContent: (source) => writer.writeContent(source),
+    add: (path, entry) => writer.add(path, entry),
+    setRoot: (meta) => writer.setRoot(meta),
+  });
+  const ctx = Object.freeze<BackupContext>({
+    ...commonContext(job.options, signal, reporting),
+    source: job.source,
+    tree,
+    ...(job.parent ? { previous: new ParentSnapshot(job.parent.id, job.parent.tree, new TreeLoader(channel)) } : {}),
+  });
+  const outcome = await translator.backup(ctx);
+  throwIfCancelled(signal, 'backup');
+  const root = await writer.finish();
+  await shipper.drain();
+  throwIfCancelled(signal, 'backup');
+  return {
+    op: 'backup',
+    tree: root,
+    ...(writer.rootMeta ? { root: plainJson(writer.rootMeta, 'the root metadata given to setRoot') } : {}),
+    ...outcomeMeta(outcome),
+    stats: { ...stats },
+    warnings: [...reporting.warnings],
+    warningsDropped: reporting.warningsDropped,
+  };
+}
+
+async function runRestore(job: RestoreJobSpec, translator: Translator, channel: PortChannel, reporting: Reporting): Promise<RestoreTaskResult> {
+  const signal = channel.signal;
+  const session = new RestoreSession(channel, new TreeLoader(channel), job.tree, job.snapshot.id, job.includes ?? []);
+  const ctx = Object.freeze<RestoreContext>({
+    ...commonContext(job.options, signal, reporting),
+    target: job.target,
+    overwrite: job.overwrite === true,
+    snapshot: deepFreeze(job.snapshot),
+    entries: () => session.entries(),
+    readContent: (entry) => session.readContent(entry),
+  });
+  const outcome = await translator.restore(ctx);
+  throwIfCancelled(signal, 'restore');
+  return {
+    op: 'restore',
+    files: session.files,
+    dirs: session.dirs,
+    bytes: session.bytes,
+    ...outcomeMeta(outcome),
+    warnings: [...reporting.warnings],
+    warningsDropped: reporting.warningsDropped,
+  };
+}
+
+function commonContext(options: BackupJobSpec['options'] | undefined, signal: AbortSignal, reporting: Reporting) {
+  return {
+    options: deepFreeze(options ?? {}),
+    signal,
+    progress: reporting.progress,
+    log: reporting.log,
+    warn: (warning: Parameters<Reporting['warn']>[0]) => reporting.warn(warning),
+  };
+}
+
+function checkRequest(request: TaskRequest, translator: Translator): void {
+  if (typeof request !== 'object' || request === null || typeof request.port?.postMessage !== 'function') {
+    throw new EbmError('E_PROTOCOL', 'the task request has no MessagePort');
+  }
+  if (request.protocol !== PROTOCOL_VERSION) {
+    throw new EbmError('E_PROTOCOL', `the host speaks protocol version ${request.protocol}, this SDK speaks ${PROTOCOL_VERSION}`);
+  }
+  const job = request.job;
+  if (job?.op === 'backup') {
+    if (!(job.addressing?.idKey instanceof Uint8Array) || !Number.isSafeInteger(job.windowBytes) || job.windowBytes <= 0) {
+      throw new EbmError('E_PROTOCOL', 'the backup job lacks its id key or a positive windowBytes');
+    }
+  } else if (job?.op !== 'restore') {
+    throw new EbmError('E_PROTOCOL', `unknown task operation ${JSON.stringify((job as { op?: unknown })?.op)}`);
+  }
+  if (typeof translator?.backup !== 'function' || typeof translator?.restore !== 'function') {
+    throw new EbmError('E_PLUGIN_LOAD', 'the plugin module does not export a translator (backup and restore functions)');
+  }
+}
+
+function outcomeMeta(outcome: { readonly meta?: unknown } | void): { meta?: { readonly [key: string]: JsonValue } } {
+  if (outcome === undefined || outcome === null || outcome.meta === undefined) return {};
+  if (typeof outcome.meta !== 'object' || outcome.meta === null || Array.isArray(outcome.meta)) {
+    throw new TypeError('the translator returned a meta that is not a plain object');
+  }
+  return { meta: plainJson(outcome.meta as { readonly [key: string]: JsonValue }, 'the meta returned by the translator') };
+}
+
+/** A JSON-only copy (what the snapshot can record); throws a TypeError naming `what` otherwise. */
+function plainJson<T>(value: T, what: string): T {
+  try {
+    return JSON.parse(JSON.stringify(value)) as T;
+  } catch (err) {
+    throw new TypeError(`${what} is not JSON-serialisable: ${(err as Error).message}`);
+  }
+}
+
+/** The plain error record of a failed task, attributed to the plugin and operation. */
+function taskError(err: unknown, plugin: string, op: string, signal: AbortSignal | undefined): ErrorRecord {
+  let record: ErrorRecord;
+  if (signal?.aborted) {
+    record = toErrorRecord(isEbmError(signal.reason) ? signal.reason : new EbmError('E_CANCELLED', 'the operation was cancelled'));
+  } else if (isEbmError(err) || (err as Error)?.name === 'AbortError') {
+    record = toErrorRecord(err);
+  } else {
+    const e = err as { message?: unknown; stack?: unknown; path?: unknown } | undefined;
+    const message = typeof e === 'object' && e !== null && typeof e.message === 'string' ? e.message : String(err);
+    record = {
+      code: 'E_PLUGIN_FAILED',
+      message,
+      retryable: false,
+      ...(typeof e?.stack === 'string' ? { stack: e.stack } : {}),
+      ...(typeof e?.path === 'string' ? { subject: e.path } : {}),
+    };
+  }
+  return { ...record, plugin: record.plugin ?? plugin, op: record.op ?? op };
+}
