@@ -5,6 +5,7 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const { runChecked } = require('./timed-command');
 
 /**
@@ -62,7 +63,6 @@ function makeManifest(shared, dir, file) {
  * {ok, summary} so the caller can name the tool whose restore is wrong.
  */
 function checkManifest(shared, dir, file) {
-  const { spawnSync } = require('node:child_process');
   const res = spawnSync('python3', [path.join(shared, 'lib', 'manifest.py'), 'check', dir, file], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import * as path from 'node:path';
 import { MemoryRepository } from '@ebm/sdk';
 import { backupOk, removeAll, restoreOk, tempDir, testRepository } from './testing/harness';

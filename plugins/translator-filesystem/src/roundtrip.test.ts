@@ -52,6 +52,8 @@ describe('filesystem translator: backup and restore of every entry kind', () => 
     expect(after.entries['docs/a.txt']!.xattrs).toBe('user.comment=AAEC/w==');
     expect(after.entries['setuid']!.mode).toBe('4755');
     expect(after.entries['noperm']!.mode).toBe('0');
+    // Times come back truncated to whole microseconds (libuv's precision), exactly.
+    expect(after.entries['big.bin']!.mtimeNs).toBe(BigInt(NS_MTIME) / 1000n * 1000n);
   });
 
   it('backs up a single file as a root holding one entry named after it', async () => {
@@ -61,6 +63,13 @@ describe('filesystem translator: backup and restore of every entry kind', () => 
     const out = path.join(work, 'single');
     await restoreOk(repo, { tree: backup.tree, target: out });
     expect(await fsp.readFile(path.join(out, 'a.txt'))).toEqual(await fsp.readFile(path.join(source, 'docs/a.txt')));
+  });
+
+  it('stops a restore with E_CANCELLED when the job is cancelled', async () => {
+    const repo = testRepository();
+    const backup = await backupOk(repo, { source });
+    const outcome = await repo.restore(translator, { tree: backup.tree, target: path.join(work, 'cancelled'), cancelAfterMessages: 3 });
+    expect(failure(outcome).code).toBe('E_CANCELLED');
   });
 
   it('fails with E_SOURCE_NOT_FOUND naming a missing source', async () => {

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { BackupContext, EntryMetadata, StoredContent, Xattr } from '@ebm/sdk';
 import { errnoCode, isNotFound, isPermissionDenied } from '../fs-errors';
 import { BackupOptions } from '../options';
@@ -46,8 +47,8 @@ export class BackupJob {
   }
 
   /** Metadata of an entry (lstat fields, owner names, xattrs when enabled). */
-  metadata(relPath: string, absPath: string, item: WalkedEntry['stats']): EntryMetadata {
-    return metadataOf(item, this.#names, this.options.xattrs ? this.#xattrs(relPath, absPath) : undefined);
+  metadata(relPath: string, absPath: string, stats: BigIntStats): EntryMetadata {
+    return metadataOf(stats, this.#names, this.options.xattrs ? this.#xattrs(relPath, absPath) : undefined);
   }
 
   /** Turns one walked entry into a tree entry (queued in walk order). */

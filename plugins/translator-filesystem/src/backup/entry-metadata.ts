@@ -29,7 +29,9 @@ export function metadataOf(stats: BigIntStats, names: OwnerNames, xattrs: readon
     group: names.group(gid),
     mtimeNs: stats.mtimeNs.toString(),
     ctimeNs: stats.ctimeNs.toString(),
-    atimeNs: stats.atimeNs.toString(),
+    // atime is deliberately not recorded: reading a file for a backup changes
+    // it, which would change the directory's tree blob on every backup (no
+    // tree dedup, and two backups of an unchanged source would differ).
     inode: stats.ino.toString(),
     xattrs: xattrs !== undefined && xattrs.length > 0 ? xattrs : undefined,
   };

@@ -70,16 +70,32 @@ function readSmallFile(absPath: string, size: number): { data: Buffer; after: Bi
   }
 }
 
+/**
+ * Yields the file in 1 MiB pieces, with the next read already in flight while
+ * the consumer (chunking, hashing) works on the current piece.
+ */
 async function* readPieces(handle: FileHandle, size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  let position = 0;
-  while (position < size) {
-    throwIfCancelled(signal, 'backup');
+  const readAt = async (position: number): Promise<Buffer> => {
     const want = Math.min(READ_PIECE_BYTES, size - position);
-    const buffer = Buffer.allocUnsafeSlow(want);
+    const buffer = Buffer.allocUnsafeSlow(want); // a dedicated ArrayBuffer per piece: the SDK may keep or transfer it
     const { bytesRead } = await handle.read(buffer, 0, want, position);
-    if (bytesRead === 0) return; // the file shrank; the after-fstat reports it
-    position += bytesRead;
-    yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  };
+  let position = 0;
+  let next: Promise<Buffer> | undefined = size > 0 ? readAt(0) : undefined;
+  try {
+    while (next !== undefined) {
+      throwIfCancelled(signal, 'backup');
+      const piece: Buffer = await next;
+      next = undefined;
+      if (piece.length === 0) return; // the file shrank; the after-fstat reports it
+      position += piece.length;
+      if (position < size) next = readAt(position);
+      yield piece;
+    }
+  } finally {
+    // Abandoned early (error or cancel): let the read in flight finish before the handle closes.
+    await next?.catch(() => undefined);
   }
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
+import fs = require('node:fs');
 import * as path from 'node:path';
 import { decodeTree } from '@ebm/sdk';
 import { backupOk, removeAll, tempDir, testRepository } from '../testing/harness';
@@ -7,12 +7,12 @@ import translator from '../index';
 
 const fsp = fs.promises;
 
-/** Wraps an fs.promises function so `before(path)` runs just before the real call on matching paths. */
-function intercept<K extends 'lstat' | 'open'>(name: K, match: string, before: (p: string) => Promise<void>): jest.SpyInstance {
-  const original = fsp[name] as (...a: unknown[]) => Promise<unknown>;
-  return jest.spyOn(fsp, name).mockImplementation((async (file: fs.PathLike, ...rest: unknown[]) => {
-    if (String(file).endsWith(match)) await before(String(file));
-    return original.call(fsp, file, ...rest);
+/** Wraps a synchronous fs function so `before(path)` runs just before the real call on matching paths. */
+function intercept(name: 'lstatSync' | 'openSync', match: string, before: (p: string) => void): void {
+  const original = fs[name] as (...a: unknown[]) => unknown;
+  jest.spyOn(fs, name).mockImplementation(((file: fs.PathLike, ...rest: unknown[]) => {
+    if (String(file).endsWith(match)) before(String(file));
+    return original(file, ...rest);
   }) as never);
 }
 
@@ -32,7 +32,7 @@ describe('backup robustness', () => {
 
   it('warns E_SOURCE_NOT_FOUND and goes on when a file vanishes between listing and lstat', async () => {
     await fsp.writeFile(path.join(source, 'vanish.txt'), 'gone soon');
-    intercept('lstat', 'vanish.txt', (p) => fsp.unlink(p));
+    intercept('lstatSync', 'vanish.txt', (p) => fs.unlinkSync(p));
     const repo = testRepository();
     const backup = await backupOk(repo, { source });
     expect(backup.warnings).toEqual([expect.objectContaining({ path: 'vanish.txt', code: 'E_SOURCE_NOT_FOUND' })]);
@@ -41,7 +41,7 @@ describe('backup robustness', () => {
 
   it('warns E_SOURCE_NOT_FOUND when a file vanishes between lstat and open', async () => {
     await fsp.writeFile(path.join(source, 'vanish.txt'), 'gone soon');
-    intercept('open', 'vanish.txt', (p) => fsp.unlink(p));
+    intercept('openSync', 'vanish.txt', (p) => fs.unlinkSync(p));
     const repo = testRepository();
     const backup = await backupOk(repo, { source });
     expect(backup.warnings).toEqual([expect.objectContaining({ path: 'vanish.txt', code: 'E_SOURCE_NOT_FOUND' })]);
@@ -51,7 +51,7 @@ describe('backup robustness', () => {
   it('stores what was read and warns E_SOURCE_CHANGED when a file changes while it is read', async () => {
     const log = path.join(source, 'growing.log');
     await fsp.writeFile(log, 'line 1\n');
-    intercept('open', 'growing.log', (p) => fsp.appendFile(p, 'line 2\n'));
+    intercept('openSync', 'growing.log', (p) => fs.appendFileSync(p, 'line 2\n'));
     const repo = testRepository();
     const backup = await backupOk(repo, { source });
     expect(backup.warnings).toEqual([expect.objectContaining({ path: 'growing.log', code: 'E_SOURCE_CHANGED' })]);

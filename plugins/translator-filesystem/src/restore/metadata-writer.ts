@@ -1,5 +1,4 @@
-import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { chmodSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync } from 'node:fs';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { TreeEntry, Warning } from '@ebm/sdk';
 import { messageOf, xattrErrno } from '../fs-errors';
@@ -13,6 +12,7 @@ import { entryTimes } from './times';
  *
  * Owners are restored only when running as root (as restic does); as another
  * user the files simply belong to that user. Failures become warnings.
+ * Calls are synchronous (single fast syscalls; see write-file.ts).
  */
 export class MetadataWriter {
   readonly #asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -24,43 +24,33 @@ export class MetadataWriter {
   }
 
   /** A regular file or directory, through its open descriptor (no path lookups to race with). */
-  async applyToHandle(handle: FileHandle, abs: string, relPath: string, entry: TreeEntry): Promise<void> {
-    await this.#step(relPath, 'owner', async () => {
-      if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) await handle.chown(entry.uid, entry.gid);
-    });
+  applyToDescriptor(fd: number, abs: string, relPath: string, entry: TreeEntry): void {
+    if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) this.#step(relPath, 'owner', () => fchownSync(fd, entry.uid!, entry.gid!));
     this.#xattrs(abs, relPath, entry);
-    await this.#step(relPath, 'mode', async () => {
-      if (entry.mode !== undefined) await handle.chmod(entry.mode & 0o7777);
-    });
+    if (entry.mode !== undefined) this.#step(relPath, 'mode', () => fchmodSync(fd, entry.mode! & 0o7777));
     const times = entryTimes(entry);
-    if (times) await this.#step(relPath, 'times', () => handle.utimes(times[0], times[1]));
+    if (times) this.#step(relPath, 'times', () => futimesSync(fd, times[0], times[1]));
   }
 
   /** A symlink: owner and times of the link itself (symlinks have no mode on Linux). */
-  async applyToSymlink(abs: string, relPath: string, entry: TreeEntry): Promise<void> {
-    await this.#step(relPath, 'owner', async () => {
-      if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) await fsp.lchown(abs, entry.uid, entry.gid);
-    });
+  applyToSymlink(abs: string, relPath: string, entry: TreeEntry): void {
+    if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) this.#step(relPath, 'owner', () => lchownSync(abs, entry.uid!, entry.gid!));
     this.#xattrs(abs, relPath, entry);
     const times = entryTimes(entry);
-    if (times) await this.#step(relPath, 'times', () => fsp.lutimes(abs, times[0], times[1]));
+    if (times) this.#step(relPath, 'times', () => lutimesSync(abs, times[0], times[1]));
   }
 
   /**
    * A FIFO or device node this restore just created (it cannot be opened
    * without side effects). chmod takes a path and follows symlinks, but the
-   * path was created by mknod/mkfifo in a directory we verified.
+   * path was just created by mknod/mkfifo in a directory we verified.
    */
-  async applyToNode(abs: string, relPath: string, entry: TreeEntry): Promise<void> {
-    await this.#step(relPath, 'owner', async () => {
-      if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) await fsp.lchown(abs, entry.uid, entry.gid);
-    });
+  applyToNode(abs: string, relPath: string, entry: TreeEntry): void {
+    if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) this.#step(relPath, 'owner', () => lchownSync(abs, entry.uid!, entry.gid!));
     this.#xattrs(abs, relPath, entry);
-    await this.#step(relPath, 'mode', async () => {
-      if (entry.mode !== undefined) await fsp.chmod(abs, entry.mode & 0o7777);
-    });
+    if (entry.mode !== undefined) this.#step(relPath, 'mode', () => chmodSync(abs, entry.mode! & 0o7777));
     const times = entryTimes(entry);
-    if (times) await this.#step(relPath, 'times', () => fsp.lutimes(abs, times[0], times[1]));
+    if (times) this.#step(relPath, 'times', () => lutimesSync(abs, times[0], times[1]));
   }
 
   /** Sets xattrs with lsetxattr (no symlink following); one warning per entry at most. */
@@ -81,9 +71,9 @@ export class MetadataWriter {
     }
   }
 
-  async #step(relPath: string, what: string, fn: () => Promise<void>): Promise<void> {
+  #step(relPath: string, what: string, fn: () => void): void {
     try {
-      await fn();
+      fn();
     } catch (err) {
       this.warn({ path: relPath, code: 'E_PERMISSION', message: `${relPath}: could not restore ${what} (${messageOf(err)})` });
     }

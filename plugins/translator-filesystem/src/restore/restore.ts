@@ -1,4 +1,4 @@
-import { promises as fsp, constants } from 'node:fs';
+import { closeSync, constants, linkSync, openSync, symlinkSync } from 'node:fs';
 import { EbmError, RestoreContext, RestoreOutcome, TreeEntry, throwIfCancelled } from '@ebm/sdk';
 import { errnoCode, messageOf } from '../fs-errors';
 import { MetadataWriter } from './metadata-writer';
@@ -29,24 +29,29 @@ export async function restoreFilesystem(ctx: RestoreContext): Promise<RestoreOut
   const pool = new TaskPool(RESTORE_CONCURRENCY);
   const dirs: RestoredDir[] = [];
 
-  for await (const { path: relPath, entry } of ctx.entries()) {
-    throwIfCancelled(ctx.signal, 'restore');
-    if (entry.kind === 'dir') {
-      dirs.push({ abs: await target.ensureDir(relPath), relPath, entry });
-      job.counted(relPath, 0);
-      continue;
+  try {
+    for await (const { path: relPath, entry } of ctx.entries()) {
+      throwIfCancelled(ctx.signal, 'restore');
+      if (entry.kind === 'dir') {
+        dirs.push({ abs: target.ensureDir(relPath), relPath, entry });
+        job.counted(relPath, 0);
+        continue;
+      }
+      // Parents are verified (and leaves cleared) here, in walk order; only the writing runs in the pool.
+      const abs = target.prepareLeaf(relPath);
+      const { started, written } = job.write(relPath, abs, entry, pool);
+      if (entry.kind === 'file') job.remember(relPath, written);
+      await started;
     }
-    // Parents are verified (and leaves cleared) here, in walk order; only the writing runs in the pool.
-    const abs = await target.prepareLeaf(relPath);
-    const { started, written } = job.write(relPath, abs, entry, pool);
-    if (entry.kind === 'file') job.remember(relPath, written);
-    await started;
+  } catch (err) {
+    await pool.settle(); // no write may outlive the job
+    throw err;
   }
   await pool.drain();
 
   for (let i = dirs.length - 1; i >= 0; i--) {
     throwIfCancelled(ctx.signal, 'restore');
-    await job.finishDir(dirs[i]!);
+    job.finishDir(dirs[i]!);
   }
   return {};
 }
@@ -102,18 +107,18 @@ class RestoreJob {
       case 'hardlink': {
         const first = entry.linkTo !== undefined ? await this.#files.get(entry.linkTo) : undefined;
         if (first === undefined) return this.#writeFile(relPath, abs, entry); // its group's first file is not part of this restore
-        await this.#create(relPath, abs, () => fsp.link(first, abs));
+        await this.#create(relPath, abs, async () => linkSync(first, abs));
         this.counted(relPath, 0);
         return true;
       }
       case 'symlink':
-        await this.#create(relPath, abs, () => fsp.symlink(entry.target ?? '', abs));
-        await this.#meta.applyToSymlink(abs, relPath, entry);
+        await this.#create(relPath, abs, async () => symlinkSync(entry.target ?? '', abs));
+        this.#meta.applyToSymlink(abs, relPath, entry);
         this.counted(relPath, 0);
         return true;
       case 'fifo':
         await this.#create(relPath, abs, () => makeFifo(abs));
-        await this.#meta.applyToNode(abs, relPath, entry);
+        this.#meta.applyToNode(abs, relPath, entry);
         this.counted(relPath, 0);
         return true;
       case 'chardev':
@@ -123,7 +128,7 @@ class RestoreJob {
           return false;
         }
         await this.#create(relPath, abs, () => makeDeviceNode(abs, entry.kind as 'chardev' | 'blockdev', entry.rdev ?? 0));
-        await this.#meta.applyToNode(abs, relPath, entry);
+        this.#meta.applyToNode(abs, relPath, entry);
         this.counted(relPath, 0);
         return true;
       case 'socket':
@@ -143,9 +148,9 @@ class RestoreJob {
       throw await this.#explain(relPath, abs, err);
     }
     try {
-      await this.#meta.applyToHandle(opened.handle, abs, relPath, entry);
+      this.#meta.applyToDescriptor(opened.fd, abs, relPath, entry);
     } finally {
-      await opened.handle.close();
+      closeSync(opened.fd);
     }
     this.counted(relPath, opened.bytes);
     return true;
@@ -173,12 +178,12 @@ class RestoreJob {
   }
 
   /** Applies a directory's metadata through an O_NOFOLLOW descriptor, after its children are written. */
-  async finishDir(dir: RestoredDir): Promise<void> {
-    const handle = await fsp.open(dir.abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  finishDir(dir: RestoredDir): void {
+    const fd = openSync(dir.abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
-      await this.#meta.applyToHandle(handle, dir.abs, dir.relPath, dir.entry);
+      this.#meta.applyToDescriptor(fd, dir.abs, dir.relPath, dir.entry);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 }

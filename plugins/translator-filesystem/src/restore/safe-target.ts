@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { lstatSync, mkdirSync, promises as fsp, rmSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { EbmError, resolveInside } from '@ebm/sdk';
 import { errnoCode, isNotFound, messageOf } from '../fs-errors';
@@ -42,20 +42,23 @@ export class SafeTarget {
     return resolveInside(this.root, relPath);
   }
 
-  /** Makes `relPath` (and its parents) real directories inside the target; returns its absolute path. */
-  async ensureDir(relPath: string): Promise<string> {
+  /**
+   * Makes `relPath` (and its parents) real directories inside the target;
+   * returns its absolute path. (Synchronous syscalls: see write-file.ts.)
+   */
+  ensureDir(relPath: string): string {
     if (this.#verified.has(relPath)) return relPath === '' ? this.root : this.resolve(relPath);
     const abs = this.resolve(relPath);
-    await this.ensureDir(parentOf(relPath));
+    this.ensureDir(parentOf(relPath));
     try {
-      await fsp.mkdir(abs, 0o700);
+      mkdirSync(abs, 0o700);
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw err;
-      const existing = await fsp.lstat(abs);
+      const existing = lstatSync(abs);
       if (!existing.isDirectory()) {
         if (!this.overwrite) throw this.#inTheWay(relPath, existing.isSymbolicLink());
-        await fsp.unlink(abs); // a symlink or file where a directory must go: replaced, never followed
-        await fsp.mkdir(abs, 0o700);
+        unlinkSync(abs); // a symlink or file where a directory must go: replaced, never followed
+        mkdirSync(abs, 0o700);
       }
     }
     this.#verified.add(relPath);
@@ -66,10 +69,10 @@ export class SafeTarget {
    * Prepares the place of a non-directory entry: its parent is a verified
    * directory and, with overwrite, nothing stands at the path any more.
    */
-  async prepareLeaf(relPath: string): Promise<string> {
+  prepareLeaf(relPath: string): string {
     const abs = this.resolve(relPath);
-    await this.ensureDir(parentOf(relPath));
-    if (this.overwrite) await removeExisting(abs);
+    this.ensureDir(parentOf(relPath));
+    if (this.overwrite) removeExisting(abs);
     return abs;
   }
 
@@ -91,16 +94,16 @@ export class SafeTarget {
 }
 
 /** Removes whatever is at `abs` (a directory with its contents); symlinks are removed, not followed. */
-async function removeExisting(abs: string): Promise<void> {
+function removeExisting(abs: string): void {
   let existing;
   try {
-    existing = await fsp.lstat(abs);
+    existing = lstatSync(abs);
   } catch (err) {
     if (isNotFound(err)) return;
     throw err;
   }
-  if (existing.isDirectory()) await fsp.rm(abs, { recursive: true, force: true });
-  else await fsp.unlink(abs);
+  if (existing.isDirectory()) rmSync(abs, { recursive: true, force: true });
+  else unlinkSync(abs);
 }
 
 export function parentOf(relPath: string): string {

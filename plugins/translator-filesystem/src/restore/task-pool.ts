@@ -22,9 +22,15 @@ export class TaskPool {
     this.#running.add(p);
   }
 
+  /** Waits for every task; rethrows the first failure. */
   async drain(): Promise<void> {
-    while (this.#running.size > 0) await Promise.race(this.#running);
+    await this.settle();
     this.#throwIfFailed();
+  }
+
+  /** Waits for every task, ignoring failures (used while the caller is already failing). */
+  async settle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.race(this.#running);
   }
 
   #throwIfFailed(): void {

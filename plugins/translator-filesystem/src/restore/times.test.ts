@@ -2,20 +2,21 @@ import { splitDeviceNumber } from './device-numbers';
 import { entryTimes, nsToSeconds } from './times';
 
 describe('nsToSeconds', () => {
-  it('keeps nanosecond times to within a microsecond', () => {
-    const seconds = nsToSeconds('1700000000123456789')!;
-    expect(Math.abs(seconds * 1e9 - 1700000000123456789)).toBeLessThan(1000);
+  it('aims at the middle of the microsecond, so truncation to microseconds gives the stored microsecond', () => {
+    expect(Math.abs(nsToSeconds('1700000000123456789')! - 1700000000.1234565)).toBeLessThan(3e-7);
+    expect(Math.abs(nsToSeconds('1700000000999999999')! - 1700000000.9999995)).toBeLessThan(3e-7);
+    expect(nsToSeconds('0')).toBe(0.0000005);
   });
 
-  it('handles times before the epoch and refuses malformed values', () => {
-    expect(nsToSeconds('-1500000000')).toBeCloseTo(-1.5, 9);
+  it('floors times before the epoch and refuses malformed values', () => {
+    expect(nsToSeconds('-1500000000')).toBeCloseTo(-1.4999995, 9);
     expect(nsToSeconds('12abc')).toBeUndefined();
     expect(nsToSeconds(undefined)).toBeUndefined();
   });
 
   it('uses the mtime for a missing atime and gives nothing without an mtime', () => {
-    expect(entryTimes({ mtimeNs: '2000000000' })).toEqual([2, 2]);
-    expect(entryTimes({ atimeNs: '1000000000', mtimeNs: '2000000000' })).toEqual([1, 2]);
+    expect(entryTimes({ mtimeNs: '2000000000' })).toEqual([2.0000005, 2.0000005]);
+    expect(entryTimes({ atimeNs: '1000000000', mtimeNs: '2000000000' })).toEqual([1.0000005, 2.0000005]);
     expect(entryTimes({ atimeNs: '1000000000' })).toBeUndefined();
   });
 });

@@ -1,36 +1,37 @@
-import { constants, promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { throwIfCancelled } from '@ebm/sdk';
 
 /**
  * Creates a regular file at `abs` and writes `content` into it, piece by piece
  * as the repository yields them (chunks are ~1 MiB, so writes are large).
  * O_NOFOLLOW: never writes through a symlink; O_EXCL (when `exclusive`):
- * never touches an existing file. Returns the open handle with the number of
- * bytes written; the caller applies metadata through it and closes it.
+ * never touches an existing file. Returns the open descriptor and the number
+ * of bytes written; the caller applies metadata through it and closes it.
+ *
+ * The file calls are synchronous on purpose: this is the plugin's own worker
+ * thread, and on a local filesystem creating 20k files with the promise API
+ * (each call a thread-pool hop, several pool threads contending for the same
+ * directories) measured 4x slower than plain syscalls. Waiting for content
+ * (a message round trip to the host) stays asynchronous, so a few files are
+ * still in progress at once.
  */
-export async function createAndWrite(
-  abs: string,
-  content: AsyncIterable<Uint8Array>,
-  exclusive: boolean,
-  signal: AbortSignal,
-): Promise<{ handle: FileHandle; bytes: number }> {
+export async function createAndWrite(abs: string, content: AsyncIterable<Uint8Array>, exclusive: boolean, signal: AbortSignal): Promise<{ fd: number; bytes: number }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | (exclusive ? constants.O_EXCL : 0);
-  const handle = await fsp.open(abs, flags, 0o600);
+  const fd = openSync(abs, flags, 0o600);
   try {
     let position = 0;
     for await (const piece of content) {
       throwIfCancelled(signal, 'restore');
       let offset = 0;
       while (offset < piece.byteLength) {
-        const { bytesWritten } = await handle.write(piece, offset, piece.byteLength - offset, position);
-        offset += bytesWritten;
-        position += bytesWritten;
+        const written = writeSync(fd, piece, offset, piece.byteLength - offset, position);
+        offset += written;
+        position += written;
       }
     }
-    return { handle, bytes: position };
+    return { fd, bytes: position };
   } catch (err) {
-    await handle.close();
+    closeSync(fd);
     throw err;
   }
 }

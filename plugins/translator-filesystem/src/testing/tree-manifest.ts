@@ -81,15 +81,14 @@ function xattrsOf(abs: string): string {
     .join(',');
 }
 
-/** Restore keeps times to about a microsecond (see README, "Time precision"). */
-export const MTIME_TOLERANCE_NS = 1000n;
 
 /**
  * Lists every difference between two manifests as readable lines (empty when
- * they match): missing or extra paths, any differing field, mtimes further
- * apart than MTIME_TOLERANCE_NS, and different hardlink groups.
+ * they match): missing or extra paths, any differing field, mtimes that differ in
+ * whole microseconds (restore keeps times truncated to microseconds: see
+ * README, "Time precision"), and different hardlink groups.
  */
-export function diffManifests(expected: TreeManifest, actual: TreeManifest, options: { ignoreDirMtimes?: boolean } = {}): string[] {
+export function diffManifests(expected: TreeManifest, actual: TreeManifest): string[] {
   const out: string[] = [];
   for (const [rel, want] of Object.entries(expected.entries)) {
     const got = actual.entries[rel];
@@ -101,9 +100,7 @@ export function diffManifests(expected: TreeManifest, actual: TreeManifest, opti
       if (key === 'mtimeNs') continue;
       if (want[key] !== got[key]) out.push(`${rel}: ${key} ${String(got[key])} instead of ${String(want[key])}`);
     }
-    const drift = want.mtimeNs - got.mtimeNs;
-    const skipTime = want.type === 'dir' && options.ignoreDirMtimes === true;
-    if (!skipTime && (drift > MTIME_TOLERANCE_NS || -drift > MTIME_TOLERANCE_NS)) out.push(`${rel}: mtime ${got.mtimeNs} ns instead of ${want.mtimeNs} ns`);
+    if (want.mtimeNs / 1000n !== got.mtimeNs / 1000n) out.push(`${rel}: mtime ${got.mtimeNs} ns instead of ${want.mtimeNs} ns`);
   }
   for (const rel of Object.keys(actual.entries)) if (!(rel in expected.entries)) out.push(`${rel}: unexpected`);
   const groups = (m: TreeManifest): string => JSON.stringify([...m.linkGroups].sort());
