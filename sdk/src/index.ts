@@ -45,6 +45,8 @@ export { resolveInside, splitSafePath } from './paths/safe-path';
 
 // The worker-side runtime: runs one translator task over the host protocol.
 export { runTask } from './runtime/run-task';
+export type { RunTaskOptions } from './runtime/run-task';
+export type { BlobEncoder } from './runtime/blob-shipper';
 
 // An in-memory host for tests (plugin test suites, the conformance harness).
 export { createMemoryRepository, MEMORY_HOST_WINDOW_BYTES } from './runtime/memory-host';

@@ -23,7 +23,17 @@ export function describeBackendConformance(name: string, makeBackend: () => Prom
       await b.create();
     });
     afterEach(async () => {
+      await under.backend.close();
       await under.cleanup();
+    });
+
+    it('stays usable after close() (it only releases what it held open)', async () => {
+      const data = randomBytes(5000);
+      await b.save(h('data', 'cd34'), data);
+      expect((await b.load(h('data', 'cd34'), 10, 20)).equals(data.subarray(10, 30))).toBe(true);
+      await b.close();
+      expect((await b.load(h('data', 'cd34'), 100, 5)).equals(data.subarray(100, 105))).toBe(true);
+      await b.close();
     });
 
     const h = (type: FileType, fileName: string): Handle => ({ type, name: fileName });
@@ -33,6 +43,14 @@ export function describeBackendConformance(name: string, makeBackend: () => Prom
       const data = randomBytes(4096);
       await b.save(h('index', 'aa11'), data);
       expect((await b.load(h('index', 'aa11'))).equals(data)).toBe(true);
+    });
+
+    it('saves a list of parts as their concatenation, in order', async () => {
+      const parts = [randomBytes(1000), Buffer.alloc(0), randomBytes(70000), randomBytes(3)];
+      await b.save(h('data', 'ab12'), parts);
+      expect((await b.load(h('data', 'ab12'))).equals(Buffer.concat(parts))).toBe(true);
+      expect((await b.stat(h('data', 'ab12'))).size).toBe(71003);
+      expect((await b.load(h('data', 'ab12'), 999, 3)).equals(Buffer.concat(parts).subarray(999, 1002))).toBe(true);
     });
 
     it('loads ranges: offset+length, offset to end, empty range, and refuses ranges past the end', async () => {

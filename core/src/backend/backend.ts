@@ -27,9 +27,11 @@ export interface Backend {
    * Stores a whole file atomically: after it resolves the file is durable
    * (fsynced) and complete; a crash before leaves no file (or the old one)
    * under the name. Overwrites an existing file of the same handle.
+   * A list of parts is stored as their concatenation, in order (so a caller
+   * that builds a file from pieces never has to copy them into one buffer).
    * Errors: E_DISK_FULL when out of space, E_STORAGE_IO otherwise.
    */
-  save(handle: Handle, data: Uint8Array): Promise<void>;
+  save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Reads `length` bytes at `offset` (whole file by default). E_STORAGE_NOT_FOUND if missing; short files give E_CORRUPT_OBJECT. */
   load(handle: Handle, offset?: number, length?: number): Promise<Buffer>;
   /** E_STORAGE_NOT_FOUND if missing. */
@@ -42,4 +44,9 @@ export interface Backend {
   create(): Promise<void>;
   /** True if the location holds anything at all (used by init to refuse a non-empty location). */
   isEmpty(): Promise<boolean>;
+  /**
+   * Releases what the backend holds open (cached file handles, connections).
+   * The backend stays usable: a later call reopens what it needs.
+   */
+  close(): Promise<void>;
 }

@@ -80,6 +80,7 @@ describe('LocalBackend on a full disk (1 MiB tmpfs)', () => {
     await backend.create();
   });
   afterAll(async () => {
+    await backend.close();
     execFileSync('umount', [mountPoint]);
     await fsp.rm(mountPoint, { recursive: true, force: true });
   });

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { EbmError, isEbmError } from '@ebm/sdk';
 import { Backend, FileInfo, FileType, FILE_TYPES, Handle } from './backend';
+import { ReadHandleCache } from './read-handle-cache';
 
 /** Prefix of the temporary name a file is written under before its atomic rename. */
 export const TEMP_PREFIX = '.tmp-';
@@ -17,6 +18,7 @@ export const TEMP_PREFIX = '.tmp-';
  * temporary file).
  */
 export class LocalBackend implements Backend {
+  readonly #readHandles = new ReadHandleCache();
   readonly location: string;
 
   constructor(directory: string) {
@@ -31,7 +33,8 @@ export class LocalBackend implements Backend {
     return path.join(this.location, handle.type, handle.name);
   }
 
-  async save(handle: Handle, data: Uint8Array): Promise<void> {
+  async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const parts = data instanceof Uint8Array ? [data] : data;
     const target = this.pathOf(handle);
     const dir = path.dirname(target);
     const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
@@ -39,15 +42,18 @@ export class LocalBackend implements Backend {
     try {
       if (handle.type === 'data') await fsp.mkdir(dir, { recursive: true });
       file = await fsp.open(temp, 'wx', 0o600);
-      let written = 0;
-      while (written < data.length) {
-        const { bytesWritten } = await file.write(data, written, data.length - written);
-        written += bytesWritten;
+      for (const part of parts) {
+        let written = 0;
+        while (written < part.length) {
+          const { bytesWritten } = await file.write(part, written, part.length - written);
+          written += bytesWritten;
+        }
       }
       await file.sync();
       await file.close();
       file = undefined;
       await fsp.rename(temp, target);
+      this.#readHandles.forget(target);
       await syncDirectory(dir);
     } catch (err) {
       if (file) await file.close().catch(() => undefined);
@@ -58,30 +64,18 @@ export class LocalBackend implements Backend {
 
   async load(handle: Handle, offset = 0, length?: number): Promise<Buffer> {
     const file = this.pathOf(handle);
-    let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(file, 'r');
+      // Pack files never change once named (the name is the hash of the
+      // bytes), so their handles are kept open across reads.
+      if (handle.type === 'data') return await this.#readHandles.with(file, (fh) => readRange(fh, file, offset, length));
+      const fh = await fsp.open(file, 'r');
+      try {
+        return await readRange(fh, file, offset, length);
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
     } catch (err) {
       throw storageError(err, 'read', file);
-    }
-    try {
-      const want = length ?? Math.max(0, (await fh.stat()).size - offset);
-      checkRange(offset, want, file);
-      const out = Buffer.allocUnsafe(want);
-      let got = 0;
-      while (got < want) {
-        const { bytesRead } = await fh.read(out, got, want - got, offset + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      if (got < want) {
-        throw new EbmError('E_CORRUPT_OBJECT', `${file}: file is shorter than expected (wanted ${want} bytes at offset ${offset}, got ${got})`, { subject: file });
-      }
-      return out;
-    } catch (err) {
-      throw storageError(err, 'read', file);
-    } finally {
-      await fh.close().catch(() => undefined);
     }
   }
 
@@ -121,8 +115,13 @@ export class LocalBackend implements Backend {
     }
   }
 
+  async close(): Promise<void> {
+    this.#readHandles.clear();
+  }
+
   async remove(handle: Handle): Promise<void> {
     const file = this.pathOf(handle);
+    this.#readHandles.forget(file);
     try {
       await fsp.unlink(file);
     } catch (err) {
@@ -200,4 +199,20 @@ function storageError(err: unknown, op: string, file: string): EbmError {
       return new EbmError('E_DISK_FULL', `${file}: out of space while trying to ${op} (${detail})`, { subject: file, op, cause: err });
   }
   return new EbmError('E_STORAGE_IO', `${file}: failed to ${op} (${detail}: ${e.message})`, { subject: file, op, cause: err });
+}
+
+async function readRange(fh: fsp.FileHandle, file: string, offset: number, length: number | undefined): Promise<Buffer> {
+  const want = length ?? Math.max(0, (await fh.stat()).size - offset);
+  checkRange(offset, want, file);
+  const out = Buffer.allocUnsafe(want);
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await fh.read(out, got, want - got, offset + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < want) {
+    throw new EbmError('E_CORRUPT_OBJECT', `${file}: file is shorter than expected (wanted ${want} bytes at offset ${offset}, got ${got})`, { subject: file });
+  }
+  return out;
 }

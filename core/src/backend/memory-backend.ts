@@ -17,8 +17,12 @@ export class MemoryBackend implements Backend {
     this.location = name;
   }
 
-  async save(handle: Handle, data: Uint8Array): Promise<void> {
-    this.#files.set(keyOf(handle), Buffer.from(data));
+  async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    this.#files.set(keyOf(handle), data instanceof Uint8Array ? Buffer.from(data) : Buffer.concat(data));
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open.
   }
 
   async load(handle: Handle, offset = 0, length?: number): Promise<Buffer> {

@@ -34,7 +34,7 @@ export interface BackupReport {
 }
 
 /** Bytes of put-blob data a plugin may have in flight before it waits for acks. */
-const WINDOW_BYTES = 64 * 1024 * 1024;
+const WINDOW_BYTES = 8 * 1024 * 1024;
 
 /**
  * Runs one backup: shared lock → parent lookup → translator in a worker →
@@ -71,6 +71,7 @@ export class BackupService {
           ...(parent ? { parent: { id: parent.id, tree: parent.tree } } : {}),
           addressing: { idKey: repo.keys.id, chunker: repo.chunkerParams() },
           windowBytes: WINDOW_BYTES,
+          compression: { algorithm: 'zstd', level: repo.compressionLevel },
         },
         new RepositoryBlobServer(store, true),
         { jobId: randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },

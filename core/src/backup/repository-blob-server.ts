@@ -1,4 +1,4 @@
-import { BlobKind, EbmError } from '@ebm/sdk';
+import { BlobCodec, BlobKind, EbmError } from '@ebm/sdk';
 import type { BlobServer } from '../plugin-host/blob-server';
 import type { BlobStore } from '../repository/blob-store';
 
@@ -18,9 +18,9 @@ export class RepositoryBlobServer implements BlobServer {
     return ids.filter((id) => !this.store.has(id));
   }
 
-  async put(kind: BlobKind, id: string, data: Uint8Array): Promise<void> {
+  async put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<void> {
     this.assertWritable('put-blob');
-    await this.store.saveBlob(kind, id, data);
+    await this.store.saveBlob(kind, id, data, codec);
   }
 
   async loadTree(id: string): Promise<Uint8Array> {

@@ -61,12 +61,16 @@ export class CliContext {
 
   async openRepository(): Promise<Repository> {
     const backend = this.backend();
+    this.openBackends.push(backend);
     // Repository.open reads the plaintext config first, so "not a repository"
     // and "newer format" are reported before any password is asked for.
     return Repository.open(backend, await this.password());
   }
 
+  private readonly openBackends: LocalBackend[] = [];
+
   async close(): Promise<void> {
+    await Promise.all(this.openBackends.map((b) => b.close()));
     if (this.containerInstance) await disposeContainer(this.containerInstance);
   }
 }

@@ -11,20 +11,41 @@ import { compress, decompress } from 'zstd-napi';
 export const CODEC_RAW = 0;
 export const CODEC_ZSTD = 1;
 
-export function encodePayload(plaintext: Uint8Array, level: number): Buffer {
+/** A body and the codec it is in (the payload without its codec byte). */
+export interface EncodedBody {
+  readonly codec: typeof CODEC_RAW | typeof CODEC_ZSTD;
+  readonly body: Uint8Array;
+}
+
+/**
+ * Compresses for storage when it pays: codec 1 (zstd at `level`) only if the
+ * frame is smaller than the plaintext, else codec 0 with the plaintext itself
+ * (not copied). Runs wherever the bytes are: on the host for JSON files, in
+ * the plugin's worker for blobs (see the bootstrap worker).
+ */
+export function compressForStorage(plaintext: Uint8Array, level: number): EncodedBody {
   if (plaintext.length >= 64 && level > 0) {
     const packed = compress(plaintext, { compressionLevel: level });
-    if (packed.length + 1 < plaintext.length) {
-      const out = Buffer.allocUnsafe(packed.length + 1);
-      out[0] = CODEC_ZSTD;
-      out.set(packed, 1);
-      return out;
-    }
+    if (packed.length + 1 < plaintext.length) return { codec: CODEC_ZSTD, body: packed };
   }
-  const out = Buffer.allocUnsafe(plaintext.length + 1);
-  out[0] = CODEC_RAW;
-  out.set(plaintext, 1);
+  return { codec: CODEC_RAW, body: plaintext };
+}
+
+export function encodePayload(plaintext: Uint8Array, level: number): Buffer {
+  const { codec, body } = compressForStorage(plaintext, level);
+  const out = Buffer.allocUnsafe(body.length + 1);
+  out[0] = codec;
+  out.set(body, 1);
   return out;
+}
+
+/** Decompresses a zstd frame that came from outside (a plugin's put-blob); a broken frame is E_PROTOCOL. */
+export function decompressIncoming(frame: Uint8Array, what: string): Buffer {
+  try {
+    return decompress(frame);
+  } catch (err) {
+    throw new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin is damaged (${(err as Error).message})`, { subject: what });
+  }
 }
 
 /** Reverses encodePayload; an unknown codec or a broken zstd frame gives E_CORRUPT_OBJECT naming `what`. */

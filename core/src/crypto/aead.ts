@@ -17,6 +17,16 @@ export function seal(key: Uint8Array, plaintext: Uint8Array): Buffer {
   return Buffer.concat([nonce, body, final, cipher.getAuthTag()]);
 }
 
+/** Like seal, over the concatenation of `parts`, without first copying them into one buffer. */
+export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const out: Buffer[] = [nonce];
+  for (const part of parts) out.push(cipher.update(part));
+  out.push(cipher.final(), cipher.getAuthTag());
+  return Buffer.concat(out);
+}
+
 /** Decrypts and authenticates; any tampering or a wrong key gives E_CORRUPT_OBJECT naming `what`. */
 export function unseal(key: Uint8Array, sealed: Uint8Array, what: string): Buffer {
   if (sealed.length < SEAL_OVERHEAD) {

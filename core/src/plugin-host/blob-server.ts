@@ -1,4 +1,4 @@
-import type { BlobKind } from '@ebm/sdk';
+import type { BlobCodec, BlobKind } from '@ebm/sdk';
 
 /**
  * The storage side a host session serves a plugin's requests from. The backup
@@ -14,7 +14,7 @@ import type { BlobKind } from '@ebm/sdk';
 export interface BlobServer {
   /** The subset of `ids` the repository does not have (in any order). */
   missing(ids: readonly string[]): Promise<string[]>;
-  put(kind: BlobKind, id: string, data: Uint8Array): Promise<void>;
+  put(kind: BlobKind, id: string, data: Uint8Array, codec?: BlobCodec): Promise<void>;
   /** Verified plaintext of a tree blob. */
   loadTree(id: string): Promise<Uint8Array>;
   /** Verified plaintext of a data blob. */

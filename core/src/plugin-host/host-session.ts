@@ -107,7 +107,7 @@ export class HostSession {
       case 'query-blobs':
         return { t: 'query-blobs-reply', seq: msg.seq, missing: await this.#server.missing(msg.ids) };
       case 'put-blob':
-        await this.#server.put(msg.kind, msg.id, msg.data);
+        await this.#server.put(msg.kind, msg.id, msg.data, msg.codec ?? 0);
         return { t: 'put-blob-ack', seq: msg.seq };
       case 'load-tree':
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };

@@ -1,5 +1,6 @@
+import { decompressIncoming } from '../compression/payload-codec';
 import { EbmError, computeBlobId } from '@ebm/sdk';
-import type { BlobKind } from '@ebm/sdk';
+import type { BlobCodec, BlobKind } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
 
 /**
@@ -26,7 +27,8 @@ export class MemoryBlobServer implements BlobServer {
     return ids.filter((id) => !this.#blobs.has(id));
   }
 
-  async put(kind: BlobKind, id: string, data: Uint8Array): Promise<void> {
+  async put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<void> {
+    if (codec === 1) data = decompressIncoming(data, `blob ${id}`);
     const actual = computeBlobId(this.#idKey, data);
     if (actual !== id) throw new EbmError('E_CORRUPT_OBJECT', `blob ${id} sent by the plugin has id ${actual}; refusing to store it`, { subject: id });
     if (!this.#blobs.has(id)) this.#blobs.set(id, { kind, data: Uint8Array.from(data) });

@@ -169,7 +169,10 @@ export class PluginHost {
       minThreads: 0,
       maxThreads: this.#config.maxThreads,
       idleTimeout: this.#config.idleTimeoutMs,
-      resourceLimits: { maxOldGenerationSizeMb: heapMiB },
+      // A small young generation: translators stream many large Buffers, and a
+      // small nursery lets scavenges free their wrappers (and so the memory
+      // outside the heap) promptly instead of letting garbage pile up.
+      resourceLimits: { maxOldGenerationSizeMb: heapMiB, maxYoungGenerationSizeMb: 6 },
       // No Atomics.wait between tasks: it would stall a worker's timers and port messages.
       atomics: 'disabled',
     });

@@ -151,8 +151,8 @@ async function repack(repo: Repository, plan: PrunePlan, signal: AbortSignal | u
   const writer = new PackWriter(repo.keys.encryption, repo.config.packs.targetSize);
   const save = async (packs: readonly FinishedPack[]): Promise<void> => {
     for (const p of packs) {
-      await repo.backend.save({ type: 'data', name: p.name }, p.data);
-      written.push({ pack: { id: p.name, blobs: p.blobs }, bytes: p.data.length });
+      await repo.backend.save({ type: 'data', name: p.name }, p.parts);
+      written.push({ pack: { id: p.name, blobs: p.blobs }, bytes: p.size });
     }
   };
   try {

@@ -145,7 +145,7 @@ export class CrashingBackend implements Backend {
   #mutate(): void {
     if (++this.mutations >= this.failAt) throw new Error(`simulated crash at mutation ${this.mutations}`);
   }
-  async save(handle: Handle, data: Uint8Array): Promise<void> {
+  async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     this.#mutate();
     return this.inner.save(handle, data);
   }
@@ -165,6 +165,10 @@ export class CrashingBackend implements Backend {
   create(): Promise<void> {
     return this.inner.create();
   }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
   isEmpty(): Promise<boolean> {
     return this.inner.isEmpty();
   }

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { computeBlobId } from '@ebm/sdk';
+import { compress } from 'zstd-napi';
 import type { Handle } from '../backend/backend';
 import { LocalBackend } from '../backend/local-backend';
 import { MemoryBackend } from '../backend/memory-backend';
@@ -97,6 +98,32 @@ describe('BlobStore', () => {
     expect(await store.flush()).toEqual({ indexIds: [], packs: [] });
   });
 
+  it('stores a blob the plugin compressed (codec 1) after decompressing and re-hashing it, and reads back the plaintext', async () => {
+    const repo = await newTestRepository();
+    const store = await BlobStore.open(repo);
+    const plaintext = Buffer.from('a line that compresses well\n'.repeat(2000));
+    const id = computeBlobId(repo.keys.id, plaintext);
+    const frame = compress(plaintext, { compressionLevel: 3 });
+    const saved = await store.saveBlob('data', id, frame, 1);
+    expect(saved.stored).toBe(true);
+    expect(saved.storedBytes).toBeLessThan(frame.length + 64);
+    await store.flush();
+    const reopened = await BlobStore.open(repo);
+    expect((await reopened.loadBlob(id)).equals(plaintext)).toBe(true);
+  });
+
+  it('refuses a compressed blob that lies about its id, or whose frame is broken (E_PROTOCOL), and stores nothing', async () => {
+    const repo = await newTestRepository();
+    const store = await BlobStore.open(repo);
+    const plaintext = Buffer.from('payload '.repeat(1000));
+    const otherId = computeBlobId(repo.keys.id, Buffer.from('something else'));
+    await expect(store.saveBlob('data', otherId, compress(plaintext, {}), 1)).rejects.toMatchObject({ code: 'E_PROTOCOL' });
+    const id = computeBlobId(repo.keys.id, plaintext);
+    await expect(store.saveBlob('data', id, Buffer.from('not a zstd frame at all'), 1)).rejects.toMatchObject({ code: 'E_PROTOCOL', message: expect.stringContaining('zstd') });
+    expect(store.has(id)).toBe(false);
+    expect(await store.flush()).toEqual({ indexIds: [], packs: [] });
+  });
+
   it('deduplicates within a session, also under concurrent saves', async () => {
     const repo = await newTestRepository();
     const store = await BlobStore.open(repo);
@@ -161,7 +188,7 @@ describe('BlobStore', () => {
     class SlowBackend extends CrashingBackend {
       active = 0;
       maxActive = 0;
-      override async save(handle: Handle, data: Uint8Array): Promise<void> {
+      override async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
         if (handle.type !== 'data') return super.save(handle, data);
         this.maxActive = Math.max(this.maxActive, ++this.active);
         await new Promise((r) => setTimeout(r, 5));

@@ -1,9 +1,10 @@
 import { computeBlobId, EbmError } from '@ebm/sdk';
-import type { BlobKind } from '@ebm/sdk';
+import type { BlobCodec, BlobKind } from '@ebm/sdk';
+import { decompressIncoming } from '../compression/payload-codec';
 import { LRUCache } from 'lru-cache';
 import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
 import { MasterIndex } from './master-index';
-import { openBlob, sealBlob } from './pack-format';
+import { openBlob, sealBlob, sealEncodedBlob } from './pack-format';
 import type { PackBlob, RepoAccess } from './pack-format';
 import { loadSealedBlob } from './pack-reader';
 import { PackWriter } from './pack-writer';
@@ -89,7 +90,7 @@ export class BlobStore {
     this.#index = index;
     this.#writer = new PackWriter(repo.keys.encryption, repo.config.packs.targetSize);
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
-    this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 2);
+    this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 1);
     this.#treeCache = new LRUCache<string, Buffer>({
       maxSize: Math.max(1, options.treeCacheBytes ?? 8 * 1024 * 1024),
       sizeCalculation: (b) => Math.max(1, b.length),
@@ -119,15 +120,19 @@ export class BlobStore {
    * plaintext first (E_PROTOCOL on a mismatch). May wait while earlier packs
    * are being saved, so memory stays bounded.
    */
-  async saveBlob(kind: BlobKind, id: string, plaintext: Uint8Array): Promise<SaveBlobResult> {
+  async saveBlob(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<SaveBlobResult> {
     this.#assertUsable();
     if (kind !== 'data' && kind !== 'tree') throw new EbmError('E_PROTOCOL', `unknown blob kind ${JSON.stringify(kind)} for blob ${id}`, { subject: id });
+    if (codec !== 0 && codec !== 1) throw new EbmError('E_PROTOCOL', `unknown codec ${JSON.stringify(codec)} for blob ${id}`, { subject: id });
+    // Nothing is stored for a blob we have, so there is nothing to verify.
+    if (this.has(id)) return { stored: false, storedBytes: 0 };
+    // Never trust an id: re-hash the plaintext (decompressing what the plugin compressed).
+    const plaintext = codec === 1 ? decompressIncoming(data, `blob ${id}`) : data;
     const actual = computeBlobId(this.#repo.keys.id, plaintext);
     if (actual !== id) {
       throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
     }
-    if (this.has(id)) return { stored: false, storedBytes: 0 };
-    const sealed = sealBlob(this.#repo.keys, this.#repo.compressionLevel, plaintext);
+    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.keys, { codec: 1, body: data }) : sealBlob(this.#repo.keys, this.#repo.compressionLevel, plaintext);
     this.#pending.set(id, null);
     this.#blobsAdded++;
     this.#bytesAdded += sealed.length;
@@ -200,7 +205,7 @@ export class BlobStore {
       kind,
       blobs: pack.blobs,
       settled: false,
-      saved: this.#repo.backend.save({ type: 'data', name: pack.name }, pack.data).then(
+      saved: this.#repo.backend.save({ type: 'data', name: pack.name }, pack.parts).then(
         () => {
           entry.settled = true;
           this.#packsWritten++;

@@ -1,7 +1,8 @@
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobKind } from '@ebm/sdk';
-import { SEAL_OVERHEAD, seal, unseal } from '../crypto/aead';
-import { decodePayload, encodePayload } from '../compression/payload-codec';
+import { SEAL_OVERHEAD, sealParts, unseal } from '../crypto/aead';
+import { compressForStorage, decodePayload } from '../compression/payload-codec';
+import type { EncodedBody } from '../compression/payload-codec';
 import type { Backend } from '../backend/backend';
 import type { MasterKeys } from './types';
 
@@ -110,7 +111,12 @@ export function decodePackHeader(plain: Buffer, packName: string, blobAreaSize: 
 
 /** Compresses and encrypts one blob's plaintext into its stored form. */
 export function sealBlob(keys: MasterKeys, level: number, plaintext: Uint8Array): Buffer {
-  return seal(keys.encryption, encodePayload(plaintext, level));
+  return sealEncodedBlob(keys, compressForStorage(plaintext, level));
+}
+
+/** Seals an already encoded body (codec byte ‖ body), e.g. one a plugin compressed. */
+export function sealEncodedBlob(keys: MasterKeys, encoded: EncodedBody): Buffer {
+  return sealParts(keys.encryption, [Uint8Array.of(encoded.codec), encoded.body]);
 }
 
 /**

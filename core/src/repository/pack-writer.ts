@@ -1,14 +1,18 @@
 import type { BlobKind } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
 import { seal } from '../crypto/aead';
-import { fileHash } from '../compression/payload-codec';
+import { createHash } from 'node:crypto';
 import { encodePackHeader, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize } from './pack-format';
 import type { PackBlob } from './pack-format';
 
 /** A complete pack file, ready to be saved under `data/<name>`. */
 export interface FinishedPack {
-  /** sha256 hex of `data`. */
+  /** sha256 hex of the file (the concatenation of `parts`). */
   readonly name: string;
+  /** The file's bytes in order: sealed blobs, sealed header, trailer. Save these (Backend.save takes parts). */
+  readonly parts: readonly Buffer[];
+  readonly size: number;
+  /** The whole file as one buffer; copies, so meant for tests and tools, not the backup path. */
   readonly data: Buffer;
   readonly blobs: readonly PackBlob[];
 }
@@ -32,8 +36,19 @@ class OpenPack {
     const header = seal(encryptionKey, encodePackHeader(this.blobs));
     const trailer = Buffer.allocUnsafe(PACK_TRAILER_BYTES);
     trailer.writeUInt32LE(header.length, 0);
-    const data = Buffer.concat([...this.parts, header, trailer]);
-    return { name: fileHash(data), data, blobs: this.blobs };
+    const parts = [...this.parts, header, trailer];
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    const size = this.size + header.length + trailer.length;
+    return {
+      name: hash.digest('hex'),
+      parts,
+      size,
+      get data() {
+        return Buffer.concat(parts, size);
+      },
+      blobs: this.blobs,
+    };
   }
 }
 

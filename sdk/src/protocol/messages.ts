@@ -54,6 +54,8 @@ export interface BackupJobSpec {
   readonly addressing: ContentAddressing;
   /** Max bytes of put-blob data in flight before the worker waits for acks (backpressure). */
   readonly windowBytes: number;
+  /** How the repository compresses blobs; a worker side that can compresses before put-blob. */
+  readonly compression?: { readonly algorithm: 'zstd'; readonly level: number };
 }
 
 export interface RestoreJobSpec {
@@ -123,7 +125,21 @@ export type TaskResult =
 // ---------------------------------------------------------- worker → host
 
 export interface QueryBlobs { readonly t: 'query-blobs'; readonly seq: number; readonly ids: readonly BlobId[] }
-export interface PutBlob { readonly t: 'put-blob'; readonly seq: number; readonly id: BlobId; readonly kind: BlobKind; readonly data: Uint8Array }
+/**
+ * Storage codec of put-blob data: 0 = the plaintext itself, 1 = one zstd frame
+ * of the plaintext (compressed on the worker side, so the host and the network
+ * carry fewer bytes). The host decodes and re-hashes either way.
+ */
+export type BlobCodec = 0 | 1;
+export interface PutBlob {
+  readonly t: 'put-blob';
+  readonly seq: number;
+  readonly id: BlobId;
+  readonly kind: BlobKind;
+  readonly data: Uint8Array;
+  /** Absent means 0 (plaintext). */
+  readonly codec?: BlobCodec;
+}
 export interface LoadTree { readonly t: 'load-tree'; readonly seq: number; readonly id: BlobId }
 export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId }
 export interface ProgressMessage { readonly t: 'progress'; readonly progress: ProgressUpdate }

@@ -1,6 +1,6 @@
 import type { BlobId } from '../entry/entry';
 import { EbmError } from '../errors/ebm-error';
-import type { BlobKind } from '../protocol/messages';
+import type { BlobCodec, BlobKind } from '../protocol/messages';
 import type { MutableBackupStats } from './backup-stats';
 import { ByteWindow } from './byte-window';
 import type { PortChannel } from './port-channel';
@@ -9,6 +9,14 @@ import type { PortChannel } from './port-channel';
 export const QUERY_BATCH_BLOBS = 16;
 /** Ids remembered per job as "already offered" (shipped or known present): about 100 bytes each. */
 export const KNOWN_IDS_LIMIT = 262_144;
+
+/**
+ * Compresses a blob before it is shipped (only blobs the host reported
+ * missing are encoded). Returns codec 1 with a zstd frame, or codec 0 when
+ * compression does not pay. Supplied by the host's bootstrap worker, so the
+ * SDK itself needs no compression library.
+ */
+export type BlobEncoder = (plaintext: Uint8Array) => { readonly codec: BlobCodec; readonly body: Uint8Array };
 
 interface Offered {
   readonly id: BlobId;
@@ -43,7 +51,10 @@ export class BlobShipper {
   #batchBytes = 0;
   #failure: unknown;
 
-  constructor(channel: PortChannel, windowBytes: number, stats: MutableBackupStats) {
+  readonly #encoder: BlobEncoder | undefined;
+
+  constructor(channel: PortChannel, windowBytes: number, stats: MutableBackupStats, encoder?: BlobEncoder) {
+    this.#encoder = encoder;
     this.#channel = channel;
     this.#window = new ByteWindow(windowBytes);
     this.#windowBytes = windowBytes;
@@ -106,9 +117,12 @@ export class BlobShipper {
 
   #ship(blob: Offered): void {
     const bytes = blob.data.length;
-    const data = ownsItsBuffer(blob.data) ? blob.data : copyOf(blob.data);
+    const encoded = this.#encoder?.(blob.data);
+    const body = encoded?.codec === 1 ? encoded.body : blob.data;
+    const data = ownsItsBuffer(body) ? body : copyOf(body);
+    const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data, ...(encoded?.codec === 1 ? { codec: 1 as const } : {}) };
     this.#track(
-      this.#channel.request({ t: 'put-blob', id: blob.id, kind: blob.kind, data }, [data.buffer as ArrayBuffer]).then(() => {
+      this.#channel.request(message, [data.buffer as ArrayBuffer]).then(() => {
         this.#stats.blobsShipped++;
         this.#stats.bytesShipped += bytes;
         this.#window.release(bytes);

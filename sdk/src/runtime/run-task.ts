@@ -7,6 +7,7 @@ import type { BackupContext, RestoreContext, TreeWriter } from '../translator/co
 import type { Translator } from '../translator/translator';
 import { emptyBackupStats } from './backup-stats';
 import { BlobShipper } from './blob-shipper';
+import type { BlobEncoder } from './blob-shipper';
 import { ContentWriter } from './content-writer';
 import { deepFreeze } from './deep-freeze';
 import { PortChannel } from './port-channel';
@@ -24,8 +25,15 @@ import { TreeLoader } from './tree-loader';
  * E_CANCELLED, anything else the plugin throws gives E_PLUGIN_FAILED with the
  * original message and stack; `plugin` and `op` are always set.
  * The port is closed when the task ends.
+ *
+ * `options.encoder` (supplied by the host's bootstrap worker) compresses the
+ * blobs that are shipped, so compression runs on the worker's core.
  */
-export async function runTask(request: TaskRequest, translator: Translator, pluginId: string): Promise<TaskResult> {
+export interface RunTaskOptions {
+  readonly encoder?: BlobEncoder;
+}
+
+export async function runTask(request: TaskRequest, translator: Translator, pluginId: string, options: RunTaskOptions = {}): Promise<TaskResult> {
   const op = request?.job?.op === 'restore' ? 'restore' : 'backup';
   let channel: PortChannel | undefined;
   let reporting: Reporting | undefined;
@@ -34,7 +42,7 @@ export async function runTask(request: TaskRequest, translator: Translator, plug
     channel = new PortChannel(request.port);
     reporting = new Reporting(channel);
     const result = request.job.op === 'backup'
-      ? await runBackup(request.job, translator, channel, reporting)
+      ? await runBackup(request.job, translator, channel, reporting, options.encoder)
       : await runRestore(request.job, translator, channel, reporting);
     return { ok: true, result };
   } catch (err) {
@@ -45,10 +53,10 @@ export async function runTask(request: TaskRequest, translator: Translator, plug
   }
 }
 
-async function runBackup(job: BackupJobSpec, translator: Translator, channel: PortChannel, reporting: Reporting): Promise<BackupTaskResult> {
+async function runBackup(job: BackupJobSpec, translator: Translator, channel: PortChannel, reporting: Reporting, encoder: BlobEncoder | undefined): Promise<BackupTaskResult> {
   const signal = channel.signal;
   const stats = emptyBackupStats();
-  const shipper = new BlobShipper(channel, job.windowBytes, stats);
+  const shipper = new BlobShipper(channel, job.windowBytes, stats, encoder);
   const content = new ContentWriter(job.addressing, shipper, signal, stats);
   const writer = new SnapshotTreeWriter(job.addressing.idKey, shipper, content, stats);
   const tree = Object.freeze<TreeWriter>({
