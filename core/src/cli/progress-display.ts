@@ -1,4 +1,5 @@
 import type { ProgressUpdate } from '@ebm/sdk';
+import type { HostEvents, JobLogEvent, JobProgressEvent, JobWarningEvent } from '../events/host-events';
 import { formatBytes, Output } from './output';
 
 /**
@@ -20,7 +21,11 @@ export class ProgressDisplay {
   ) {}
 
   update = (progress: ProgressUpdate): void => {
-    this.last = { ...this.last, ...progress };
+    // Fields a plugin leaves out (or undefined) keep their previous value, so
+    // totals seeded by the host survive updates that do not carry them.
+    const merged: Record<string, unknown> = { ...this.last };
+    for (const [k, v] of Object.entries(progress)) if (v !== undefined) merged[k] = v;
+    this.last = merged as ProgressUpdate;
     const now = Date.now();
     if (this.output.json) {
       if (now - this.lastJson >= 250) {
@@ -33,6 +38,40 @@ export class ProgressDisplay {
     this.lastDraw = now;
     this.draw(now);
   };
+
+  /**
+   * Follows the host's job events (progress, warnings, plugin warnings and
+   * errors) until the returned function is called. The CLI runs one job at a
+   * time, so every job event is this display's.
+   */
+  attach(events: HostEvents): () => void {
+    const onProgress = (e: JobProgressEvent) => this.update(e.progress);
+    const onWarning = (e: JobWarningEvent) => {
+      this.clearLine();
+      this.output.warn(`${e.warning.path}: ${e.warning.message} (${e.warning.code})`);
+      this.output.line({ type: 'warning', ...e.warning });
+    };
+    const onLog = (e: JobLogEvent) => {
+      if (e.level !== 'warn' && e.level !== 'error') return;
+      this.clearLine();
+      this.output.warn(`[${e.pluginId}] ${e.message}`);
+      this.output.line({ type: 'log', level: e.level, plugin: e.pluginId, message: e.message, ...(e.fields ? { fields: e.fields } : {}) });
+    };
+    events.on('job:progress', onProgress);
+    events.on('job:warning', onWarning);
+    events.on('job:log', onLog);
+    return () => {
+      events.off('job:progress', onProgress);
+      events.off('job:warning', onWarning);
+      events.off('job:log', onLog);
+      this.done();
+    };
+  }
+
+  private clearLine(): void {
+    if (this.drawn && this.tty) this.tty.write('\r\x1b[K');
+    this.drawn = false;
+  }
 
   /** Clears the status line (call before printing the summary). */
   done(): void {

@@ -10,6 +10,7 @@ import { formatBytes, formatDuration } from '../output';
 import { BackupService } from '../../backup/backup-service';
 import { discoverPluginsForHelp } from './plugin-list';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
+import { HostEvents } from '../../events/host-events';
 
 interface BackupOptions {
   translator: string;
@@ -42,8 +43,7 @@ export const registerBackup: RegisterCommand = (program, run) => {
       const resolved = fs.existsSync(source) ? path.resolve(source) : source;
       const dataset = opts.dataset ?? resolved;
       const repo = await ctx.openRepository();
-      const progress = new ProgressDisplay('backup', ctx.output);
-      let warnings = 0;
+      const detach = new ProgressDisplay('backup', ctx.output).attach(ctx.container.resolve(HostEvents));
       const report = await ctx.container.resolve(BackupService).backup({
         repository: repo,
         translator: opts.translator,
@@ -54,19 +54,13 @@ export const registerBackup: RegisterCommand = (program, run) => {
         full: Boolean(opts.full),
         ...(opts.host ? { host: opts.host } : {}),
         signal: ctx.signal,
-        onProgress: progress.update,
-        onWarning: (w) => {
-          warnings++;
-          progress.done();
-          ctx.output.warn(`${w.path}: ${w.message} (${w.code})`);
-          ctx.output.line({ type: 'warning', ...w });
-        },
-      }).finally(() => progress.done());
+      }).finally(detach);
       const s = report.snapshot.summary;
       ctx.output.info(`snapshot ${report.snapshotId.slice(0, 8)} saved (dataset ${dataset}${report.parent ? `, parent ${report.parent.slice(0, 8)}` : ', baseline'})`);
       ctx.output.info(`  files: ${s.files} (${s.filesRead} read, ${s.filesReused} unchanged), dirs: ${s.dirs}, other: ${s.others}`);
       ctx.output.info(`  bytes: ${formatBytes(s.bytesTotal)} in snapshot, ${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesAdded)} added to the repository`);
-      ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings + s.warningsDropped} warning(s)` : ''}`);
+      const warnings = s.warnings.length + s.warningsDropped;
+      ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings} warning(s)` : ''}`);
       ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s });
       return s.warnings.length > 0 ? EXIT_SAVED_WITH_WARNINGS : 0;
     }),

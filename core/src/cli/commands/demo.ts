@@ -10,6 +10,7 @@ import { LocalBackend } from '../../backend/local-backend';
 import { Repository } from '../../repository/repository';
 import { BackupService } from '../../backup/backup-service';
 import { RestoreService } from '../../restore/restore-service';
+import { HostEvents } from '../../events/host-events';
 import { checkRepository } from '../../checker/check';
 import { generateSampleTree, mutateSampleTree } from '../../demo/sample-tree';
 import { compareTrees } from '../../demo/tree-compare';
@@ -51,11 +52,10 @@ export const registerDemo: RegisterCommand = (program, run) => {
           step('init', { repository: repoDir }, `2. created an encrypted repository (${repoDir})`);
 
           const backup = ctx.container.resolve(BackupService);
+          const events = ctx.container.resolve(HostEvents);
           const runBackup = async (label: string) => {
-            const progress = new ProgressDisplay(label, out);
-            return backup
-              .backup({ repository: repo, translator: 'filesystem', source, dataset: 'demo', signal: ctx.signal, onProgress: progress.update })
-              .finally(() => progress.done());
+            const detach = new ProgressDisplay(label, out).attach(events);
+            return backup.backup({ repository: repo, translator: 'filesystem', source, dataset: 'demo', signal: ctx.signal }).finally(detach);
           };
           const first = await runBackup('backup 1');
           const s1 = first.snapshot.summary;
@@ -71,11 +71,11 @@ export const registerDemo: RegisterCommand = (program, run) => {
             `5. incremental backup ${second.snapshotId.slice(0, 8)}: ${s2.filesReused} of ${s2.files} files unchanged and not read, read ${formatBytes(s2.bytesRead)}, added ${formatBytes(s2.bytesAdded)} in ${formatDuration(s2.durationMs)}`);
 
           const restoreStarted = Date.now();
-          const progress = new ProgressDisplay('restore', out);
+          const detach = new ProgressDisplay('restore', out).attach(events);
           const restored = await ctx.container
             .resolve(RestoreService)
-            .restore({ repository: repo, snapshot: second.snapshot, target: restoreDir, signal: ctx.signal, onProgress: progress.update })
-            .finally(() => progress.done());
+            .restore({ repository: repo, snapshot: second.snapshot, target: restoreDir, signal: ctx.signal })
+            .finally(detach);
           const restoreMs = Date.now() - restoreStarted;
           step('restore', { target: restoreDir, durationMs: restoreMs, ...restored },
             `6. restored the latest snapshot: ${restored.files} files, ${formatBytes(restored.bytes)} in ${formatDuration(restoreMs)}`);

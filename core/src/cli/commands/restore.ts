@@ -6,6 +6,7 @@ import { ProgressDisplay } from '../progress-display';
 import { formatBytes, formatDuration } from '../output';
 import { RestoreService } from '../../restore/restore-service';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
+import { HostEvents } from '../../events/host-events';
 import { addPluginOptions, pluginOptionValues } from '../plugin-options';
 import { discoverPluginsForHelp } from './plugin-list';
 import { resolveSnapshotArg } from './snapshot-arg';
@@ -31,7 +32,12 @@ export const registerRestore: RegisterCommand = (program, run) => {
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(snapshot.translator.id);
       const options = pluginOptionValues(plugin, 'restore', opts, registry.list());
-      const progress = new ProgressDisplay('restore', ctx.output);
+      const display = new ProgressDisplay('restore', ctx.output);
+      // A whole restore writes what the snapshot holds: its summary gives the totals for an ETA.
+      if ((opts.include ?? []).length === 0) {
+        display.update({ files: 0, bytes: 0, totalFiles: snapshot.summary.files + snapshot.summary.dirs + snapshot.summary.others, totalBytes: snapshot.summary.bytesTotal });
+      }
+      const detach = display.attach(ctx.container.resolve(HostEvents));
       const result = await ctx.container.resolve(RestoreService).restore({
         repository: repo,
         snapshot,
@@ -40,13 +46,7 @@ export const registerRestore: RegisterCommand = (program, run) => {
         overwrite: Boolean(opts.overwrite),
         options,
         signal: ctx.signal,
-        onProgress: progress.update,
-        onWarning: (w) => {
-          progress.done();
-          ctx.output.warn(`${w.path}: ${w.message} (${w.code})`);
-          ctx.output.line({ type: 'warning', ...w });
-        },
-      }).finally(() => progress.done());
+      }).finally(detach);
       const ms = Date.now() - started;
       ctx.output.info(`restored snapshot ${snapshot.id.slice(0, 8)} to ${opts.target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
       ctx.output.line({ type: 'summary', ...result, op: 'restore', snapshot: snapshot.id, target: opts.target, durationMs: ms });

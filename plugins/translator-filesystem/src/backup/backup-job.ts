@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { Totals } from './progress-totals';
 import type { BigIntStats } from 'node:fs';
 import { BackupContext, EntryMetadata, StoredContent, Xattr } from '@ebm/sdk';
 import { errnoCode, isNotFound, isPermissionDenied } from '../fs-errors';
@@ -34,6 +35,7 @@ export class BackupJob {
   readonly #adder: OrderedAdder;
   #files = 0;
   #bytes = 0;
+  #totals: Totals | undefined;
 
   constructor(
     private readonly ctx: BackupContext,
@@ -42,8 +44,13 @@ export class BackupJob {
     this.#adder = new OrderedAdder(ctx.tree, MAX_READS_IN_FLIGHT, MAX_QUEUED_ENTRIES, (path, entry) => {
       if (entry.kind !== 'dir') this.#files++;
       this.#bytes += entry.size ?? 0;
-      ctx.progress.update({ files: this.#files, bytes: this.#bytes, currentPath: path });
+      ctx.progress.update({ files: this.#files, bytes: this.#bytes, currentPath: path, ...this.#totals });
     });
+  }
+
+  /** Totals from the counting walk; later progress updates carry them (for an ETA). */
+  setTotals(totals: Totals): void {
+    this.#totals = totals;
   }
 
   /** Metadata of an entry (lstat fields, owner names, xattrs when enabled). */

@@ -7,6 +7,7 @@ import { parseBackupOptions } from '../options';
 import { BackupJob } from './backup-job';
 import { buildExcludeMatcher } from './exclude-matcher';
 import { walkTree } from './walk';
+import { startTotalsCount } from './progress-totals';
 
 /** Recorded in the snapshot's translator metadata. */
 export const TREE_FORMAT = { format: 'filesystem-tree', version: 1 } as const;
@@ -29,17 +30,17 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   }
 
   ctx.tree.setRoot(job.metadata('', source.absPath, source.stats));
-  const walk = walkTree(source.absPath, {
-    exclude,
-    rootDev: options.oneFileSystem ? source.stats.dev : undefined,
-    signal: ctx.signal,
-    warn: (w) => ctx.warn(w),
-  });
-  for await (const item of walk) {
-    throwIfCancelled(ctx.signal, 'backup');
-    await job.visit(item);
+  const walkOptions = { exclude, rootDev: options.oneFileSystem ? source.stats.dev : undefined, signal: ctx.signal };
+  const totals = startTotalsCount(source.absPath, walkOptions, (t) => job.setTotals(t));
+  try {
+    for await (const item of walkTree(source.absPath, { ...walkOptions, warn: (w) => ctx.warn(w) })) {
+      throwIfCancelled(ctx.signal, 'backup');
+      await job.visit(item);
+    }
+    await job.finish();
+  } finally {
+    totals.stop();
   }
-  await job.finish();
   return { meta: { ...TREE_FORMAT } };
 }
 
