@@ -22,6 +22,8 @@ export interface BackupRequest {
   /** Ignore the parent snapshot: read everything (a new baseline). */
   readonly full?: boolean;
   readonly host?: string;
+  /** Id for the plugin host's events (the queue passes its job id); random by default. */
+  readonly jobId?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ProgressUpdate) => void;
   readonly onWarning?: (warning: Warning) => void;
@@ -74,7 +76,7 @@ export class BackupService {
           compression: { algorithm: 'zstd', level: repo.compressionLevel },
         },
         new RepositoryBlobServer(store, true),
-        { jobId: randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
+        { jobId: request.jobId ?? randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
       )) as BackupTaskResult;
       if (result.op !== 'backup') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a backup`);
       if (!store.has(result.tree)) {

@@ -3,6 +3,8 @@ import type { DependencyContainer } from 'tsyringe';
 import { EbmError } from '@ebm/sdk';
 import { createContainer } from '../container';
 import { LocalBackend } from '../backend/local-backend';
+import type { Backend } from '../backend/backend';
+import { createDataMover } from '../mover/data-mover';
 import { Repository } from '../repository/repository';
 import { Output } from './output';
 import { resolvePassword } from './password';
@@ -51,8 +53,9 @@ export class CliContext {
     return path.resolve(repo);
   }
 
-  backend(): LocalBackend {
-    return new LocalBackend(this.repoPath());
+  /** The repository's backend, behind the data mover (checksums, verified writes, retries). */
+  backend(): Backend {
+    return createDataMover(new LocalBackend(this.repoPath()));
   }
 
   async password(confirm = false): Promise<string> {
@@ -67,7 +70,7 @@ export class CliContext {
     return Repository.open(backend, await this.password());
   }
 
-  private readonly openBackends: LocalBackend[] = [];
+  private readonly openBackends: Backend[] = [];
 
   async close(): Promise<void> {
     await Promise.all(this.openBackends.map((b) => b.close()));

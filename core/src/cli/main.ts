@@ -16,6 +16,8 @@ import { registerKey } from './commands/key';
 import { registerUnlock } from './commands/unlock';
 import { registerPlugins } from './commands/plugins';
 import { registerDemo } from './commands/demo';
+import { registerServe } from './commands/serve';
+import { registerJobs } from './commands/jobs';
 
 /** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 
@@ -46,7 +48,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs]) {
     register(program, run);
   }
   return program;

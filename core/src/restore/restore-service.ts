@@ -18,6 +18,8 @@ export interface RestoreRequest {
   readonly includes?: readonly string[];
   readonly overwrite?: boolean;
   readonly options?: Readonly<Record<string, OptionValue>>;
+  /** Id for the plugin host's events (the queue passes its job id); random by default. */
+  readonly jobId?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ProgressUpdate) => void;
   readonly onWarning?: (warning: Warning) => void;
@@ -63,7 +65,7 @@ export class RestoreService {
           options: request.options ?? {},
         },
         new RepositoryBlobServer(store, false),
-        { jobId: randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
+        { jobId: request.jobId ?? randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
       );
       if (result.op !== 'restore') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a restore`);
       return result;

@@ -24,6 +24,8 @@ export const ERROR_CATALOGUE = {
   // --- usage and configuration
   E_USAGE: spec('invalid command-line usage or option value', 'see `ebm help <command>`', false, 2),
   E_NO_REPOSITORY_GIVEN: spec('no repository was named', 'pass -r/--repo DIR or set EBM_REPOSITORY', false, 2),
+  E_CONFIG: spec('the host configuration file is invalid', 'fix each problem listed (file:line:column and the field path); docs/runtime.md describes every field', false, 2),
+  E_INVALID_REQUEST: spec('a job request is invalid', 'fix the field named in the message; docs/runtime.md describes requests', false, 2),
   E_NO_PASSWORD: spec('no password was given and there is no terminal to ask on', 'set EBM_PASSWORD or pass --password-file FILE', false, 2),
   // --- repository access
   E_NOT_A_REPOSITORY: spec('the path is not an ebm repository', 'check -r/--repo, or create one with `ebm init`', false, 10),
@@ -62,7 +64,13 @@ export const ERROR_CATALOGUE = {
   E_PLUGIN_OUT_OF_MEMORY: spec('the plugin worker ran out of memory', "raise the plugin's memory limit, or report it to the plugin vendor", true),
   E_PROTOCOL: spec('a message between host and plugin broke the protocol', 'report it to the plugin vendor (or ebm, if the plugin is first-party)'),
   E_INVALID_OPTION: spec('an option passed to the plugin is invalid', "see `ebm plugins` for the plugin's options"),
-  // --- jobs
+  // --- jobs and the host process
+  E_JOB_NOT_FOUND: spec('no job with that id', 'see `ebm jobs` or GET /api/v1/jobs'),
+  E_DATASET_NOT_FOUND: spec('no dataset with that name in the host configuration', 'see the datasets of GET /api/v1/status or the configuration file'),
+  E_UNAUTHORIZED: spec('the HTTP API request has no valid bearer token', 'send Authorization: Bearer <token> (the token from EBM_API_TOKEN, api.tokenEnv or api.tokenFile)', false, 2),
+  E_JOB_REJECTED: spec('the queue refused the job: it can never fit the budgets, or the queue is full', 'raise budgets.* or the plugin memory settings, or try again later'),
+  E_INTERRUPTED: spec('the host stopped while the job ran', 'run the job again; the repository is valid and prune reclaims the interrupted job\'s data', true),
+  E_HOST_SHUTTING_DOWN: spec('the host process is shutting down and admits no new work', 'send the request again once the host has restarted', true),
   E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete', false, 130),
   E_INTERNAL: spec('an internal error in ebm', 'please report it with the output of the command'),
 } as const satisfies Record<string, ErrorSpec>;

@@ -7,6 +7,7 @@ import type { CliContext } from '../cli-context';
 import { formatBytes, formatDuration } from '../output';
 import { ProgressDisplay } from '../progress-display';
 import { LocalBackend } from '../../backend/local-backend';
+import { createDataMover } from '../../mover/data-mover';
 import { Repository } from '../../repository/repository';
 import { BackupService } from '../../backup/backup-service';
 import { RestoreService } from '../../restore/restore-service';
@@ -48,7 +49,7 @@ export const registerDemo: RegisterCommand = (program, run) => {
           const gen = await generateSampleTree(source, { files: Number(opts.files ?? 1500) });
           step('generate', { source, ...gen }, `1. generated a sample tree: ${gen.files} files, ${formatBytes(gen.bytes)} (${source})`);
 
-          const repo = await Repository.init(new LocalBackend(repoDir), password);
+          const repo = await Repository.init(createDataMover(new LocalBackend(repoDir)), password);
           step('init', { repository: repoDir }, `2. created an encrypted repository (${repoDir})`);
 
           const backup = ctx.container.resolve(BackupService);

@@ -5,8 +5,10 @@ import { BlobStore } from '../../repository/blob-store';
 import { resolvePath, walkTree } from '../../browse/tree-walker';
 import { resolveSnapshotArg } from './snapshot-arg';
 import { normalizeInclude } from '../../restore/restore-service';
+import type { CatalogEntry } from '../../catalog/catalog-types';
+import { CATALOG_FILE_FLAGS, CATALOG_FILE_HELP, withSyncedCatalog } from './catalog';
 
-interface LsOptions { recursive?: boolean; long?: boolean; dataset?: string }
+interface LsOptions { recursive?: boolean; long?: boolean; dataset?: string; catalog?: boolean; catalogFile?: string }
 
 export const registerLs: RegisterCommand = (program, run) => {
   program
@@ -17,17 +19,28 @@ export const registerLs: RegisterCommand = (program, run) => {
     .option('-R, --recursive', 'list everything below the path')
     .option('-l, --long', 'show kind, mode, owner, size and mtime')
     .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset")
+    .option('--catalog', 'read from the catalog (synced first) instead of the repository')
+    .option(CATALOG_FILE_FLAGS, CATALOG_FILE_HELP)
     .action(
       run(async (ctx: CliContext, snapshotArg: string, relPath: string, opts: LsOptions) => {
         const repo = await ctx.openRepository();
-        const snap = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
-        const store = await BlobStore.open(repo);
         const base = normalizeInclude(relPath);
-        const found = await resolvePath(store, snap.tree, base);
         const show = (path: string, e: TreeEntry) => {
           if (ctx.output.json) ctx.output.line({ type: 'result', op: 'ls', path, entry: e });
           else ctx.output.print(opts.long ? longLine(path, e) : e.kind === 'dir' ? `${path}/` : path);
         };
+        if (opts.catalog || opts.catalogFile) {
+          await withSyncedCatalog(ctx, repo, opts, (catalog) => {
+            const snap = catalog.resolveSnapshot(snapshotArg, { repositoryId: repo.config.id, ...(opts.dataset ? { dataset: opts.dataset } : {}) });
+            const entry = base === '' ? undefined : catalog.entry(snap.snapshotId, base);
+            if (entry && entry.kind !== 'dir') return show(base, withoutPath(entry));
+            for (const e of catalog.walk(snap.snapshotId, base, Boolean(opts.recursive))) show(e.path, withoutPath(e));
+          });
+          return;
+        }
+        const snap = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+        const store = await BlobStore.open(repo);
+        const found = await resolvePath(store, snap.tree, base);
         if (found.entry && found.entry.kind !== 'dir') {
           show(base, found.entry);
           return;
@@ -36,6 +49,12 @@ export const registerLs: RegisterCommand = (program, run) => {
       }),
     );
 };
+
+/** A catalog entry in the shape of a tree entry (ls prints the same either way). */
+function withoutPath(e: CatalogEntry): TreeEntry {
+  const { path: _path, ...entry } = e;
+  return entry;
+}
 
 function longLine(path: string, e: TreeEntry): string {
   const mode = e.mode !== undefined ? (e.mode & 0o7777).toString(8).padStart(4, '0') : '----';

@@ -1,0 +1,279 @@
+import * as net from 'node:net';
+import { EbmError } from '@ebm/sdk';
+import type { JobRecord } from '../jobs/job-types';
+import { createApiServer } from './api-server';
+import type { ApiServer } from './api-server';
+import { FakeRuntime } from './fake-runtime.test-support';
+import { catalogueCode } from './http-errors';
+import { eventually, memoryLogger, request, TOKEN } from './http-client.test-support';
+import type { ErrorBody } from './http-errors';
+
+/**
+ * The API over real HTTP on 127.0.0.1 against an in-memory runtime (the
+ * only fake here). The real runtime is wired by `ebm serve` and tested end to
+ * end over HTTP in the host's own tests.
+ */
+describe('HTTP API', () => {
+  let runtime: FakeRuntime;
+  let logger: ReturnType<typeof memoryLogger>;
+  let server: ApiServer;
+  let port: number;
+
+  beforeEach(async () => {
+    runtime = new FakeRuntime();
+    logger = memoryLogger();
+    server = createApiServer(runtime, { token: TOKEN, logger, bodyLimitBytes: 64 * 1024 });
+    ({ port } = await server.listen('127.0.0.1', 0));
+  });
+
+  afterEach(() => server.close());
+
+  const error = (res: { json<T>(): T }): ErrorBody['error'] => res.json<ErrorBody>().error;
+
+  describe('authentication', () => {
+    it('refuses to start without a token', () => {
+      expect(() => createApiServer(runtime, { token: '', logger })).toThrow(expect.objectContaining({ code: 'E_USAGE' }) as EbmError);
+      expect(() => createApiServer(runtime, { token: '  ', logger })).toThrow(/EBM_API_TOKEN/);
+    });
+
+    it.each([
+      ['no token', null],
+      ['a wrong token', 'not-the-token'],
+      ['a token that is a prefix of the right one', TOKEN.slice(0, -1)],
+    ])('answers 401 with %s, on API routes, /metrics and unknown paths', async (_name, token) => {
+      for (const path of ['/api/v1/status', '/api/v1/jobs', '/metrics', '/api/v1/events', '/nowhere']) {
+        const res = await request(port, path, { token });
+        expect(res.status).toBe(401);
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="ebm"/);
+        expect(error(res).code).toBe(catalogueCode('E_UNAUTHORIZED', 'E_USAGE'));
+        expect(error(res).message).toMatch(/bearer token/);
+      }
+      const trigger = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', token, body: {} });
+      expect(trigger.status).toBe(401);
+      expect(runtime.jobs.size).toBe(0);
+    });
+
+    it('rejects a non-Bearer scheme', async () => {
+      const res = await request(port, '/api/v1/status', { token: null, headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` } });
+      expect(res.status).toBe(401);
+    });
+
+    it('answers 200 with the token', async () => {
+      const res = await request(port, '/api/v1/status');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.json()).toMatchObject({ version: '0.1.0', queue: { queued: 1 }, datasets: [{ name: 'home', nextRunAt: '2024-05-03T02:00:00.000Z' }] });
+    });
+  });
+
+  describe('jobs', () => {
+    it('triggers a backup: 202 with the job, which then appears in /jobs and /jobs/{id}', async () => {
+      const res = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', body: { full: true, tags: ['manual'] } });
+      expect(res.status).toBe(202);
+      const job = res.json<JobRecord>();
+      expect(job).toMatchObject({ kind: 'backup', state: 'queued', request: { dataset: 'home', full: true, tags: ['manual'] } });
+      expect(res.headers.location).toBe(`/api/v1/jobs/${job.id}`);
+
+      const list = await request(port, '/api/v1/jobs');
+      expect(list.json<{ jobs: JobRecord[] }>().jobs.map((j) => j.id)).toEqual([job.id]);
+      const one = await request(port, `/api/v1/jobs/${job.id}`);
+      expect(one.status).toBe(200);
+      expect(one.json<JobRecord>().id).toBe(job.id);
+    });
+
+    it('accepts an empty body as no options', async () => {
+      const res = await request(port, '/api/v1/datasets/db/backup', { method: 'POST' });
+      expect(res.status).toBe(202);
+      expect(res.json<JobRecord>().request).toMatchObject({ dataset: 'db', full: false, tags: [] });
+    });
+
+    it('filters the job list by state, kind and dataset, with a limit', async () => {
+      for (const d of ['home', 'db', 'home']) await request(port, `/api/v1/datasets/${d}/backup`, { method: 'POST' });
+      runtime.setState('job-1', 'running');
+      const ids = async (q: string): Promise<string[]> => (await request(port, `/api/v1/jobs${q}`)).json<{ jobs: JobRecord[] }>().jobs.map((j) => j.id);
+      expect(await ids('?state=running')).toEqual(['job-1']);
+      expect(await ids('?dataset=home')).toEqual(['job-3', 'job-1']);
+      expect(await ids('?kind=restore')).toEqual([]);
+      expect(await ids('?limit=1')).toEqual(['job-3']);
+    });
+
+    it.each([
+      ['?state=sleeping', /query\.state must be one of queued, running/],
+      ['?limit=0', /query\.limit must be an integer from 1 to 1000/],
+      ['?limit=abc', /query\.limit/],
+      ['?colour=red', /unknown query parameter "colour"/],
+      ['?state=done&state=failed', /query\.state given more than once/],
+    ])('rejects GET /jobs%s with 400', async (query, message) => {
+      const res = await request(port, `/api/v1/jobs${query}`);
+      expect(res.status).toBe(400);
+      expect(error(res)).toEqual({ code: 'E_USAGE', message: expect.stringMatching(message), hint: expect.any(String) });
+    });
+
+    it('answers 404 for an unknown job, on GET and cancel', async () => {
+      for (const [method, path] of [['GET', '/api/v1/jobs/nope'], ['POST', '/api/v1/jobs/nope/cancel']] as const) {
+        const res = await request(port, path, { method });
+        expect(res.status).toBe(404);
+        expect(error(res)).toMatchObject({ code: catalogueCode('E_JOB_NOT_FOUND', 'E_USAGE'), message: 'no job named "nope"' });
+      }
+    });
+
+    it('answers 404 for an unknown dataset', async () => {
+      const res = await request(port, '/api/v1/datasets/nothere/backup', { method: 'POST', body: {} });
+      expect(res.status).toBe(404);
+      expect(error(res)).toMatchObject({ code: catalogueCode('E_DATASET_NOT_FOUND', 'E_USAGE'), message: 'no dataset named "nothere"' });
+    });
+
+    it('cancels a queued job (200, cancelled) and reports a running one as still stopping (202)', async () => {
+      await request(port, '/api/v1/datasets/home/backup', { method: 'POST' });
+      await request(port, '/api/v1/datasets/db/backup', { method: 'POST' });
+      const cancelled = await request(port, '/api/v1/jobs/job-1/cancel', { method: 'POST' });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.json<JobRecord>().state).toBe('cancelled');
+      runtime.setState('job-2', 'running');
+      const stopping = await request(port, '/api/v1/jobs/job-2/cancel', { method: 'POST' });
+      expect(stopping.status).toBe(202);
+      expect(stopping.json<JobRecord>().state).toBe('running');
+    });
+
+    it.each([
+      ['tags is not an array', JSON.stringify({ tags: 'daily' }), /body\.tags must be an array of strings/],
+      ['a tag is empty', JSON.stringify({ tags: ['ok', ''] }), /body\.tags\[1\] must be a non-empty string/],
+      ['full is a string', JSON.stringify({ full: 'yes' }), /body\.full must be true or false/],
+      ['an unknown field', JSON.stringify({ fulll: true }), /body\.fulll is not a known field/],
+      ['an array body', '[]', /must be a JSON object/],
+      ['malformed JSON', '{"full": tru', /request body is not valid JSON/],
+    ])('rejects a backup request whose body has %s with 400', async (_name, rawBody, message) => {
+      const res = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', rawBody });
+      expect(res.status).toBe(400);
+      expect(error(res).message).toMatch(message);
+      expect(runtime.jobs.size).toBe(0);
+    });
+
+    it('answers 413 for a body over the limit', async () => {
+      const rawBody = JSON.stringify({ tags: ['x'.repeat(100 * 1024)] });
+      const res = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', rawBody });
+      expect(res.status).toBe(413);
+      expect(error(res).message).toBe('request body larger than 65536 bytes');
+      expect(runtime.jobs.size).toBe(0);
+    });
+
+    it('answers 415 for a body that is not JSON', async () => {
+      const res = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', rawBody: 'full=true', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(res.status).toBe(415);
+    });
+
+    it('passes a request the controller rejects back as 400 with its code and message', async () => {
+      const res = await request(port, '/api/v1/datasets/home/backup', { method: 'POST', body: { tags: ['rejected'] } });
+      expect(res.status).toBe(400);
+      expect(error(res)).toMatchObject({ code: catalogueCode('E_INVALID_REQUEST', 'E_INVALID_OPTION'), message: expect.stringMatching(/^tags\[0\]/) });
+    });
+
+    it('maps a locked repository to 409 with the catalogue hint', async () => {
+      const res = await request(port, '/api/v1/datasets/locked/backup', { method: 'POST' });
+      expect(res.status).toBe(409);
+      expect(res.json()).toEqual({ error: { code: 'E_REPOSITORY_LOCKED', message: 'repository main is locked by another process (pid 4242)', hint: expect.stringMatching(/ebm unlock/) } });
+    });
+
+    it('answers 500 without details for a bug, and logs the details', async () => {
+      const res = await request(port, '/api/v1/datasets/buggy/backup', { method: 'POST' });
+      expect(res.status).toBe(500);
+      expect(error(res).code).toBe('E_INTERNAL');
+      expect(res.text).not.toMatch(/secret|\/srv\/x|at /);
+      const logged = logger.lines.find((l) => l.level === 'error');
+      expect(logged?.fields).toMatchObject({ route: '/api/v1/datasets/{name}/backup', error: 'Error: secret internal detail at /srv/x', stack: expect.stringMatching(/api-server|fake-runtime/) });
+    });
+  });
+
+  describe('snapshots and restores', () => {
+    it('lists snapshots, filtered by dataset', async () => {
+      const all = await request(port, '/api/v1/snapshots');
+      expect(all.json<{ snapshots: { dataset: string }[] }>().snapshots.map((s) => s.dataset)).toEqual(['home', 'db']);
+      const db = await request(port, '/api/v1/snapshots?dataset=db');
+      expect(db.json<{ snapshots: { id: string }[] }>().snapshots).toEqual([expect.objectContaining({ id: expect.stringMatching(/^e5f6a7b8/) })]);
+    });
+
+    it('browses a snapshot by id prefix: root, a subdirectory, paging', async () => {
+      const root = await request(port, '/api/v1/snapshots/a1b2/tree');
+      expect(root.status).toBe(200);
+      expect(root.json()).toMatchObject({ snapshot: expect.stringMatching(/^a1b2c3d4/), path: '', total: 2, entries: [{ name: 'docs', kind: 'dir' }, { name: 'notes.txt', size: 100 }] });
+      const docs = await request(port, `/api/v1/snapshots/a1b2/tree?path=${encodeURIComponent('/docs/')}`);
+      expect(docs.json()).toMatchObject({ path: 'docs', entries: [{ path: 'docs/report.pdf' }] });
+      const page = await request(port, '/api/v1/snapshots/a1b2/tree?offset=1&limit=1');
+      expect(page.json()).toMatchObject({ total: 2, entries: [{ name: 'notes.txt' }] });
+    });
+
+    it('answers 404 for an unknown snapshot or path', async () => {
+      const snap = await request(port, '/api/v1/snapshots/ffff/tree');
+      expect(snap.status).toBe(404);
+      expect(error(snap)).toMatchObject({ code: 'E_SNAPSHOT_NOT_FOUND', hint: 'see `ebm snapshots`' });
+      const missing = await request(port, '/api/v1/snapshots/a1b2/tree?path=nope');
+      expect(missing.status).toBe(404);
+      expect(error(missing).code).toBe('E_PATH_NOT_IN_SNAPSHOT');
+    });
+
+    it('starts a restore: 202 with a restore job', async () => {
+      const res = await request(port, '/api/v1/restores', { method: 'POST', body: { snapshot: 'a1b2', target: '/tmp/restored', include: ['docs'] } });
+      expect(res.status).toBe(202);
+      expect(res.json<JobRecord>()).toMatchObject({ kind: 'restore', state: 'queued', request: { target: '/tmp/restored', includes: ['docs'], overwrite: false } });
+    });
+
+    it.each([
+      [{ target: '/tmp/x' }, 400, /body\.snapshot must be a non-empty string/],
+      [{ snapshot: 'a1b2', target: 'relative/dir' }, 400, /body\.target must be an absolute path/],
+      [{ snapshot: 'a1b2', target: '/tmp/x', overwrite: 1 }, 400, /body\.overwrite must be true or false/],
+      [{ snapshot: 'ffff', target: '/tmp/x' }, 404, /no snapshot matches "ffff"/],
+    ])('rejects the restore request %j', async (body, status, message) => {
+      const res = await request(port, '/api/v1/restores', { method: 'POST', body });
+      expect(res.status).toBe(status);
+      expect(error(res).message).toMatch(message);
+    });
+  });
+
+  describe('routing', () => {
+    it('answers 404 for an unknown route and 405 with Allow for a wrong method', async () => {
+      const unknown = await request(port, '/api/v2/status');
+      expect(unknown.status).toBe(404);
+      expect(error(unknown).message).toBe('no API route "/api/v2/status"');
+      const del = await request(port, '/api/v1/jobs/job-1', { method: 'DELETE' });
+      expect(del.status).toBe(405);
+      expect(del.headers.allow).toBe('GET');
+      const getRestores = await request(port, '/api/v1/restores');
+      expect(getRestores.status).toBe(405);
+      expect(getRestores.headers.allow).toBe('POST');
+    });
+
+    it('writes one access-log line per request, without the query or the token', async () => {
+      await request(port, '/api/v1/jobs?dataset=secret-name');
+      await request(port, '/api/v1/jobs/x', { method: 'DELETE' });
+      // The line is written when the response is closed, which may be just after the client has read it.
+      const accessLines = (): typeof logger.lines => logger.lines.filter((l) => l.msg === 'http');
+      await eventually(() => accessLines().length === 2);
+      const access = accessLines();
+      expect(access.map((l) => l.fields)).toEqual([
+        { method: 'GET', path: '/api/v1/jobs', route: '/api/v1/jobs', status: 200, ms: expect.any(Number) },
+        { method: 'DELETE', path: '/api/v1/jobs/x', route: 'unmatched', status: 405, ms: expect.any(Number) },
+      ]);
+      expect(JSON.stringify(logger.lines)).not.toMatch(new RegExp(`${TOKEN}|secret-name`));
+    });
+
+    it('answers 404 to a request target that is not a URL, and keeps serving', async () => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.write(`GET http://[ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of socket) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 404 /);
+      expect((await request(port, '/api/v1/status')).status).toBe(200);
+    });
+
+    it('lists its routes', () => {
+      expect(server.routes).toContainEqual({ method: 'POST', path: '/api/v1/datasets/{name}/backup' });
+      expect(server.routes).toContainEqual({ method: 'GET', path: '/metrics' });
+    });
+
+    it('reports a port already in use as E_USAGE', async () => {
+      const other = createApiServer(runtime, { token: TOKEN, logger });
+      await expect(other.listen('127.0.0.1', port)).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(/EADDRINUSE/) });
+      await other.close();
+    });
+  });
+});

@@ -1,0 +1,149 @@
+import { EventEmitter } from 'node:events';
+import { EbmError } from '@ebm/sdk';
+import type { JobRecord, JobState } from '../jobs/job-types';
+import { catalogueCode } from './http-errors';
+import type {
+  ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
+  RuntimeEventSource, RuntimeFacade, RuntimeMetrics, SnapshotFilter, StartRestoreRequest, TriggerBackupOptions,
+} from './runtime-facade';
+
+/**
+ * An in-memory RuntimeFacade for the API's own tests — the only fake of
+ * these tests. The real one (over the queue, catalog and plugin host) is
+ * wired by the host process and tested end to end over HTTP there.
+ *
+ * Datasets: `home`, `db` (queue normally); `locked` (E_REPOSITORY_LOCKED);
+ * `buggy` (throws a plain Error, i.e. a bug → 500). The tag `rejected` is refused
+ * like the backup controller refuses a request (E_INVALID_REQUEST).
+ */
+export class FakeRuntime implements RuntimeFacade {
+  readonly emitter = new EventEmitter();
+  readonly events: RuntimeEventSource = {
+    on: (name, listener: RuntimeEventListener) => this.emitter.on(name, listener),
+    off: (name, listener: RuntimeEventListener) => this.emitter.off(name, listener),
+    listenerCount: (name) => this.emitter.listenerCount(name),
+  };
+  readonly jobs = new Map<string, JobRecord>();
+  readonly snapshots: ApiSnapshotSummary[] = [snapshot('a1b2c3d4', 'home', '2024-05-01T02:00:00.000Z'), snapshot('e5f6a7b8', 'db', '2024-05-02T02:00:00.000Z')];
+  metricsValue: RuntimeMetrics = {
+    jobsByState: { queued: 1, running: 2, done: 5 },
+    bytesRead: 1_048_576,
+    bytesAdded: 4096,
+    queueDepth: 1,
+    budgets: { workers: { limit: 4, used: 2 }, memoryMiB: { limit: 1024, used: 300 } },
+    pluginCrashes: { flaky: 3 },
+    mover: { objectsWritten: 12, bytesWritten: 8192, retries: 1, verifyFailures: 0 },
+  };
+  #nextId = 1;
+
+  emit(event: RuntimeEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  async status(): Promise<HostStatus> {
+    return {
+      version: '0.1.0', pid: process.pid, startedAt: '2024-05-01T00:00:00.000Z', uptimeSeconds: 42, accepting: true,
+      budgets: { workers: { limit: 4, used: 2 }, memoryMiB: { limit: 1024, used: 300 }, ioStreams: { main: { limit: 4, used: 1 } } },
+      queue: { queued: 1, running: 2, verifying: 0 },
+      plugins: [{ id: 'filesystem', version: '0.1.0', loaded: true, crashes: 0 }],
+      repositories: [{ name: 'main', location: '/srv/backup/repo' }],
+      datasets: [{ name: 'home', translator: 'filesystem', repository: 'main', schedule: '0 2 * * *', nextRunAt: '2024-05-03T02:00:00.000Z' }],
+    };
+  }
+
+  async listJobs(filter: JobFilter): Promise<readonly JobRecord[]> {
+    return [...this.jobs.values()]
+      .filter((j) => (filter.state === undefined || j.state === filter.state) && (filter.kind === undefined || j.kind === filter.kind))
+      .filter((j) => filter.dataset === undefined || (j.request.kind === 'backup' && j.request.dataset === filter.dataset))
+      .reverse()
+      .slice(0, filter.limit);
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    return this.jobs.get(id);
+  }
+
+  async triggerBackup(dataset: string, options: TriggerBackupOptions): Promise<JobRecord | undefined> {
+    if (dataset === 'locked') throw new EbmError('E_REPOSITORY_LOCKED', 'repository main is locked by another process (pid 4242)');
+    if (dataset === 'buggy') throw new Error('secret internal detail at /srv/x');
+    if (dataset !== 'home' && dataset !== 'db') return undefined;
+    if (options.tags?.includes('rejected')) {
+      throw new EbmError(catalogueCode('E_INVALID_REQUEST', 'E_INVALID_OPTION'), 'tags[0] "rejected" is reserved (the controller\'s own check)');
+    }
+    const job = this.#add({
+      kind: 'backup', dataset, repository: 'main', translator: 'filesystem', source: `/${dataset}`, options: {},
+      tags: options.tags ?? [], full: options.full ?? false, priority: 0, verify: true,
+    });
+    this.emit({ type: 'job:queued', data: { job } });
+    return job;
+  }
+
+  async cancelJob(id: string): Promise<JobRecord | undefined> {
+    const job = this.jobs.get(id);
+    if (!job || job.state !== 'queued') return job;
+    return this.setState(id, 'cancelled');
+  }
+
+  setState(id: string, state: JobState): JobRecord {
+    const previous = this.jobs.get(id)!;
+    const job: JobRecord = { ...previous, state };
+    this.jobs.set(id, job);
+    this.emit({ type: 'job:state', data: { jobId: id, state, previous: previous.state, attempt: 1 } });
+    return job;
+  }
+
+  async listSnapshots(filter: SnapshotFilter): Promise<readonly ApiSnapshotSummary[]> {
+    return this.snapshots.filter((s) => filter.dataset === undefined || s.dataset === filter.dataset).slice(0, filter.limit);
+  }
+
+  async browse(request: BrowseRequest): Promise<BrowseListing> {
+    const snap = this.#findSnapshot(request.snapshot);
+    const dir = request.path.replace(/^\/+|\/+$/g, '');
+    const entries = TREE[dir];
+    if (!entries) throw new EbmError('E_PATH_NOT_IN_SNAPSHOT', `${request.path} is not in snapshot ${snap.id.slice(0, 8)}`, { subject: request.path });
+    return { snapshot: snap.id, path: dir, entries: entries.slice(request.offset, request.offset + request.limit), total: entries.length };
+  }
+
+  async startRestore(request: StartRestoreRequest): Promise<JobRecord> {
+    const snap = this.#findSnapshot(request.snapshot);
+    const job = this.#add({ kind: 'restore', repository: 'main', snapshot: snap.id, target: request.target, includes: request.include, overwrite: request.overwrite, priority: 0 });
+    this.emit({ type: 'job:queued', data: { job } });
+    return job;
+  }
+
+  async metrics(): Promise<RuntimeMetrics> {
+    return this.metricsValue;
+  }
+
+  #findSnapshot(selector: string): ApiSnapshotSummary {
+    const snap = this.snapshots.find((s) => s.id.startsWith(selector));
+    if (!snap) throw new EbmError('E_SNAPSHOT_NOT_FOUND', `no snapshot matches ${JSON.stringify(selector)}`);
+    return snap;
+  }
+
+  #add(request: JobRecord['request']): JobRecord {
+    const id = `job-${this.#nextId++}`;
+    const job: JobRecord = {
+      id, kind: request.kind, request, state: 'queued', createdAt: new Date().toISOString(), attempt: 1,
+      cost: { workers: 1, memoryMiB: 128, ioStreams: 1 }, log: [],
+    };
+    this.jobs.set(id, job);
+    return job;
+  }
+}
+
+function snapshot(prefix: string, dataset: string, time: string): ApiSnapshotSummary {
+  return {
+    id: prefix.padEnd(64, '0'), repository: 'main', dataset, time, host: 'host1', tags: ['daily'],
+    translator: { id: 'filesystem', version: '0.1.0' }, source: `/${dataset}`,
+    files: 2, dirs: 1, bytesTotal: 300, bytesAdded: 200, durationMs: 1200, warnings: 0,
+  };
+}
+
+const TREE: Readonly<Record<string, readonly BrowseEntry[]>> = {
+  '': [
+    { name: 'docs', path: 'docs', kind: 'dir', mode: 0o755 },
+    { name: 'notes.txt', path: 'notes.txt', kind: 'file', size: 100, mode: 0o644, mtime: '2024-05-01T01:00:00.000Z' },
+  ],
+  docs: [{ name: 'report.pdf', path: 'docs/report.pdf', kind: 'file', size: 200, mode: 0o600 }],
+};

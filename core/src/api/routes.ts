@@ -1,0 +1,106 @@
+import { TERMINAL_STATES } from '../jobs/job-types';
+import type { ApiMetrics } from './api-metrics';
+import type { EventStreamHub } from './event-stream';
+import { badRequest, notFound } from './http-errors';
+import { readJsonBody, sendJson } from './http-io';
+import {
+  parseBrowseQuery, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseStartRestore, parseTriggerBackup,
+} from './request-validation';
+import type { Route } from './router';
+import type { RuntimeFacade } from './runtime-facade';
+
+export interface RouteDeps {
+  readonly facade: RuntimeFacade;
+  readonly events: EventStreamHub;
+  readonly metrics: ApiMetrics;
+  readonly bodyLimitBytes: number;
+}
+
+/**
+ * The route table of the API. docs/openapi.yaml documents exactly these
+ * method + path pairs (a test checks both directions). Every route requires
+ * the bearer token (checked before routing).
+ */
+export function apiRoutes(deps: RouteDeps): Route[] {
+  const { facade } = deps;
+  const body = (req: Parameters<Route['handler']>[0]['req']): Promise<unknown> => readJsonBody(req, deps.bodyLimitBytes);
+  return [
+    {
+      method: 'GET', path: '/api/v1/status',
+      handler: async ({ res, query }) => {
+        noQuery(query);
+        sendJson(res, 200, await facade.status());
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/jobs',
+      handler: async ({ res, query }) => sendJson(res, 200, { jobs: await facade.listJobs(parseJobFilter(query)) }),
+    },
+    {
+      method: 'GET', path: '/api/v1/jobs/{id}',
+      handler: async ({ res, params, query }) => {
+        noQuery(query);
+        const job = await facade.getJob(params.id!);
+        if (!job) throw notFound('job', params.id!);
+        sendJson(res, 200, job);
+      },
+    },
+    {
+      // Cancelling is an action on a job that stays listed, so POST …/cancel rather than DELETE.
+      method: 'POST', path: '/api/v1/jobs/{id}/cancel',
+      handler: async ({ req, res, params, query }) => {
+        noQuery(query);
+        await body(req);
+        const job = await facade.cancelJob(params.id!);
+        if (!job) throw notFound('job', params.id!);
+        // 200: the job is finished (cancelled now, or had already ended); 202: a running job was asked to stop.
+        sendJson(res, TERMINAL_STATES.includes(job.state) ? 200 : 202, job);
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/datasets/{name}/backup',
+      handler: async ({ req, res, params, query }) => {
+        noQuery(query);
+        const options = parseTriggerBackup(await body(req));
+        const job = await facade.triggerBackup(params.name!, options);
+        if (!job) throw notFound('dataset', params.name!);
+        sendJson(res, 202, job, { Location: `/api/v1/jobs/${encodeURIComponent(job.id)}` });
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/snapshots',
+      handler: async ({ res, query }) => sendJson(res, 200, { snapshots: await facade.listSnapshots(parseSnapshotFilter(query)) }),
+    },
+    {
+      method: 'GET', path: '/api/v1/snapshots/{id}/tree',
+      handler: async ({ res, params, query }) => sendJson(res, 200, await facade.browse({ snapshot: params.id!, ...parseBrowseQuery(query) })),
+    },
+    {
+      method: 'POST', path: '/api/v1/restores',
+      handler: async ({ req, res, query }) => {
+        noQuery(query);
+        const job = await facade.startRestore(parseStartRestore(await body(req)));
+        sendJson(res, 202, job, { Location: `/api/v1/jobs/${encodeURIComponent(job.id)}` });
+      },
+    },
+    {
+      method: 'GET', path: '/api/v1/events',
+      handler: async ({ req, res, query }) => deps.events.open(req, res, parseEventFilter(query)),
+    },
+    {
+      method: 'GET', path: '/metrics',
+      handler: async ({ res, query }) => {
+        noQuery(query);
+        const { contentType, text } = await deps.metrics.render();
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+        res.end(text);
+      },
+    },
+  ];
+}
+
+/** Unknown query parameters are rejected everywhere, so a typo never silently does nothing. */
+function noQuery(query: URLSearchParams): void {
+  const first = query.keys().next();
+  if (!first.done) throw badRequest(`unknown query parameter ${JSON.stringify(first.value)} (this route takes none)`);
+}

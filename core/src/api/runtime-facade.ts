@@ -1,0 +1,265 @@
+import type { ErrorRecord, JsonValue, ProgressUpdate } from '@ebm/sdk';
+import type { JobKind, JobLogLine, JobRecord, JobState } from '../jobs/job-types';
+
+/**
+ * What the HTTP API needs from the running host (`ebm serve`). The API module
+ * depends only on this interface; the host implements it over the queue, the
+ * catalog, the plugin host and the configuration. Every value crossing it is
+ * plain JSON-compatible data: the API serialises it as is.
+ *
+ * Errors: methods throw `EbmError` (catalogue codes; the API maps them to HTTP
+ * statuses, see http-errors.ts). "No such job / dataset" is not an error of
+ * the facade: the lookups return `undefined` and the API answers 404.
+ */
+export interface RuntimeFacade {
+  status(): Promise<HostStatus>;
+  /** Newest first. `limit` is already clamped by the API (1…1000, default 100). */
+  listJobs(filter: JobFilter): Promise<readonly JobRecord[]>;
+  getJob(id: string): Promise<JobRecord | undefined>;
+  /**
+   * Validates and queues a backup of a configured dataset (the backup
+   * controller). `undefined` when no dataset has that name; E_USAGE /
+   * E_INVALID_OPTION when the request is rejected (the message names the field).
+   */
+  triggerBackup(dataset: string, options: TriggerBackupOptions): Promise<JobRecord | undefined>;
+  /**
+   * Cancels a queued job at once, or asks a running one to stop (the returned
+   * record may still be `running`; its end arrives as a `job:done` event).
+   * Cancelling a finished job changes nothing and returns it. `undefined`: no such job.
+   */
+  cancelJob(id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  listSnapshots(filter: SnapshotFilter): Promise<readonly ApiSnapshotSummary[]>;
+  /**
+   * One directory level of a snapshot (from the catalog when it has the
+   * snapshot, else from the repository). E_SNAPSHOT_NOT_FOUND,
+   * E_AMBIGUOUS_ID, E_PATH_NOT_IN_SNAPSHOT.
+   */
+  browse(request: BrowseRequest): Promise<BrowseListing>;
+  /** Validates and queues a restore job. E_SNAPSHOT_NOT_FOUND, E_USAGE… */
+  startRestore(request: StartRestoreRequest): Promise<JobRecord>;
+  /** The live events the API streams at GET /api/v1/events. */
+  readonly events: RuntimeEventSource;
+  /** Cumulative counters and current gauges, read at every /metrics scrape. */
+  metrics(): Promise<RuntimeMetrics>;
+}
+
+// ---------------------------------------------------------------- requests
+
+export interface JobFilter {
+  readonly state?: JobState;
+  readonly kind?: JobKind;
+  readonly dataset?: string;
+  readonly limit: number;
+}
+
+export interface TriggerBackupOptions {
+  /** Force a baseline read (ignore the dataset's latest snapshot). */
+  readonly full?: boolean;
+  /** Added to the dataset's configured tags. */
+  readonly tags?: readonly string[];
+}
+
+export interface SnapshotFilter {
+  readonly repository?: string;
+  readonly dataset?: string;
+  readonly tag?: string;
+  readonly limit: number;
+}
+
+export interface BrowseRequest {
+  /** A snapshot id, a unique prefix, or `latest` (then `dataset` is required). */
+  readonly snapshot: string;
+  /** Repository name from the configuration; when absent every repository is searched. */
+  readonly repository?: string;
+  readonly dataset?: string;
+  /** Snapshot-relative POSIX path, '' or '/' for the root. */
+  readonly path: string;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface StartRestoreRequest {
+  readonly snapshot: string;
+  readonly repository?: string;
+  readonly dataset?: string;
+  /** Absolute directory on the host. */
+  readonly target: string;
+  /** Snapshot-relative paths to restore; all when empty. */
+  readonly include: readonly string[];
+  readonly overwrite: boolean;
+}
+
+// ---------------------------------------------------------------- status
+
+export interface HostStatus {
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly uptimeSeconds: number;
+  /** False once SIGTERM was received: no new job is admitted. */
+  readonly accepting: boolean;
+  readonly budgets: BudgetStatus;
+  readonly queue: QueueStatus;
+  readonly plugins: readonly PluginStatus[];
+  readonly repositories: readonly RepositoryStatus[];
+  readonly datasets: readonly DatasetStatus[];
+}
+
+export interface BudgetUse {
+  readonly limit: number;
+  readonly used: number;
+}
+
+export interface BudgetStatus {
+  readonly workers: BudgetUse;
+  readonly memoryMiB: BudgetUse;
+  /** Concurrent I/O streams, per repository name. */
+  readonly ioStreams: Readonly<Record<string, BudgetUse>>;
+}
+
+export interface QueueStatus {
+  /** Jobs waiting for admission. */
+  readonly queued: number;
+  readonly running: number;
+  /** Backups whose data is being re-read (serial verification lane). */
+  readonly verifying: number;
+}
+
+export interface PluginStatus {
+  readonly id: string;
+  readonly version: string;
+  /** Loaded in worker threads right now (translators are unloaded when idle). */
+  readonly loaded: boolean;
+  readonly crashes: number;
+}
+
+export interface RepositoryStatus {
+  readonly name: string;
+  /** A directory path or URL; never contains credentials. */
+  readonly location: string;
+}
+
+export interface DatasetStatus {
+  readonly name: string;
+  readonly translator: string;
+  readonly repository: string;
+  readonly schedule?: string;
+  /** ISO time of the next scheduled run. */
+  readonly nextRunAt?: string;
+  readonly lastJob?: { readonly id: string; readonly state: JobState; readonly finishedAt?: string };
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/** One snapshot as listed by the API (OpenAPI schema `SnapshotSummary`). */
+export interface ApiSnapshotSummary {
+  readonly id: string;
+  readonly repository: string;
+  readonly dataset: string;
+  readonly time: string;
+  readonly host: string;
+  readonly tags: readonly string[];
+  readonly translator: { readonly id: string; readonly version: string };
+  readonly source: string;
+  readonly parent?: string;
+  readonly files: number;
+  readonly dirs: number;
+  readonly bytesTotal: number;
+  readonly bytesAdded: number;
+  readonly durationMs: number;
+  readonly warnings: number;
+}
+
+export interface BrowseEntry {
+  readonly name: string;
+  /** Snapshot-relative POSIX path. */
+  readonly path: string;
+  /** An entry kind of the normalized model (dir, file, symlink, …). */
+  readonly kind: string;
+  readonly size?: number;
+  readonly mode?: number;
+  readonly user?: string;
+  readonly group?: string;
+  /** ISO time (millisecond precision). */
+  readonly mtime?: string;
+  /** Symlink target. */
+  readonly target?: string;
+}
+
+export interface BrowseListing {
+  /** The full snapshot id the selector resolved to. */
+  readonly snapshot: string;
+  readonly path: string;
+  readonly entries: readonly BrowseEntry[];
+  /** Entries in the directory (entries holds at most `limit` of them from `offset`). */
+  readonly total: number;
+}
+
+// ---------------------------------------------------------------- events
+
+/** Payloads of the events streamed to API clients, by event name. */
+export interface RuntimeEventMap {
+  'job:queued': { readonly job: JobRecord };
+  'job:state': { readonly jobId: string; readonly dataset?: string; readonly state: JobState; readonly previous: JobState; readonly attempt: number; readonly error?: ErrorRecord };
+  'job:progress': { readonly jobId: string; readonly progress: ProgressUpdate };
+  'job:log': { readonly jobId: string; readonly line: JobLogLine };
+  /** The job reached done, failed or cancelled. */
+  'job:done': { readonly job: JobRecord };
+  'plugin:loaded': { readonly pluginId: string; readonly version: string };
+  'plugin:unloaded': { readonly pluginId: string; readonly reason: string };
+  'plugin:crashed': { readonly pluginId: string; readonly jobId?: string; readonly error: ErrorRecord };
+  'schedule:fired': { readonly dataset: string; readonly jobId: string; readonly scheduledFor: string; readonly missed: boolean };
+}
+
+export type RuntimeEventType = keyof RuntimeEventMap;
+
+export type RuntimeEvent = { [K in RuntimeEventType]: { readonly type: K; readonly data: RuntimeEventMap[K] } }[RuntimeEventType];
+
+export const RUNTIME_EVENT_TYPES: readonly RuntimeEventType[] = [
+  'job:queued', 'job:state', 'job:progress', 'job:log', 'job:done', 'plugin:loaded', 'plugin:unloaded', 'plugin:crashed', 'schedule:fired',
+];
+
+export type RuntimeEventListener = (event: RuntimeEvent) => void;
+
+/**
+ * All runtime events on one channel named 'event', in emission order. Node's
+ * EventEmitter and eventemitter3 both satisfy it. Listeners are called
+ * synchronously by the emitter and must not throw (the API's does not).
+ */
+export interface RuntimeEventSource {
+  on(name: 'event', listener: RuntimeEventListener): unknown;
+  off(name: 'event', listener: RuntimeEventListener): unknown;
+  listenerCount(name: 'event'): number;
+}
+
+// ---------------------------------------------------------------- metrics
+
+/** Read at scrape time. Counters are cumulative since the host started. */
+export interface RuntimeMetrics {
+  /** Jobs currently known to the host, by state (journal retention decides how long finished ones count). */
+  readonly jobsByState: Readonly<Partial<Record<JobState, number>>>;
+  readonly bytesRead: number;
+  readonly bytesAdded: number;
+  readonly queueDepth: number;
+  readonly budgets: { readonly workers: BudgetUse; readonly memoryMiB: BudgetUse };
+  /** Worker deaths (crash, out of memory, timeout), by plugin id. */
+  readonly pluginCrashes: Readonly<Record<string, number>>;
+  readonly mover: MoverCounters;
+}
+
+export interface MoverCounters {
+  readonly objectsWritten: number;
+  readonly bytesWritten: number;
+  /** Transient failures retried. */
+  readonly retries: number;
+  /** Objects whose read-back checksum did not match. */
+  readonly verifyFailures: number;
+}
+
+/** Fields the API's access log and errors write: a subset of the host's structured logger. */
+export interface ApiLogger {
+  info(msg: string, fields?: Readonly<Record<string, JsonValue>>): void;
+  warn(msg: string, fields?: Readonly<Record<string, JsonValue>>): void;
+  error(msg: string, fields?: Readonly<Record<string, JsonValue>>): void;
+}

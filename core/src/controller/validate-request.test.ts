@@ -1,0 +1,70 @@
+import * as path from 'node:path';
+import { isEbmError } from '@ebm/sdk';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { validateRequest } from './validate-request';
+
+const FIXTURES = path.resolve(__dirname, '../../test-fixtures/plugins');
+const plugins = PluginRegistry.discover({ dirs: [FIXTURES], pluginPath: '' });
+const context = { repositories: ['main', 'offsite'], plugins, compressionOverride: ['offsite'], now: () => new Date('2030-01-01T00:00:00Z') };
+
+function rejection(input: unknown): string {
+  try {
+    validateRequest(input, context);
+  } catch (err) {
+    expect(isEbmError(err) && err.code).toBe('E_USAGE');
+    return (err as Error).message;
+  }
+  throw new Error('expected the request to be rejected');
+}
+
+const backup = { kind: 'backup', dataset: 'home', repository: 'main', source: '/home' };
+
+describe('validateRequest (the backup controller)', () => {
+  it('fills defaults for a minimal backup request', () => {
+    expect(validateRequest(backup, context)).toEqual({ kind: 'backup', dataset: 'home', repository: 'main', translator: 'filesystem', source: '/home', options: {}, tags: [], full: false, priority: 0, verify: false });
+  });
+
+  it('keeps valid options, tags, deadline and a compression level where the repository allows it', () => {
+    const r = validateRequest({ ...backup, repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['b', 'a', 'b'], deadline: '2030-01-01T06:00:00+01:00', priority: -100, verify: true, full: true, compressionLevel: 19, encryption: true }, context);
+    expect(r).toMatchObject({ repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['a', 'b'], deadline: '2030-01-01T05:00:00.000Z', priority: -100, verify: true, full: true, compressionLevel: 19 });
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['priority', { priority: 500 }, /^invalid backup request: priority: must be an integer between -100 and 100, got 500$/],
+    ['priority type', { priority: '1' }, /priority: must be an integer between -100 and 100, got "1"/],
+    ['translator', { translator: 'x' }, /translator: no installed plugin 'x' \(available: .*filesystem.*\)/],
+    ['broken translator', { translator: 'bad-manifest' }, /translator: plugin 'bad-manifest' is installed but unusable/],
+    ['deadline past', { deadline: '2029-12-31T23:00:00Z' }, /deadline: must be in the future/],
+    ['deadline garbage', { deadline: 'tomorrow' }, /deadline: must be an ISO date-time/],
+    ['repository', { repository: 'nope' }, /repository: no configured repository "nope" \(configured: main, offsite\)/],
+    ['dataset', { dataset: '../etc' }, /dataset: "..\/etc" must be 1-128 letters/],
+    ['missing source', { source: undefined }, /source: is required/],
+    ['option unknown', { options: { exclud: 'x' } }, /options.exclud: translator 'filesystem' has no backup option "exclud"/],
+    ['option type', { options: { exclude: 'x' } }, /options.exclude: must be a string\[\], got "x"/],
+    ['tags', { tags: 'daily' }, /tags: must be a list of non-empty strings/],
+    ['typo', { verfiy: true }, /verfiy: unknown field for a backup request/],
+    ['encryption', { encryption: false }, /encryption: every ebm repository is encrypted/],
+    ['compression not allowed', { compressionLevel: 5 }, /compressionLevel: repository "main" does not allow a per-request compression level/],
+    ['compression range', { repository: 'offsite', compressionLevel: 40 }, /compressionLevel: must be an integer between 0 and 22/],
+  ])('names the field at fault: %s', (_name, patch, message) => {
+    expect(rejection({ ...backup, ...patch })).toMatch(message);
+  });
+
+  it('reports every bad field at once', () => {
+    expect(rejection({ ...backup, priority: 1.5, translator: 'x', tags: [1] })).toMatch(/priority: .*; translator: .*; tags: /);
+  });
+
+  it('validates restore, verify, forget and prune requests', () => {
+    expect(validateRequest({ kind: 'restore', repository: 'main', snapshot: 'latest', target: '/tmp/r' }, context)).toEqual({ kind: 'restore', repository: 'main', snapshot: 'latest', target: '/tmp/r', includes: [], overwrite: false, priority: 0 });
+    expect(rejection({ kind: 'restore', repository: 'main', snapshot: 'abc', target: 'relative' })).toMatch(/target: must be an absolute path/);
+    expect(validateRequest({ kind: 'verify', repository: 'main', readDataSubset: '10%' }, context)).toEqual({ kind: 'verify', repository: 'main', readDataSubset: '10%', priority: 0 });
+    expect(rejection({ kind: 'verify', repository: 'main', readDataSubset: '3/2' })).toMatch(/readDataSubset: must be a percentage/);
+    expect(validateRequest({ kind: 'forget', repository: 'main', dataset: 'home', policy: { keepDaily: 7, keepTags: ['keep'] }, prune: true }, context)).toEqual({ kind: 'forget', repository: 'main', dataset: 'home', policy: { keepDaily: 7, keepTags: ['keep'] }, prune: true, priority: 0 });
+    expect(rejection({ kind: 'forget', repository: 'main' })).toMatch(/policy: a forget request needs a retention policy/);
+    expect(rejection({ kind: 'forget', repository: 'main', policy: { keepLast: 0 } })).toMatch(/policy: keeps nothing/);
+    expect(rejection({ kind: 'forget', repository: 'main', policy: { keepDialy: 3 } })).toMatch(/policy.keepDialy: unknown rule/);
+    expect(validateRequest({ kind: 'prune', repository: 'main' }, context)).toEqual({ kind: 'prune', repository: 'main', prune: true, priority: 0 });
+    expect(rejection({ kind: 'snapshot', repository: 'main' })).toMatch(/kind: must be one of backup, restore, verify, forget, prune/);
+    expect(rejection('backup')).toMatch(/must be a JSON object/);
+  });
+});

@@ -1,0 +1,209 @@
+import * as path from 'node:path';
+import { EbmError } from '@ebm/sdk';
+import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
+import type { PluginRegistry } from '../plugin-host/plugin-registry';
+import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, RestoreJobRequest, VerifyJobRequest } from '../jobs/job-types';
+import { Fields, isOptionValue, isPlainObject, show } from './fields';
+
+export interface ControllerContext {
+  /** Names of the configured repositories. */
+  readonly repositories: Iterable<string>;
+  readonly plugins: PluginRegistry;
+  /** Repositories whose configuration allows a request to set its own compression level. */
+  readonly compressionOverride?: Iterable<string>;
+  readonly now?: () => Date;
+}
+
+/**
+ * A backup request may carry a compression level, but only for a repository
+ * whose configuration allows it (see validateRequest). JobRequest has no such
+ * field yet; the executor reads it from here.
+ */
+export type ValidatedRequest = JobRequest | (BackupJobRequest & { readonly compressionLevel: number });
+
+export const PRIORITY_MIN = -100;
+export const PRIORITY_MAX = 100;
+const KINDS: readonly JobKind[] = ['backup', 'restore', 'verify', 'forget', 'prune'];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const POLICY_COUNTS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
+
+/**
+ * The backup controller: turns an untrusted request (from the HTTP API, the
+ * scheduler or the CLI) into a validated JobRequest, or throws E_USAGE whose
+ * message names every field at fault ("priority: must be an integer between
+ * -100 and 100, got 500"). Unknown fields are refused, so a typo never
+ * passes silently. Defaults: translator "filesystem", priority 0, tags [],
+ * options {}, full/verify/overwrite/prune false.
+ *
+ * Compression and encryption are repository settings (the repository's
+ * config records its zstd level; every ebm repository is encrypted).
+ * `compressionLevel` (0..22) is accepted only for a repository listed in
+ * `compressionOverride`; `encryption: false` is always refused, `true` is a
+ * no-op.
+ */
+export function validateRequest(input: unknown, context: ControllerContext): ValidatedRequest {
+  if (!isPlainObject(input)) throw new EbmError('E_USAGE', `invalid job request: must be a JSON object, got ${show(input)}`);
+  const f = new Fields(input);
+  const kind = f.raw('kind');
+  if (typeof kind !== 'string' || !KINDS.includes(kind as JobKind)) {
+    throw new EbmError('E_USAGE', `invalid job request: kind: must be one of ${KINDS.join(', ')}, got ${show(kind)}`, { subject: 'kind' });
+  }
+  const repositories = new Set(context.repositories);
+  const repository = f.string('repository', { required: true });
+  if (repository !== undefined && !repositories.has(repository)) {
+    f.problem('repository', `no configured repository "${repository}" (configured: ${[...repositories].sort().join(', ') || 'none'})`);
+  }
+  const priority = f.integer('priority', PRIORITY_MIN, PRIORITY_MAX, 0) ?? 0;
+  const now = (context.now ?? (() => new Date()))();
+
+  let request: ValidatedRequest | undefined;
+  switch (kind as JobKind) {
+    case 'backup':
+      request = backup(f, context, repository, priority, now);
+      break;
+    case 'restore':
+      request = restore(f, repository, priority);
+      break;
+    case 'verify':
+      request = verify(f, repository, priority);
+      break;
+    case 'forget':
+    case 'prune':
+      request = forget(f, kind as 'forget' | 'prune', repository, priority);
+      break;
+  }
+  for (const field of f.unknownFields()) f.problem(field, `unknown field for a ${kind} request`);
+  if (f.problems.length > 0 || request === undefined) {
+    throw new EbmError('E_USAGE', `invalid ${kind} request: ${f.problems.join('; ')}`, { subject: f.problems[0]?.split(':')[0] });
+  }
+  return request;
+}
+
+function backup(f: Fields, context: ControllerContext, repository: string | undefined, priority: number, now: Date): ValidatedRequest | undefined {
+  const dataset = f.string('dataset', { required: true, pattern: NAME, patternHint: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' });
+  const translatorId = f.string('translator') ?? (f.has('translator') ? undefined : 'filesystem');
+  const descriptor = translatorId !== undefined ? translatorOf(f, context.plugins, translatorId) : undefined;
+  const source = f.string('source', { required: true });
+  const options = descriptor !== undefined ? pluginOptions(f, descriptor) : {};
+  const tags = [...new Set(f.strings('tags'))].sort();
+  const full = f.boolean('full', false);
+  const verify = f.boolean('verify', false);
+  const deadline = deadlineOf(f, now);
+  if (f.has('encryption') && f.raw('encryption') !== true) {
+    f.problem('encryption', 'every ebm repository is encrypted (AES-256-GCM); it cannot be turned off per request');
+  }
+  let compressionLevel: number | undefined;
+  if (f.has('compressionLevel')) {
+    compressionLevel = f.integer('compressionLevel', 0, 22);
+    if (compressionLevel !== undefined && repository !== undefined && !new Set(context.compressionOverride ?? []).has(repository)) {
+      f.problem('compressionLevel', `repository "${repository}" does not allow a per-request compression level (set allowCompressionOverride in its configuration, or change its level there)`);
+    }
+  }
+  if (dataset === undefined || descriptor === undefined || source === undefined || repository === undefined) return undefined;
+  const request: BackupJobRequest = {
+    kind: 'backup', dataset, repository, translator: descriptor.manifest.id, source, options, tags, full, priority, verify,
+    ...(deadline !== undefined ? { deadline } : {}),
+  };
+  return compressionLevel !== undefined ? { ...request, compressionLevel } : request;
+}
+
+function translatorOf(f: Fields, plugins: PluginRegistry, id: string): PluginDescriptor | undefined {
+  if (!plugins.has(id)) {
+    const available = plugins.list().filter((d) => d.manifest.kind === 'translator').map((d) => d.manifest.id);
+    const broken = plugins.problems.find((p) => p.id === id);
+    return f.problem('translator', broken !== undefined ? `plugin '${id}' is installed but unusable: ${broken.error.message}` : `no installed plugin '${id}' (available: ${available.join(', ') || 'none'})`);
+  }
+  const d = plugins.get(id);
+  if (d.manifest.kind !== 'translator') return f.problem('translator', `plugin '${id}' is a ${d.manifest.kind}, not a translator`);
+  return d;
+}
+
+function pluginOptions(f: Fields, descriptor: PluginDescriptor): Record<string, OptionValue> {
+  const raw = f.raw('options');
+  if (raw === undefined) return {};
+  if (!isPlainObject(raw)) {
+    f.problem('options', `must be an object of option name → value, got ${show(raw)}`);
+    return {};
+  }
+  const declared = new Map((descriptor.manifest.options ?? []).filter((o) => o.appliesTo !== 'restore').map((o) => [o.name, o]));
+  const out: Record<string, OptionValue> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    const spec = declared.get(name);
+    if (spec === undefined) {
+      f.problem(`options.${name}`, `translator '${descriptor.manifest.id}' has no backup option "${name}" (its options: ${[...declared.keys()].join(', ') || 'none'})`);
+      continue;
+    }
+    const ok = isOptionValue(value) && (spec.type === 'string[]' ? Array.isArray(value) : typeof value === spec.type);
+    if (!ok) f.problem(`options.${name}`, `must be a ${spec.type}, got ${show(value)}`);
+    else out[name] = value;
+  }
+  return out;
+}
+
+function deadlineOf(f: Fields, now: Date): string | undefined {
+  const raw = f.raw('deadline');
+  if (raw === undefined) return undefined;
+  const time = typeof raw === 'string' ? Date.parse(raw) : NaN;
+  if (Number.isNaN(time)) return f.problem('deadline', `must be an ISO date-time such as 2030-01-01T06:00:00Z, got ${show(raw)}`);
+  if (time <= now.getTime()) return f.problem('deadline', `must be in the future (${new Date(time).toISOString()} is not after ${now.toISOString()})`);
+  return new Date(time).toISOString();
+}
+
+function restore(f: Fields, repository: string | undefined, priority: number): RestoreJobRequest | undefined {
+  const snapshot = f.string('snapshot', { required: true });
+  const target = f.string('target', { required: true });
+  if (target !== undefined && !path.isAbsolute(target)) f.problem('target', `must be an absolute path, got ${show(target)}`);
+  const includes = f.strings('includes');
+  const overwrite = f.boolean('overwrite', false);
+  if (snapshot === undefined || target === undefined || repository === undefined || !path.isAbsolute(target)) return undefined;
+  return { kind: 'restore', repository, snapshot, target, includes, overwrite, priority };
+}
+
+function verify(f: Fields, repository: string | undefined, priority: number): VerifyJobRequest | undefined {
+  const snapshot = f.string('snapshot');
+  const subset = f.string('readDataSubset');
+  if (subset !== undefined && !validSubset(subset)) f.problem('readDataSubset', `must be a percentage like "10%" (0-100) or "n/m" with 1 ≤ n ≤ m, got ${show(subset)}`);
+  if (snapshot !== undefined && subset !== undefined) f.problem('readDataSubset', 'give either snapshot (re-read its data) or readDataSubset (check the repository), not both');
+  if (repository === undefined) return undefined;
+  return { kind: 'verify', repository, priority, ...(snapshot !== undefined ? { snapshot } : {}), ...(subset !== undefined ? { readDataSubset: subset } : {}) };
+}
+
+function validSubset(text: string): boolean {
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (pct) return Number(pct[1]) > 0 && Number(pct[1]) <= 100;
+  const nth = /^(\d+)\/(\d+)$/.exec(text);
+  return nth !== null && Number(nth[1]) >= 1 && Number(nth[1]) <= Number(nth[2]);
+}
+
+function forget(f: Fields, kind: 'forget' | 'prune', repository: string | undefined, priority: number): ForgetJobRequest | undefined {
+  const dataset = f.string('dataset', { pattern: NAME, patternHint: 'is not a valid dataset name' });
+  const pruneAfter = kind === 'prune' ? true : f.boolean('prune', false);
+  let policy: Record<string, number | readonly string[]> | undefined;
+  const raw = f.raw('policy');
+  if (raw !== undefined) {
+    if (!isPlainObject(raw)) f.problem('policy', `must be an object like {"keepDaily": 7}, got ${show(raw)}`);
+    else policy = policyOf(f, raw);
+  }
+  if (kind === 'forget' && raw === undefined) f.problem('policy', 'a forget request needs a retention policy (at least one keep rule); refusing to remove everything');
+  if (kind === 'prune' && raw !== undefined) f.problem('policy', 'a prune request takes no policy (send a forget request with prune: true)');
+  if (repository === undefined) return undefined;
+  return { kind, repository, prune: pruneAfter, priority, ...(dataset !== undefined ? { dataset } : {}), ...(policy !== undefined ? { policy } : {}) };
+}
+
+function policyOf(f: Fields, raw: Record<string, unknown>): Record<string, number | readonly string[]> | undefined {
+  const out: Record<string, number | readonly string[]> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if ((POLICY_COUNTS as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < -1) f.problem(`policy.${key}`, `must be an integer ≥ 0 (or -1 for unlimited), got ${show(value)}`);
+      else out[key] = value;
+    } else if (key === 'keepTags') {
+      if (!Array.isArray(value) || !value.every((t) => typeof t === 'string' && t !== '')) f.problem('policy.keepTags', `must be a list of tags, got ${show(value)}`);
+      else out[key] = value as string[];
+    } else {
+      f.problem(`policy.${key}`, `unknown rule (rules: ${[...POLICY_COUNTS, 'keepTags'].join(', ')})`);
+    }
+  }
+  const keeps = POLICY_COUNTS.some((k) => typeof out[k] === 'number' && out[k] !== 0) || (Array.isArray(out.keepTags) && out.keepTags.length > 0);
+  if (Object.keys(out).length === Object.keys(raw).length && !keeps) return f.problem('policy', 'keeps nothing (every count is 0 and no keepTags); refusing to remove everything');
+  return out;
+}

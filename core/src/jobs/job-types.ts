@@ -1,0 +1,111 @@
+import type { ErrorRecord, JsonValue, OptionValue, ProgressUpdate } from '@ebm/sdk';
+
+/**
+ * The job model of the runtime (`ebm serve`): what the queue schedules, the
+ * HTTP API lists and the event stream reports. Plain data throughout, so a
+ * job can be journalled, sent as JSON and rebuilt after a restart.
+ */
+export type JobKind = 'backup' | 'restore' | 'verify' | 'forget' | 'prune';
+
+/**
+ * queued → running → (verifying →) done | failed | cancelled.
+ * 'verifying' is a backup whose snapshot is written and whose data is being
+ * re-read and checked (queued serially behind backups; see docs/runtime.md).
+ */
+export type JobState = 'queued' | 'running' | 'verifying' | 'done' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATES: readonly JobState[] = ['done', 'failed', 'cancelled'];
+
+/** What a job needs from the host's budgets while it runs. */
+export interface JobCost {
+  /** Worker threads. */
+  readonly workers: number;
+  /** Memory in MiB (heap of its worker plus buffers). */
+  readonly memoryMiB: number;
+  /** Concurrent I/O streams on its repository. */
+  readonly ioStreams: number;
+}
+
+export interface RetryPolicy {
+  /** Attempts in all (1 = no retry). */
+  readonly attempts: number;
+  /** Delay before the second attempt; doubles each time, up to maxBackoffMs. */
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+/** A validated request: what the backup controller accepts and the queue runs. */
+export interface BackupJobRequest {
+  readonly kind: 'backup';
+  readonly dataset: string;
+  readonly repository: string;
+  readonly translator: string;
+  readonly source: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+  readonly tags: readonly string[];
+  /** Force a baseline read (ignore the parent snapshot). */
+  readonly full: boolean;
+  readonly priority: number;
+  /** Absolute ISO time after which the job is cancelled (E_CANCELLED … deadline). */
+  readonly deadline?: string;
+  /** Re-read and check what the backup wrote, in the serial verification lane. */
+  readonly verify: boolean;
+}
+
+export interface RestoreJobRequest {
+  readonly kind: 'restore';
+  readonly repository: string;
+  readonly snapshot: string;
+  readonly target: string;
+  readonly includes: readonly string[];
+  readonly overwrite: boolean;
+  readonly priority: number;
+}
+
+export interface VerifyJobRequest {
+  readonly kind: 'verify';
+  readonly repository: string;
+  /** A snapshot to verify (its packs are re-read), or the whole repository subset. */
+  readonly snapshot?: string;
+  readonly readDataSubset?: string;
+  readonly priority: number;
+}
+
+export interface ForgetJobRequest {
+  readonly kind: 'forget' | 'prune';
+  readonly repository: string;
+  readonly dataset?: string;
+  readonly policy?: Readonly<Record<string, number | readonly string[]>>;
+  readonly prune: boolean;
+  readonly priority: number;
+}
+
+export type JobRequest = BackupJobRequest | RestoreJobRequest | VerifyJobRequest | ForgetJobRequest;
+
+export interface JobLogLine {
+  readonly time: string;
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields?: Record<string, JsonValue>;
+}
+
+/** A job as the API and the journal see it. */
+export interface JobRecord {
+  readonly id: string;
+  readonly kind: JobKind;
+  readonly request: JobRequest;
+  readonly state: JobState;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** 1-based attempt number of the current or last run. */
+  readonly attempt: number;
+  readonly cost: JobCost;
+  readonly progress?: ProgressUpdate;
+  /** Set when state is failed or cancelled. */
+  readonly error?: ErrorRecord;
+  /** Result summary (e.g. the snapshot id of a backup). */
+  readonly result?: Record<string, JsonValue>;
+  /** The last lines of the job's log (the full log is in the structured log). */
+  readonly log: readonly JobLogLine[];
+}

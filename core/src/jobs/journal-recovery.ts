@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { EbmError } from '@ebm/sdk';
+import type { ErrorRecord } from '@ebm/sdk';
+import type { JournalLine } from './job-journal';
+import type { JobRecord } from './job-types';
+import { isTerminal } from './job-state';
+
+export interface RecoverOptions {
+  /** Re-queue jobs that were queued (never started) when the host stopped; otherwise fail them too. Default true. */
+  readonly requeue?: boolean;
+  /** Finished (done/failed/cancelled) jobs kept in the compacted journal, newest first. Default 500. */
+  readonly keepFinished?: number;
+  readonly now?: () => Date;
+}
+
+export interface RecoveredJournal {
+  /** Queued jobs to submit again (same id, creation time and attempt count). */
+  readonly requeued: readonly JobRecord[];
+  /** Jobs that were running or verifying (or queued, with requeue false): now failed. */
+  readonly interrupted: readonly JobRecord[];
+  /** Jobs that had finished before the stop, newest first (for the job list). */
+  readonly finished: readonly JobRecord[];
+  /** Lines that could not be parsed (a write torn by the crash is the usual one). */
+  readonly skippedLines: number;
+}
+
+/** The message an interrupted job fails with (E_CANCELLED until the catalogue has E_INTERRUPTED). */
+export const INTERRUPTED_MESSAGE = 'interrupted: the host stopped while the job ran';
+
+/**
+ * Reads a journal left by a host that stopped (perhaps killed with SIGKILL),
+ * decides what became of each job, and compacts the file to one line per
+ * kept job (written to a temporary file, fsynced, renamed over the journal;
+ * the directory fsynced). A missing journal is an empty one.
+ *
+ * A job last seen running or verifying failed: "interrupted: the host stopped
+ * while the job ran". Its work is safe to discard: a backup that did not
+ * write its snapshot left only packs no index or snapshot trusts (prune
+ * reclaims them); one that was verifying keeps its snapshot, unverified.
+ * A job last seen queued is re-queued (or failed, with requeue false).
+ */
+export async function recoverJournal(file: string, options: RecoverOptions = {}): Promise<RecoveredJournal> {
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  const { latest, skipped } = await readJournal(file);
+  const requeued: JobRecord[] = [];
+  const interrupted: JobRecord[] = [];
+  const finished: JobRecord[] = [];
+  for (const job of latest.values()) {
+    if (isTerminal(job.state)) finished.push(job);
+    else if (job.state === 'queued' && (options.requeue ?? true)) requeued.push(job);
+    else interrupted.push({ ...job, state: 'failed', finishedAt: now, error: interruptedError(job) });
+  }
+  finished.sort((a, b) => (b.finishedAt ?? b.createdAt).localeCompare(a.finishedAt ?? a.createdAt));
+  const keptFinished = finished.slice(0, Math.max(0, options.keepFinished ?? 500));
+  const byAge = (a: JobRecord, b: JobRecord): number => a.createdAt.localeCompare(b.createdAt);
+  requeued.sort(byAge);
+  interrupted.sort(byAge);
+  await rewrite(file, [...[...keptFinished].reverse(), ...interrupted, ...requeued]);
+  return { requeued, interrupted, finished: keptFinished, skippedLines: skipped };
+}
+
+function interruptedError(job: JobRecord): ErrorRecord {
+  const what = job.state === 'verifying' ? 'verifying its snapshot (the snapshot is kept, unverified)' : job.state === 'running' ? `running (attempt ${job.attempt})` : 'queued';
+  const { stack: _stack, ...record } = new EbmError('E_CANCELLED', `${INTERRUPTED_MESSAGE} (the ${job.kind} job was ${what}); run it again`, { retryable: true, subject: job.id }).toRecord();
+  return record;
+}
+
+async function readJournal(file: string): Promise<{ latest: Map<string, JobRecord>; skipped: number }> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { latest: new Map(), skipped: 0 };
+    throw new EbmError('E_STORAGE_IO', `cannot read the job journal ${file}: ${(err as Error).message}`, { subject: file, cause: err });
+  }
+  const latest = new Map<string, JobRecord>();
+  let skipped = 0;
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    const job = parseLine(raw);
+    if (job === undefined) skipped++;
+    else latest.set(job.id, job);
+  }
+  return { latest, skipped };
+}
+
+function parseLine(raw: string): JobRecord | undefined {
+  try {
+    const line = JSON.parse(raw) as Partial<JournalLine>;
+    const job = line.job as Partial<JobRecord> | undefined;
+    if (line.v !== 1 || typeof job !== 'object' || job === null || typeof job.id !== 'string' || typeof job.state !== 'string' || typeof job.request !== 'object') return undefined;
+    return { ...(job as JobRecord), log: [] };
+  } catch {
+    return undefined;
+  }
+}
+
+async function rewrite(file: string, jobs: readonly JobRecord[]): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const temp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
+  const body = jobs.map((job) => {
+    const { log: _log, progress: _progress, ...rest } = job;
+    const line: JournalLine = { v: 1, job: rest };
+    return `${JSON.stringify(line)}\n`;
+  }).join('');
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.write(body);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, file);
+  const dirHandle = await fs.open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}

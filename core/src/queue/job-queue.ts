@@ -1,0 +1,456 @@
+import { EventEmitter } from 'eventemitter3';
+import { EbmError, toErrorRecord } from '@ebm/sdk';
+import type { ErrorRecord, JsonValue } from '@ebm/sdk';
+import { Job, TransitionPatch } from '../jobs/job';
+import { JobEvents } from '../jobs/job-events';
+import type { JobCost, JobRecord, JobRequest, JobState, RetryPolicy } from '../jobs/job-types';
+import type { RecoveredJournal } from '../jobs/journal-recovery';
+import { BudgetUsage, exceedsBudget, QueueBudgets, resolveBudgets } from './budgets';
+import type { CostModel } from './cost-model';
+import type { JobExecutor } from './job-executor';
+import { compareForAdmission } from './ordering';
+import { describeRequest, exclusionKey, identityOf, isExclusive, QueueEntry } from './queue-entry';
+import { backoffDelay, resolveRetryPolicy, shouldRetry } from './retry';
+import { RssUsageMeter, UsageMeter, UsageProbe } from './usage-meter';
+
+export interface JobQueueOptions {
+  readonly executor: JobExecutor;
+  readonly costs: CostModel;
+  readonly budgets?: Partial<QueueBudgets>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** One point of priority per this many ms waited (anti-starvation). Default 60 000. */
+  readonly agingIntervalMs?: number;
+  /** Jobs waiting at most; beyond, submit rejects. Default 10 000. */
+  readonly maxQueued?: number;
+  /** Finished jobs remembered for get/list. Default 1000. */
+  readonly historyLimit?: number;
+  readonly usageMeter?: UsageMeter;
+  readonly events?: JobEvents;
+  readonly logLimit?: number;
+}
+
+export interface SubmitResult {
+  readonly job: Job;
+  /** True when an identical backup was already queued and this request joined it. */
+  readonly coalesced: boolean;
+}
+
+export interface AdmitEvent {
+  readonly jobId: string;
+  readonly lane: 'main' | 'verify';
+  readonly cost: JobCost;
+  /** Usage after the admission. */
+  readonly usage: BudgetUsage;
+}
+
+export interface QueueEventMap {
+  admit: [AdmitEvent];
+  release: [{ readonly jobId: string; readonly lane: 'main' | 'verify'; readonly usage: BudgetUsage }];
+}
+
+interface RepoState {
+  jobs: number;
+  io: number;
+  exclusive: boolean;
+}
+
+/**
+ * The resource-aware queue (docs/runtime.md). Admits a waiting job when its
+ * cost fits what running jobs leave of the budgets, in order of effective
+ * priority then age; one live job per dataset (and per restore target);
+ * forget/prune alone on their repository; backups' verifications one at a
+ * time in a serial lane ordered with the other waiting jobs by the time
+ * they entered it. Retries retryable failures with backoff, cancels on
+ * request and at a backup's deadline. All state changes go through Job.
+ */
+export class JobQueue {
+  readonly events: JobEvents;
+  readonly queueEvents = new EventEmitter<QueueEventMap>();
+  readonly budgets: QueueBudgets;
+  readonly retryPolicy: RetryPolicy;
+  readonly #executor: JobExecutor;
+  readonly #costs: CostModel;
+  readonly #agingIntervalMs: number;
+  readonly #maxQueued: number;
+  readonly #historyLimit: number;
+  readonly #meter: UsageMeter;
+  readonly #logLimit: number | undefined;
+  readonly #live = new Map<string, QueueEntry>();
+  readonly #waiting = new Set<QueueEntry>();
+  readonly #active = new Set<QueueEntry>();
+  readonly #keys = new Map<string, QueueEntry>();
+  readonly #queuedByIdentity = new Map<string, QueueEntry>();
+  readonly #repos = new Map<string, RepoState>();
+  readonly #history = new Map<string, JobRecord>();
+  readonly #idleWaiters: Array<{ activeOnly: boolean; resolve: () => void }> = [];
+  #usage = { workers: 0, memoryMiB: 0 };
+  #verifying: QueueEntry | undefined;
+  #seq = 0;
+  #pumpScheduled = false;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(options: JobQueueOptions) {
+    this.#executor = options.executor;
+    this.#costs = options.costs;
+    this.budgets = resolveBudgets(options.budgets);
+    this.retryPolicy = resolveRetryPolicy(options.retry);
+    this.#agingIntervalMs = options.agingIntervalMs ?? 60_000;
+    this.#maxQueued = options.maxQueued ?? 10_000;
+    this.#historyLimit = options.historyLimit ?? 1000;
+    this.#meter = options.usageMeter ?? new RssUsageMeter();
+    this.#logLimit = options.logLimit;
+    this.events = options.events ?? new JobEvents();
+  }
+
+  /**
+   * Queues a validated request. Throws E_USAGE (the reason in the message)
+   * when the job can never fit the budgets or the queue is full, E_CANCELLED
+   * when the queue is closing. An identical backup request that is still
+   * queued is coalesced: the existing job is returned.
+   */
+  submit(request: JobRequest, restored?: { readonly id: string; readonly createdAt: string; readonly attempt: number }): SubmitResult {
+    const what = describeRequest(request);
+    if (this.#closing) throw new EbmError('E_CANCELLED', `${what} refused: the host is shutting down and admits no new jobs`);
+    const identity = identityOf(request);
+    const same = identity !== undefined && restored === undefined ? this.#queuedByIdentity.get(identity) : undefined;
+    if (same !== undefined) return { job: same.job, coalesced: true };
+    const tooBig = exceedsBudget(this.#costs.declared(request), this.budgets);
+    if (tooBig !== undefined) throw new EbmError('E_USAGE', `${what} rejected: ${tooBig}; it could never run`, { op: request.kind });
+    if (this.#waiting.size >= this.#maxQueued) throw new EbmError('E_USAGE', `${what} rejected: the queue is full (${this.#waiting.size} jobs waiting, maxQueued ${this.#maxQueued}); try again later`, { op: request.kind });
+    const deadlineText = request.kind === 'backup' ? request.deadline : undefined;
+    const deadline = deadlineText !== undefined ? Date.parse(deadlineText) : undefined;
+    if (deadline !== undefined && !(deadline > Date.now())) throw new EbmError('E_USAGE', `${what} rejected: deadline: ${deadlineText} has passed`, { op: request.kind });
+
+    const job = new Job({ request, cost: this.#costs.estimate(request), ...(restored ?? {}), ...(this.#logLimit !== undefined ? { logLimit: this.#logLimit } : {}) }, this.events);
+    const entry: QueueEntry = {
+      job,
+      seq: this.#seq++,
+      lane: 'main',
+      since: Date.parse(job.createdAt),
+      notBefore: 0,
+      priority: request.priority,
+      repository: request.repository,
+      key: exclusionKey(request),
+      exclusive: isExclusive(request),
+      identity,
+      cost: undefined,
+      deadlineTimer: undefined,
+    };
+    this.#live.set(job.id, entry);
+    this.#waiting.add(entry);
+    if (identity !== undefined) this.#queuedByIdentity.set(identity, entry);
+    if (deadline !== undefined) this.#armDeadline(entry, deadline);
+    this.events.emit('job:queued', job.toRecord());
+    this.#schedulePump();
+    return { job, coalesced: false };
+  }
+
+  /** Rebuilds the queue's view after a restart: finished and interrupted jobs go to the history, queued ones are submitted again. */
+  restore(recovered: RecoveredJournal): { readonly requeued: Job[]; readonly rejected: JobRecord[] } {
+    for (const record of [...recovered.finished].reverse()) this.#remember(record);
+    for (const record of recovered.interrupted) this.#remember(record);
+    const requeued: Job[] = [];
+    const rejected: JobRecord[] = [];
+    for (const record of recovered.requeued) {
+      try {
+        requeued.push(this.submit(record.request, { id: record.id, createdAt: record.createdAt, attempt: record.attempt }).job);
+      } catch (err) {
+        const failed: JobRecord = { ...record, state: 'failed', finishedAt: new Date().toISOString(), error: plainRecord(err) };
+        this.#remember(failed);
+        rejected.push(failed);
+      }
+    }
+    return { requeued, rejected };
+  }
+
+  /** Cancels a job: a waiting one at once, a running one through its signal. False when it is unknown or already finished. */
+  cancel(id: string, reason = 'cancelled by the operator'): boolean {
+    const entry = this.#live.get(id);
+    if (entry === undefined || entry.job.terminal) return false;
+    this.#cancelEntry(entry, new EbmError('E_CANCELLED', `job ${id} ${reason}`, { subject: id }));
+    return true;
+  }
+
+  /** A live (not yet finished) job. */
+  get(id: string): Job | undefined {
+    return this.#live.get(id)?.job;
+  }
+
+  /** The record of any job the queue knows (live or remembered). */
+  record(id: string): JobRecord | undefined {
+    return this.#live.get(id)?.job.toRecord() ?? this.#history.get(id);
+  }
+
+  /** Live jobs (oldest first) then remembered ones (newest first), optionally of some states. */
+  list(states?: readonly JobState[]): JobRecord[] {
+    const live = [...this.#live.values()].sort((a, b) => a.seq - b.seq).map((e) => e.job.toRecord());
+    const all = [...live, ...[...this.#history.values()].reverse()];
+    return states === undefined ? all : all.filter((r) => states.includes(r.state));
+  }
+
+  usage(): BudgetUsage {
+    const ioStreams: Record<string, number> = {};
+    for (const [repo, s] of this.#repos) if (s.io > 0) ioStreams[repo] = s.io;
+    return { workers: this.#usage.workers, memoryMiB: this.#usage.memoryMiB, ioStreams };
+  }
+
+  get waitingCount(): number {
+    return this.#waiting.size;
+  }
+
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /** Resolves when nothing waits and nothing runs. */
+  drain(): Promise<void> {
+    return this.#whenIdle(false);
+  }
+
+  /**
+   * Stops admitting; lets running jobs finish for up to `graceMs`, then
+   * cancels them (E_CANCELLED) and waits for them to stop. Waiting jobs stay
+   * queued (the journal re-queues them at the next start).
+   */
+  async close(options: { readonly graceMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#wakeTimer);
+    const idle = this.#whenIdle(true);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace'>((resolve) => {
+      timer = setTimeout(() => resolve('grace'), options.graceMs ?? 30_000);
+    });
+    const first = await Promise.race([idle.then(() => 'idle' as const), graceOver]);
+    clearTimeout(timer);
+    if (first === 'grace') {
+      for (const entry of this.#active) entry.job.abort(new EbmError('E_CANCELLED', `job ${entry.job.id} was cancelled: the host is shutting down and the grace period of ${options.graceMs ?? 30_000} ms is over`));
+      await idle;
+    }
+    for (const entry of this.#live.values()) clearTimeout(entry.deadlineTimer);
+  }
+
+  // ---- admission
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#closing) return;
+    const now = Date.now();
+    const ready = [...this.#waiting].filter((e) => e.notBefore <= now).sort((a, b) => compareForAdmission(a, b, now, this.#agingIntervalMs));
+    const reserved = new Set<string>();
+    for (const entry of ready) {
+      if (entry.lane === 'verify' ? this.#verifying !== undefined : entry.key !== undefined && this.#keys.has(entry.key)) continue;
+      if (reserved.has(entry.repository)) continue;
+      const repo = this.#repo(entry.repository);
+      if (entry.exclusive && repo.jobs > 0) {
+        reserved.add(entry.repository); // hold the repository for it: nothing new starts there until it ran
+        continue;
+      }
+      if (repo.exclusive) continue;
+      const cost = entry.lane === 'verify' ? this.#costs.verifyCost : this.#clamp(this.#costs.estimate(entry.job.request));
+      if (repo.io + cost.ioStreams > this.budgets.ioStreamsPerRepository) continue;
+      // Global budgets block the line: letting smaller jobs pass would starve a big one.
+      if (this.#usage.workers + cost.workers > this.budgets.workers || this.#usage.memoryMiB + cost.memoryMiB > this.budgets.memoryMiB) break;
+      this.#start(entry, cost);
+    }
+    this.#armWake(now);
+  }
+
+  #clamp(cost: JobCost): JobCost {
+    return { workers: Math.min(cost.workers, this.budgets.workers), memoryMiB: Math.min(cost.memoryMiB, this.budgets.memoryMiB), ioStreams: Math.min(cost.ioStreams, this.budgets.ioStreamsPerRepository) };
+  }
+
+  #armWake(now: number): void {
+    clearTimeout(this.#wakeTimer);
+    let next = Infinity;
+    for (const e of this.#waiting) if (e.notBefore > now) next = Math.min(next, e.notBefore);
+    if (next !== Infinity) this.#wakeTimer = setTimeout(() => this.#schedulePump(), next - now);
+  }
+
+  #start(entry: QueueEntry, cost: JobCost): void {
+    const { job } = entry;
+    this.#waiting.delete(entry);
+    if (entry.identity !== undefined && this.#queuedByIdentity.get(entry.identity) === entry) this.#queuedByIdentity.delete(entry.identity);
+    this.#active.add(entry);
+    entry.cost = cost;
+    this.#usage = { workers: this.#usage.workers + cost.workers, memoryMiB: this.#usage.memoryMiB + cost.memoryMiB };
+    const repo = this.#repo(entry.repository);
+    repo.jobs++;
+    repo.io += cost.ioStreams;
+    repo.exclusive = entry.exclusive;
+    if (entry.key !== undefined) this.#keys.set(entry.key, entry);
+    this.queueEvents.emit('admit', { jobId: job.id, lane: entry.lane, cost, usage: this.usage() });
+
+    if (entry.lane === 'verify') {
+      this.#verifying = entry;
+      job.log('info', 'verification started (serial lane)');
+      Promise.resolve()
+        .then(() => this.#executor.verify(job, job.signal))
+        .then(
+          (result) => this.#afterVerify(entry, result, undefined),
+          (err: unknown) => this.#afterVerify(entry, undefined, err),
+        );
+      return;
+    }
+    job.setCost(cost);
+    job.transition('running');
+    const probe = job.request.kind === 'backup' ? this.#meter.begin() : undefined;
+    Promise.resolve()
+      .then(() => this.#executor.run(job, job.signal))
+      .then(
+        (result) => this.#afterRun(entry, probe, result, undefined),
+        (err: unknown) => this.#afterRun(entry, probe, undefined, err),
+      );
+  }
+
+  #release(entry: QueueEntry): void {
+    const cost = entry.cost!;
+    this.#active.delete(entry);
+    entry.cost = undefined;
+    this.#usage = { workers: this.#usage.workers - cost.workers, memoryMiB: this.#usage.memoryMiB - cost.memoryMiB };
+    const repo = this.#repo(entry.repository);
+    repo.jobs--;
+    repo.io -= cost.ioStreams;
+    if (entry.exclusive) repo.exclusive = false;
+    if (this.#verifying === entry) this.#verifying = undefined;
+    this.queueEvents.emit('release', { jobId: entry.job.id, lane: entry.lane, usage: this.usage() });
+  }
+
+  // ---- outcomes
+
+  #afterRun(entry: QueueEntry, probe: UsageProbe | undefined, result: Record<string, JsonValue> | undefined, err: unknown): void {
+    const peakMiB = probe?.end();
+    this.#release(entry);
+    const { job } = entry;
+    const request = job.request;
+    if (result !== undefined) {
+      if (peakMiB !== undefined && request.kind === 'backup') {
+        const learned = this.#costs.record(request.translator, request.dataset, peakMiB);
+        job.log('debug', `measured ${peakMiB.toFixed(1)} MiB; estimate for ${request.translator}/${request.dataset} now ${learned.ewmaMiB.toFixed(1)} MiB`);
+      }
+      if (request.kind === 'backup' && request.verify) {
+        clearTimeout(entry.deadlineTimer); // the deadline covers the backup, not its verification
+        job.transition('verifying', { result });
+        entry.lane = 'verify';
+        entry.since = Date.now();
+        entry.notBefore = 0;
+        this.#waiting.add(entry);
+      } else {
+        this.#finish(entry, 'done', { result });
+      }
+    } else {
+      const error = plainRecord(err);
+      if (job.signal.aborted) {
+        this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, error) });
+      } else if (shouldRetry(error, job.attempt, this.retryPolicy)) {
+        if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
+        const delay = backoffDelay(job.attempt, this.retryPolicy);
+        job.log('warn', `attempt ${job.attempt} of ${this.retryPolicy.attempts} failed with ${error.code}: ${error.message}; retrying in ${delay} ms`);
+        job.transition('queued', { error });
+        entry.notBefore = Date.now() + delay;
+        this.#waiting.add(entry);
+      } else {
+        if (error.retryable && job.attempt >= this.retryPolicy.attempts) job.log('error', `attempt ${job.attempt} of ${this.retryPolicy.attempts} failed with ${error.code}; no attempts left`);
+        this.#finish(entry, 'failed', { error });
+      }
+    }
+    this.#schedulePump();
+    this.#checkIdle();
+  }
+
+  #afterVerify(entry: QueueEntry, result: Record<string, JsonValue> | undefined, err: unknown): void {
+    this.#release(entry);
+    const { job } = entry;
+    if (result !== undefined) this.#finish(entry, 'done', { result: { verification: result } });
+    else if (job.signal.aborted) this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, plainRecord(err)) });
+    else this.#finish(entry, 'failed', { error: plainRecord(err) });
+    this.#schedulePump();
+    this.#checkIdle();
+  }
+
+  #cancelEntry(entry: QueueEntry, error: EbmError): void {
+    entry.job.abort(error);
+    if (this.#active.has(entry)) return; // the executor stops; #afterRun/#afterVerify records the cancellation
+    this.#waiting.delete(entry);
+    this.#finish(entry, 'cancelled', { error: plainRecord(error) });
+    this.#schedulePump();
+    this.#checkIdle();
+  }
+
+  #armDeadline(entry: QueueEntry, deadline: number): void {
+    const wait = deadline - Date.now();
+    // setTimeout holds at most ~24.8 days; re-arm for deadlines further out.
+    entry.deadlineTimer = setTimeout(() => {
+      if (Date.now() < deadline) return this.#armDeadline(entry, deadline);
+      const { job } = entry;
+      if (job.state !== 'queued' && job.state !== 'running') return;
+      this.#cancelEntry(entry, new EbmError('E_CANCELLED', `job ${job.id} passed its deadline ${new Date(deadline).toISOString()} while ${job.state}`, { subject: job.id }));
+    }, Math.min(wait, 2 ** 31 - 1));
+    entry.deadlineTimer.unref();
+  }
+
+  #finish(entry: QueueEntry, state: 'done' | 'failed' | 'cancelled', patch: TransitionPatch): void {
+    const { job } = entry;
+    clearTimeout(entry.deadlineTimer);
+    this.#live.delete(job.id);
+    if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
+    if (entry.identity !== undefined && this.#queuedByIdentity.get(entry.identity) === entry) this.#queuedByIdentity.delete(entry.identity);
+    job.transition(state, patch);
+    this.#remember(job.toRecord());
+  }
+
+  #remember(record: JobRecord): void {
+    this.#history.delete(record.id);
+    this.#history.set(record.id, record);
+    while (this.#history.size > this.#historyLimit) this.#history.delete(this.#history.keys().next().value as string);
+  }
+
+  #repo(name: string): RepoState {
+    let state = this.#repos.get(name);
+    if (state === undefined) {
+      state = { jobs: 0, io: 0, exclusive: false };
+      this.#repos.set(name, state);
+    }
+    return state;
+  }
+
+  #whenIdle(activeOnly: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push({ activeOnly, resolve });
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    const activeIdle = this.#active.size === 0;
+    const allIdle = activeIdle && this.#waiting.size === 0;
+    for (let i = this.#idleWaiters.length - 1; i >= 0; i--) {
+      const w = this.#idleWaiters[i]!;
+      if (w.activeOnly ? activeIdle : allIdle) {
+        this.#idleWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+}
+
+/** An error as a record without its stack (records go to the API and the journal). */
+function plainRecord(err: unknown): ErrorRecord {
+  const { stack: _stack, ...rest } = toErrorRecord(err);
+  return rest;
+}
+
+/** A cancelled job reports why it was cancelled (operator, deadline, shutdown), with what the executor said as the cause. */
+function cancelRecord(signal: AbortSignal, fromExecutor: ErrorRecord): ErrorRecord {
+  const reason = plainRecord(signal.reason ?? new EbmError('E_CANCELLED', 'the job was cancelled'));
+  const record = reason.code === 'E_CANCELLED' ? reason : { ...reason, code: 'E_CANCELLED' as const, retryable: false };
+  return fromExecutor.message !== record.message ? { ...record, cause: fromExecutor } : record;
+}

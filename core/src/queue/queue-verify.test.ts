@@ -1,0 +1,105 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Job } from '../jobs/job';
+import type { JobRequest } from '../jobs/job-types';
+import { listSnapshots } from '../snapshots/snapshot-store';
+import { backupRequest, finished, observed, Runtime, startRuntime } from './queue.test-support';
+
+/** Flips one byte in the middle of the largest pack of a repository. */
+async function flipByteInLargestPack(repoDir: string): Promise<void> {
+  const packs: Array<{ file: string; size: number }> = [];
+  for (const sub of await fs.readdir(path.join(repoDir, 'data'))) {
+    for (const name of await fs.readdir(path.join(repoDir, 'data', sub))) {
+      const file = path.join(repoDir, 'data', sub, name);
+      packs.push({ file, size: (await fs.stat(file)).size });
+    }
+  }
+  const { file, size } = packs.sort((a, b) => b.size - a.size)[0]!;
+  const handle = await fs.open(file, 'r+');
+  const byte = Buffer.alloc(1);
+  await handle.read(byte, 0, 1, Math.floor(size / 2));
+  byte[0] = byte[0]! ^ 0x01;
+  await handle.write(byte, 0, 1, Math.floor(size / 2));
+  await handle.close();
+}
+
+describe('JobQueue post-processing verification (serial lane)', () => {
+  let rt: Runtime;
+  const events: string[] = [];
+  let verifying = 0;
+  let maxVerifying = 0;
+  beforeAll(async () => {
+    rt = await startRuntime({
+      repositories: ['main', 'other'],
+      queue: { budgets: { workers: 2, memoryMiB: 1024 } },
+      wrap: (real) =>
+        observed(real, {
+          run: (job: Job) => void events.push(`run:${(job.request as { dataset: string }).dataset}`),
+          verify: async (job: Job) => {
+            events.push(`verify:${(job.request as { dataset: string }).dataset}`);
+            maxVerifying = Math.max(maxVerifying, ++verifying);
+            if (job.request.repository === 'other') await flipByteInLargestPack(path.join(rt.dir, 'repos', 'other'));
+          },
+          afterVerify: () => void verifying--,
+        }),
+    });
+  });
+  afterAll(async () => {
+    await rt.close();
+  });
+
+  it('verifies one backup at a time, after the backups queued before it', async () => {
+    const { queue } = rt;
+    const requests = Array.from({ length: 6 }, (_, i) => backupRequest(`v${i}`, `/virtual/v${i}`, { translator: 'ok', verify: true }));
+    const jobs = requests.map((r) => queue.submit(r).job);
+    const sawVerifying = new Set<string>();
+    queue.events.on('job:state', ({ job, to }) => void (to === 'verifying' && sawVerifying.add(job.id)));
+    const records = await Promise.all(jobs.map((j) => finished(queue, j)));
+
+    expect(records.map((r) => r.state)).toEqual(Array(6).fill('done'));
+    expect(sawVerifying.size).toBe(6);
+    expect(maxVerifying).toBe(1);
+    const firstVerify = events.findIndex((e) => e.startsWith('verify:'));
+    expect(events.slice(0, firstVerify).filter((e) => e.startsWith('run:'))).toHaveLength(6);
+    for (const r of records) {
+      const v = r.result?.verification as { packsRead: number; blobsRead: number; snapshotId: string };
+      expect(v.snapshotId).toBe(r.result?.snapshotId);
+      expect(v.packsRead).toBeGreaterThanOrEqual(1);
+      expect(v.blobsRead).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('fails the job when the data it wrote is damaged before verification (a flipped byte)', async () => {
+    const { queue } = rt;
+    const job = queue.submit({ ...backupRequest('victim', '/virtual/victim', { translator: 'ok', verify: true }), repository: 'other' } as JobRequest).job;
+    const record = await finished(queue, job);
+    expect(record.state).toBe('failed');
+    expect(record.error?.code).toBe('E_CHECK_FAILED');
+    expect(record.error?.message).toMatch(/verification of snapshot [0-9a-f]{12} \(dataset victim\) (found|failed)/);
+    expect(record.result?.snapshotId).toEqual(expect.any(String));
+  });
+
+  it('runs a second backup of a dataset after the first, and forget + prune alone on the repository', async () => {
+    const { queue } = rt;
+    const running = new Set<string>();
+    let overlap = false;
+    queue.events.on('job:state', ({ job, from, to }) => {
+      if (job.request.repository !== 'main') return;
+      if (to === 'running') {
+        if (job.request.kind !== 'backup' ? running.size > 0 : running.has('forget') || running.has(job.request.dataset)) overlap = true;
+        running.add(job.request.kind === 'backup' ? job.request.dataset : 'forget');
+      } else if (from === 'running') running.delete(job.request.kind === 'backup' ? job.request.dataset : 'forget');
+    });
+    const first = queue.submit(backupRequest('twice', '/virtual/twice', { translator: 'ok' })).job;
+    const second = queue.submit(backupRequest('twice', '/virtual/twice', { translator: 'ok', tags: ['second'] })).job;
+    const forget = queue.submit({ kind: 'forget', repository: 'main', dataset: 'twice', policy: { keepLast: 1 }, prune: true, priority: 0 }).job;
+    const other = queue.submit(backupRequest('alongside', '/virtual/alongside', { translator: 'ok' })).job;
+    const [, s, f, o] = await Promise.all([first, second, forget, other].map((j) => finished(queue, j)));
+    expect([s!.state, f!.state, o!.state]).toEqual(['done', 'done', 'done']);
+    expect(s!.result?.parent).toBe((await finished(queue, first)).result?.snapshotId);
+    expect(f!.result?.snapshotsRemoved).toBe(1);
+    expect(overlap).toBe(false);
+    const { snapshots } = await listSnapshots(rt.repos.get('main')!);
+    expect(snapshots.filter((x) => x.dataset === 'twice').map((x) => x.tags)).toEqual([['second']]);
+  });
+});

@@ -1,0 +1,209 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DependencyContainer } from 'tsyringe';
+import { EbmError } from '@ebm/sdk';
+import { createContainer } from '../container';
+import { PluginHost } from '../plugin-host/plugin-host';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { HostEvents } from '../events/host-events';
+import { BackupService } from '../backup/backup-service';
+import { RestoreService } from '../restore/restore-service';
+import { JobQueue } from '../queue/job-queue';
+import { CostModel } from '../queue/cost-model';
+import { JobEvents } from '../jobs/job-events';
+import { JobJournal } from '../jobs/job-journal';
+import { recoverJournal } from '../jobs/journal-recovery';
+import { ServiceJobExecutor } from '../jobs/service-job-executor';
+import type { JobRecord, JobRequest } from '../jobs/job-types';
+import { validateRequest } from '../controller/validate-request';
+import { Scheduler } from '../scheduler/scheduler';
+import type { Clock } from '../scheduler/clock';
+import type { DatasetConfig, HostConfiguration } from '../config/config-types';
+import type { Logger } from '../logging/logger';
+import { RepositoryRegistry } from './repository-registry';
+import { EventBridge } from './event-bridge';
+import { RuntimeQueries } from './runtime-queries';
+import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
+
+export interface HostRuntimeOptions {
+  readonly logger: Logger;
+  /** A controllable clock for the scheduler (tests); the system clock by default. */
+  readonly clock?: Clock;
+}
+
+/**
+ * The EBM runtime behind `ebm serve`: configured repositories (each behind
+ * one data mover), the plugin host, the resource-aware queue with its
+ * journal, the scheduler, and the event bridge. Implements the HTTP API's
+ * facade. Start-up: recover the journal (interrupted jobs become failed,
+ * queued ones are queued again), open every repository, then start the
+ * scheduler (missed schedules run once). `stop()` is the SIGTERM path.
+ */
+export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
+  readonly startedAt = new Date();
+  #accepting = false;
+  #journal?: JobJournal;
+  #scheduler?: Scheduler<DatasetConfig>;
+  readonly #container: DependencyContainer;
+
+  private constructor(
+    readonly config: HostConfiguration,
+    readonly log: Logger,
+    readonly repositories: RepositoryRegistry,
+    readonly queue: JobQueue,
+    readonly jobEvents: JobEvents,
+    readonly events: EventBridge,
+    container: DependencyContainer,
+    private readonly clock: Clock | undefined,
+  ) {
+    super();
+    this.#container = container;
+  }
+
+  static create(config: HostConfiguration, options: HostRuntimeOptions): HostRuntime {
+    const container = createContainer({
+      hostConfig: {
+        idleTimeoutMs: config.plugins.idleTimeoutMs,
+        stallTimeoutMs: config.plugins.stallTimeoutMs,
+        cancelGraceMs: config.plugins.cancelGraceMs,
+        heapMiBOverrides: config.plugins.heapMiB,
+      },
+      discovery: { dirs: config.plugins.paths },
+    });
+    const repositories = new RepositoryRegistry(config.repositories);
+    const jobEvents = new JobEvents();
+    const queue = new JobQueue({
+      executor: new ServiceJobExecutor({ backup: container.resolve(BackupService), restore: container.resolve(RestoreService), repositories }),
+      costs: new CostModel(container.resolve(PluginRegistry)),
+      budgets: config.budgets,
+      events: jobEvents,
+    });
+    const events = new EventBridge(jobEvents, container.resolve(HostEvents), options.logger);
+    return new HostRuntime(config, options.logger, repositories, queue, jobEvents, events, container, options.clock);
+  }
+
+  get registry(): PluginRegistry {
+    return this.#container.resolve(PluginRegistry);
+  }
+
+  get pluginHost(): PluginHost {
+    return this.#container.resolve(PluginHost);
+  }
+
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  get scheduler(): Scheduler<DatasetConfig> | undefined {
+    return this.#scheduler;
+  }
+
+  async start(): Promise<void> {
+    for (const ds of Object.values(this.config.datasets)) this.registry.get(ds.translator); // E_PLUGIN_NOT_FOUND / manifest errors at start-up
+    await this.repositories.openAll();
+    fs.mkdirSync(path.dirname(this.config.state.jobsFile), { recursive: true, mode: 0o700 });
+    const recovered = await recoverJournal(this.config.state.jobsFile);
+    this.#journal = await JobJournal.open(this.config.state.jobsFile);
+    this.#journal.attach(this.jobEvents);
+    const { requeued, rejected } = this.queue.restore(recovered);
+    for (const job of recovered.interrupted) this.log.warn('job interrupted by the previous host stop', { job: job.id, kind: job.kind });
+    this.log.info('job journal recovered', { requeued: requeued.length, interrupted: recovered.interrupted.length, rejected: rejected.length });
+    this.jobEvents.on('job:done', (job) => this.#afterJob(job));
+    this.#accepting = true;
+    this.#scheduler = new Scheduler<DatasetConfig>({
+      datasets: Object.values(this.config.datasets),
+      stateFile: this.config.state.schedulerFile,
+      ...(this.clock ? { clock: this.clock } : {}),
+      log: this.log,
+      trigger: (dataset, reason) => {
+        const job = this.#submitDatasetBackup(dataset, {});
+        this.events.emit({ type: 'schedule:fired', data: { dataset: dataset.name, jobId: job.id, scheduledFor: new Date().toISOString(), missed: reason === 'missed' } });
+      },
+    });
+    await this.#scheduler.start();
+    this.log.info('host started', { datasets: Object.keys(this.config.datasets).length, repositories: this.repositories.names().length });
+  }
+
+  /** Stops admitting, lets running jobs finish within the grace period (then cancels them), closes everything. */
+  async stop(graceMs = this.config.shutdown.graceMs): Promise<void> {
+    if (!this.#accepting && !this.#scheduler) return;
+    this.#accepting = false;
+    this.log.info('host stopping', { graceMs });
+    await this.#scheduler?.stop();
+    this.#scheduler = undefined;
+    await this.queue.close({ graceMs });
+    await this.#journal?.close();
+    this.events.close();
+    await this.pluginHost.close();
+    await this.repositories.close();
+    this.log.info('host stopped');
+  }
+
+  // ------------------------------------------------------------- facade: jobs
+
+  async listJobs(filter: JobFilter): Promise<readonly JobRecord[]> {
+    return this.queue
+      .list()
+      .filter((j) => (!filter.state || j.state === filter.state) && (!filter.kind || j.kind === filter.kind) && (!filter.dataset || (j.request as { dataset?: string }).dataset === filter.dataset))
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
+      .slice(0, filter.limit);
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    return this.queue.record(id);
+  }
+
+  async cancelJob(id: string): Promise<JobRecord | undefined> {
+    if (!this.queue.record(id)) return undefined;
+    this.queue.cancel(id, 'cancelled through the API');
+    return this.queue.record(id);
+  }
+
+  async triggerBackup(dataset: string, options: TriggerBackupOptions): Promise<JobRecord | undefined> {
+    const config = this.config.datasets[dataset];
+    if (!config) return undefined;
+    return this.queue.record(this.#submitDatasetBackup(config, options).id)!;
+  }
+
+  async startRestore(request: StartRestoreRequest): Promise<JobRecord> {
+    const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+    const job = this.#submit({ kind: 'restore', repository, snapshot: snapshot.id, target: request.target, includes: [...request.include], overwrite: request.overwrite, priority: 0 });
+    return this.queue.record(job.id)!;
+  }
+
+  // ------------------------------------------------------------- internals
+
+  #submitDatasetBackup(dataset: DatasetConfig, options: TriggerBackupOptions): { id: string } {
+    return this.#submit({
+      kind: 'backup',
+      dataset: dataset.name,
+      repository: dataset.repository,
+      translator: dataset.translator,
+      source: dataset.source,
+      options: dataset.options,
+      tags: [...new Set([...dataset.tags, ...(options.tags ?? [])])],
+      full: options.full ?? false,
+      priority: dataset.priority,
+      ...(dataset.deadlineMs ? { deadline: new Date(Date.now() + dataset.deadlineMs).toISOString() } : {}),
+      verify: dataset.verify,
+    });
+  }
+
+  #submit(input: Record<string, unknown>): { id: string } {
+    if (!this.#accepting) throw new EbmError('E_HOST_SHUTTING_DOWN', 'the host is stopping and admits no new jobs');
+    const request = validateRequest(input, { repositories: this.repositories.names(), plugins: this.registry }) as JobRequest;
+    return this.queue.submit(request).job;
+  }
+
+  /** After a dataset's successful backup, its retention policy runs as a forget job (with prune). */
+  #afterJob(job: JobRecord): void {
+    if (job.kind !== 'backup' || job.state !== 'done' || !this.#accepting) return;
+    const dataset = this.config.datasets[(job.request as { dataset: string }).dataset];
+    if (!dataset?.retention) return;
+    try {
+      this.#submit({ kind: 'forget', repository: dataset.repository, dataset: dataset.name, policy: { ...dataset.retention }, prune: true, priority: -10 });
+    } catch (err) {
+      this.log.warn('retention not applied', { dataset: dataset.name, error: (err as Error).message });
+    }
+  }
+}

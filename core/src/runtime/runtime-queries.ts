@@ -1,0 +1,178 @@
+import { EbmError } from '@ebm/sdk';
+import type { TreeEntry } from '@ebm/sdk';
+import type { HostConfiguration, DatasetConfig } from '../config/config-types';
+import type { JobQueue } from '../queue/job-queue';
+import type { PluginRegistry } from '../plugin-host/plugin-registry';
+import type { PluginHost } from '../plugin-host/plugin-host';
+import type { Scheduler } from '../scheduler/scheduler';
+import type { JobState } from '../jobs/job-types';
+import { BlobStore } from '../repository/blob-store';
+import { findSnapshot, listSnapshots } from '../snapshots/snapshot-store';
+import type { SnapshotRecord } from '../repository/types';
+import { loadTree, resolvePath } from '../browse/tree-walker';
+import { normalizeInclude } from '../restore/restore-service';
+import type { RepositoryRegistry } from './repository-registry';
+import type { EventBridge } from './event-bridge';
+import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, RuntimeMetrics, SnapshotFilter } from '../api/runtime-facade';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+/**
+ * The read-only half of the runtime facade: status, snapshots, browsing and
+ * metrics, answered from the queue, the scheduler and the repositories.
+ */
+export abstract class RuntimeQueries {
+  abstract readonly config: HostConfiguration;
+  abstract readonly repositories: RepositoryRegistry;
+  abstract readonly queue: JobQueue;
+  abstract readonly events: EventBridge;
+  abstract readonly startedAt: Date;
+  abstract get registry(): PluginRegistry;
+  abstract get pluginHost(): PluginHost;
+  abstract get accepting(): boolean;
+  abstract get scheduler(): Scheduler<DatasetConfig> | undefined;
+
+  async status(): Promise<HostStatus> {
+    const jobs = this.queue.list();
+    const usage = this.queue.usage();
+    const budgets = this.config.budgets;
+    const loaded = new Set(this.pluginHost.loadedPlugins());
+    const next = new Map((this.scheduler?.nextRuns() ?? []).map((r) => [r.dataset, r.next]));
+    const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
+    return {
+      version: VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      accepting: this.accepting,
+      budgets: {
+        workers: { limit: budgets.workers, used: usage.workers },
+        memoryMiB: { limit: budgets.memoryMiB, used: usage.memoryMiB },
+        ioStreams: Object.fromEntries(this.repositories.names().map((r) => [r, { limit: budgets.ioStreamsPerRepository, used: usage.ioStreams[r] ?? 0 }])),
+      },
+      queue: { queued: count('queued'), running: count('running'), verifying: count('verifying') },
+      plugins: this.registry.list().map((p) => ({ id: p.manifest.id, version: p.version, loaded: loaded.has(p.manifest.id), crashes: this.events.crashes[p.manifest.id] ?? 0 })),
+      repositories: this.repositories.names().map((name) => ({ name, location: this.repositories.entry(name).path })),
+      datasets: Object.values(this.config.datasets).map((d) => {
+        const last = jobs.filter((j) => (j.request as { dataset?: string }).dataset === d.name).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
+        const nextAt = next.get(d.name);
+        return {
+          name: d.name,
+          translator: d.translator,
+          repository: d.repository,
+          ...(d.schedule ? { schedule: d.schedule } : {}),
+          ...(nextAt !== undefined ? { nextRunAt: new Date(nextAt).toISOString() } : {}),
+          ...(last ? { lastJob: { id: last.id, state: last.state, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) } } : {}),
+        };
+      }),
+    };
+  }
+
+  async listSnapshots(filter: SnapshotFilter): Promise<readonly ApiSnapshotSummary[]> {
+    const out: ApiSnapshotSummary[] = [];
+    for (const name of filter.repository ? [filter.repository] : this.repositories.names()) {
+      const { snapshots } = await listSnapshots(await this.repositories.open(name));
+      for (const s of snapshots) {
+        if ((filter.dataset && s.dataset !== filter.dataset) || (filter.tag && !s.tags.includes(filter.tag))) continue;
+        out.push(summarize(name, s));
+      }
+    }
+    return out.sort((a, b) => (a.time < b.time ? 1 : -1)).slice(0, filter.limit);
+  }
+
+  async browse(request: BrowseRequest): Promise<BrowseListing> {
+    const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+    const store = await BlobStore.open(await this.repositories.open(repository));
+    const base = normalizeInclude(request.path);
+    const found = await resolvePath(store, snapshot.tree, base);
+    const entries: readonly TreeEntry[] = found.entry && found.entry.kind !== 'dir' ? [found.entry] : await loadTree(store, found.tree!);
+    const prefix = found.entry && found.entry.kind !== 'dir' ? base.split('/').slice(0, -1).join('/') : base;
+    return {
+      snapshot: snapshot.id,
+      path: base,
+      total: entries.length,
+      entries: entries.slice(request.offset, request.offset + request.limit).map((e) => browseEntry(prefix, e)),
+    };
+  }
+
+  async metrics(): Promise<RuntimeMetrics> {
+    const jobs = this.queue.list();
+    const jobsByState: Partial<Record<JobState, number>> = {};
+    let bytesRead = 0;
+    let bytesAdded = 0;
+    for (const j of jobs) {
+      jobsByState[j.state] = (jobsByState[j.state] ?? 0) + 1;
+      if (j.kind === 'backup' && j.state === 'done') {
+        bytesAdded += Number(j.result?.bytesAdded ?? 0);
+        bytesRead += Number(j.result?.bytesRead ?? j.progress?.bytes ?? 0);
+      }
+    }
+    const usage = this.queue.usage();
+    const mover = { objectsWritten: 0, bytesWritten: 0, retries: 0, verifyFailures: 0 };
+    for (const name of this.repositories.names()) {
+      const m = this.repositories.mover(name).metrics;
+      mover.objectsWritten += m.objectsSaved;
+      mover.bytesWritten += m.bytesSaved;
+      mover.retries += m.retries;
+      mover.verifyFailures += m.verificationFailures;
+    }
+    return {
+      jobsByState,
+      bytesRead,
+      bytesAdded,
+      queueDepth: jobsByState.queued ?? 0,
+      budgets: { workers: { limit: this.config.budgets.workers, used: usage.workers }, memoryMiB: { limit: this.config.budgets.memoryMiB, used: usage.memoryMiB } },
+      pluginCrashes: { ...this.events.crashes },
+      mover,
+    };
+  }
+
+  /** Finds a snapshot by id, prefix or 'latest' (with a dataset) in one or all repositories. */
+  async findSnapshotAnywhere(selector: string, repository?: string, dataset?: string): Promise<{ repository: string; snapshot: SnapshotRecord }> {
+    const names = repository ? [repository] : this.repositories.names();
+    for (const name of names) {
+      try {
+        const snapshot = await findSnapshot(await this.repositories.open(name), selector, dataset ? { dataset } : {});
+        return { repository: name, snapshot };
+      } catch (err) {
+        if ((err as EbmError).code !== 'E_SNAPSHOT_NOT_FOUND') throw err;
+      }
+    }
+    throw new EbmError('E_SNAPSHOT_NOT_FOUND', `no snapshot ${selector}${dataset ? ` of dataset ${dataset}` : ''} in ${names.join(', ')}`, { subject: selector });
+  }
+}
+
+function summarize(repository: string, s: SnapshotRecord): ApiSnapshotSummary {
+  return {
+    id: s.id,
+    repository,
+    dataset: s.dataset,
+    time: s.time,
+    host: s.host,
+    tags: s.tags,
+    translator: s.translator,
+    source: s.source,
+    ...(s.parent ? { parent: s.parent } : {}),
+    files: s.summary.files,
+    dirs: s.summary.dirs,
+    bytesTotal: s.summary.bytesTotal,
+    bytesAdded: s.summary.bytesAdded,
+    durationMs: s.summary.durationMs,
+    warnings: s.summary.warnings.length + s.summary.warningsDropped,
+  };
+}
+
+function browseEntry(prefix: string, e: TreeEntry): BrowseEntry {
+  return {
+    name: e.name,
+    path: prefix ? `${prefix}/${e.name}` : e.name,
+    kind: e.kind,
+    ...(e.size !== undefined ? { size: e.size } : {}),
+    ...(e.mode !== undefined ? { mode: e.mode } : {}),
+    ...(e.user !== undefined ? { user: e.user } : {}),
+    ...(e.group !== undefined ? { group: e.group } : {}),
+    ...(e.mtimeNs !== undefined ? { mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() } : {}),
+    ...(e.target !== undefined ? { target: e.target } : {}),
+  };
+}

@@ -1,0 +1,166 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { generateSampleTree } from '@ebm/core';
+import { EBM_MAIN, ebm, ebmOk, PASSWORD, tempDir } from '../helpers/cli';
+
+const TOKEN = 'test-token-0123456789';
+
+interface Host {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  logs(): string;
+}
+
+/** Starts a real `ebm serve` on an ephemeral loopback port and waits until its API answers. */
+function startHost(config: string): Promise<Host> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [EBM_MAIN, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--json'], {
+      env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_API_TOKEN: TOKEN } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"op":"serve"'));
+      if (line) {
+        const { port } = JSON.parse(line) as { port: number };
+        resolve({ child, url: `http://127.0.0.1:${port}`, exited, logs: () => err });
+      }
+    });
+    void exited.then((e) => reject(new Error(`ebm serve exited early (${e.code ?? e.signal}):\n${out}\n${err}`)));
+    setTimeout(() => reject(new Error(`ebm serve did not start:\n${out}\n${err}`)), 30000);
+  });
+}
+
+async function api<T>(host: Host, method: string, route: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${host.url}${route}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+async function waitForJob(host: Host, id: string, states: string[], timeoutMs = 60000): Promise<{ state: string; error?: { code: string; message: string }; result?: Record<string, unknown> }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api<{ state: string }>(host, 'GET', `/api/v1/jobs/${id}`);
+    if (states.includes(body.state)) return body;
+    if (Date.now() > until) throw new Error(`job ${id} stayed ${body.state}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('ebm serve (the host process)', () => {
+  let work: string;
+  let config: string;
+  let repo: string;
+  let docs: string;
+
+  beforeAll(async () => {
+    work = tempDir('serve');
+    repo = path.join(work, 'repo');
+    docs = path.join(work, 'docs');
+    await generateSampleTree(docs, { files: 300, seed: 9 });
+    await ebmOk(['init', '-r', repo]);
+    config = path.join(work, 'ebm.config.yaml');
+    fs.writeFileSync(
+      config,
+      [
+        `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
+        'datasets:',
+        `  docs: { translator: filesystem, source: ${docs}, repository: main, retention: { keepLast: 2 } }`,
+        'budgets: { workers: 2, memoryMiB: 1024 }',
+        `state: { dir: ${path.join(work, 'state')} }`,
+        `log: { level: info, file: ${path.join(work, 'host.jsonl')} }`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  it('serves the API only with the bearer token, runs a triggered backup, lists and browses its snapshot, and stops cleanly on SIGTERM', async () => {
+    const host = await startHost(config);
+    try {
+      expect((await api(host, 'GET', '/api/v1/status', undefined, null)).status).toBe(401);
+      expect((await api(host, 'GET', '/api/v1/status', undefined, 'wrong-token')).status).toBe(401);
+      expect((await api(host, 'GET', '/metrics', undefined, null)).status).toBe(401);
+      const status = await api<{ datasets: Array<{ name: string }>; accepting: boolean }>(host, 'GET', '/api/v1/status');
+      expect(status.status).toBe(200);
+      expect(status.body.accepting).toBe(true);
+      expect(status.body.datasets.map((d) => d.name)).toEqual(['docs']);
+
+      const trigger = await api<{ id: string }>(host, 'POST', '/api/v1/datasets/docs/backup', { tags: ['manual'] });
+      expect(trigger.status).toBe(202);
+      const done = await waitForJob(host, trigger.body.id, ['done', 'failed']);
+      expect(done).toMatchObject({ state: 'done' });
+      expect((await api(host, 'POST', '/api/v1/datasets/nope/backup', {})).status).toBe(404);
+
+      const snaps = await api<{ snapshots: Array<{ id: string; dataset: string; tags: string[] }> }>(host, 'GET', '/api/v1/snapshots');
+      expect(snaps.body.snapshots).toHaveLength(1);
+      expect(snaps.body.snapshots[0]).toMatchObject({ dataset: 'docs', tags: ['manual'] });
+      const tree = await api<{ entries: Array<{ name: string; kind: string }> }>(host, 'GET', `/api/v1/snapshots/${snaps.body.snapshots[0]!.id}/tree?path=`);
+      expect(tree.body.entries.map((e) => e.name)).toEqual(fs.readdirSync(docs).sort());
+
+      // The CLI talks to the running host too.
+      const env = { EBM_HOST_URL: host.url, EBM_API_TOKEN: TOKEN };
+      const runWait = await ebm(['run', 'docs', '--wait', '--json'], { env });
+      expect(runWait.code).toBe(0);
+      const jobs = await ebmOk(['jobs', '--json'], { env });
+      expect(jobs.lines.filter((l) => l.type === 'result').length).toBeGreaterThanOrEqual(2);
+      const metrics = await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(await metrics.text()).toMatch(/ebm_jobs\{state="done"\} \d+/);
+    } finally {
+      host.child.kill('SIGTERM');
+    }
+    expect(await host.exited).toEqual({ code: 0, signal: null });
+    const logLines = fs.readFileSync(path.join(work, 'host.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logLines.some((l) => l.msg === 'job done' && typeof l.job === 'string')).toBe(true);
+    expect(logLines.some((l) => l.msg === 'host stopped')).toBe(true);
+  });
+
+  it('after a SIGKILL mid-backup, a restarted host finds the repository valid, marks the job interrupted, and carries on', async () => {
+    const big = path.join(work, 'docs', 'big');
+    fs.mkdirSync(big, { recursive: true });
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(big, `r${i}.bin`), require('node:crypto').randomBytes(2 * 1024 * 1024));
+    const host = await startHost(config);
+    const trigger = await api<{ id: string }>(host, 'POST', '/api/v1/datasets/docs/backup', { full: true });
+    await waitForJob(host, trigger.body.id, ['running']);
+    await new Promise((r) => setTimeout(r, 300));
+    host.child.kill('SIGKILL');
+    await host.exited;
+
+    await ebmOk(['unlock', '-r', repo]);
+    await ebmOk(['check', '-r', repo, '--read-data']);
+    const again = await startHost(config);
+    try {
+      const job = await api<{ state: string; error?: { message: string } }>(again, 'GET', `/api/v1/jobs/${trigger.body.id}`);
+      expect(job.body.state).toBe('failed');
+      expect(job.body.error?.message).toContain('interrupted');
+      const next = await api<{ id: string }>(again, 'POST', '/api/v1/datasets/docs/backup', {});
+      expect(await waitForJob(again, next.body.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  });
+
+  it('refuses an invalid configuration with every problem and its line', async () => {
+    const bad = path.join(work, 'bad.yaml');
+    fs.writeFileSync(bad, ['repositories: { main: { path: relative/repo, passwordEnv: EBM_PASSWORD } }', 'datasets:', '  d: { translator: filesystem, source: /x, repository: other, schedule: "0 2 * *" }', ''].join('\n'));
+    const run = await ebm(['serve', '--config', bad, '--json']);
+    expect(run.code).toBe(2);
+    const error = run.lines.find((l) => l.type === 'error')!.error as { code: string; message: string };
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(/bad\.yaml:1:\d+: repositories\.main\.path/);
+    expect(error.message).toMatch(/bad\.yaml:3:\d+: datasets\.d\.repository/);
+    expect(error.message).toMatch(/bad\.yaml:3:\d+: datasets\.d\.schedule/);
+  });
+});
