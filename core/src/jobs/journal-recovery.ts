@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../fs/atomic-write';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import { EbmError } from '@ebm/sdk';
 import type { ErrorRecord } from '@ebm/sdk';
 import type { JournalLine } from './job-journal';
@@ -98,26 +97,10 @@ function parseLine(raw: string): JobRecord | undefined {
 }
 
 async function rewrite(file: string, jobs: readonly JobRecord[]): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(file)}.tmp-${randomBytes(6).toString('hex')}`);
   const body = jobs.map((job) => {
     const { log: _log, progress: _progress, ...rest } = job;
     const line: JournalLine = { v: 1, job: rest };
     return `${JSON.stringify(line)}\n`;
   }).join('');
-  const handle = await fs.open(temp, 'w');
-  try {
-    await handle.write(body);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  const dirHandle = await fs.open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
+  await writeFileAtomic(file, body);
 }

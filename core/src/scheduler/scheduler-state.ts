@@ -1,5 +1,5 @@
+import { writeFileAtomic } from '../fs/atomic-write';
 import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 
 /**
  * What the scheduler remembers across restarts, per dataset, in one small
@@ -84,21 +84,5 @@ function isEntry(value: unknown): value is DatasetScheduleState {
  * state, never a torn one. Creates the directory when missing.
  */
 export async function writeSchedulerState(file: string, state: SchedulerState): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const temp = `${file}.tmp-${process.pid}`;
-  const handle = await fs.open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify({ version: FORMAT_VERSION, datasets: state }, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  const dirHandle = await fs.open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
+  await writeFileAtomic(file, `${JSON.stringify({ version: FORMAT_VERSION, datasets: state }, null, 2)}\n`);
 }
