@@ -18,6 +18,11 @@ describe('documentation stays in step with the code', () => {
     for (const term of ['Terminology', 'blob', 'pack', 'index', 'snapshot', 'tree', 'key file', 'lock', 'FastCDC', 'AES-256-GCM', 'zstd', 'scrypt']) {
       expect(format.toLowerCase()).toContain(term.toLowerCase());
     }
+    const runtime = fs.readFileSync(path.join(repoRoot, 'docs', 'runtime.md'), 'utf8');
+    for (const term of ['ebm serve', 'SIGTERM', 'SIGKILL', 'budgets', 'verifying', 'journal', 'data mover', 'Bearer', '/metrics', 'schedule']) {
+      expect(runtime).toContain(term);
+    }
+    expect(fs.existsSync(path.join(repoRoot, 'docs', 'openapi.yaml'))).toBe(true);
     const plugins = fs.readFileSync(path.join(repoRoot, 'docs', 'plugins.md'), 'utf8');
     for (const term of ['manifest', 'apiVersion', 'defineTranslator', 'writeContent', 'previous', 'readContent', 'E_CANCELLED', 'depth-first']) {
       expect(plugins).toContain(term);
