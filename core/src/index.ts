@@ -35,6 +35,29 @@ export type { RestoreRequest } from './restore/restore-service';
 export { createContainer } from './container';
 export type { ContainerOptions } from './container';
 
+// The runtime (ebm serve): configuration, scheduler, jobs and queue, data mover, catalog, HTTP API.
+export { loadHostConfig, parseHostConfig } from './config/load-config';
+export type { HostConfiguration, RepositoryConfigEntry, DatasetConfig, Budgets } from './config/config-types';
+export { ConfigError } from './config/config-problem';
+export { Scheduler } from './scheduler/scheduler';
+export { SystemClock, ManualClock } from './scheduler/clock';
+export type { Clock } from './scheduler/clock';
+export { validateRequest } from './controller/validate-request';
+export { JobQueue } from './queue/job-queue';
+export { CostModel } from './queue/cost-model';
+export { JobEvents } from './jobs/job-events';
+export { JobJournal } from './jobs/job-journal';
+export { recoverJournal } from './jobs/journal-recovery';
+export { ServiceJobExecutor } from './jobs/service-job-executor';
+export type { JobRecord, JobRequest, JobState, JobKind, JobCost, RetryPolicy } from './jobs/job-types';
+export { createDataMover, DataMover } from './mover/data-mover';
+export { Catalog } from './catalog/catalog';
+export { syncCatalog, rebuildCatalog } from './catalog/indexer';
+export { createApiServer } from './api/api-server';
+export type { RuntimeFacade } from './api/runtime-facade';
+export { HostRuntime } from './runtime/host-runtime';
+export { Logger } from './logging/logger';
+
 // Demo helpers (also used by end-to-end tests).
 export { generateSampleTree, mutateSampleTree } from './demo/sample-tree';
 export { compareTrees } from './demo/tree-compare';

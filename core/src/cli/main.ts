@@ -18,6 +18,8 @@ import { registerPlugins } from './commands/plugins';
 import { registerDemo } from './commands/demo';
 import { registerServe } from './commands/serve';
 import { registerJobs } from './commands/jobs';
+import { registerCatalog } from './commands/catalog';
+import { registerFind } from './commands/find';
 
 /** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 
@@ -48,7 +50,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs, registerCatalog, registerFind]) {
     register(program, run);
   }
   return program;

@@ -65,6 +65,7 @@ export const ERROR_CATALOGUE = {
   E_PROTOCOL: spec('a message between host and plugin broke the protocol', 'report it to the plugin vendor (or ebm, if the plugin is first-party)'),
   E_INVALID_OPTION: spec('an option passed to the plugin is invalid', "see `ebm plugins` for the plugin's options"),
   // --- jobs and the host process
+  E_CATALOG_CORRUPT: spec('the catalog database on this host was unreadable or damaged', 'nothing to do: it was moved aside to <file>.corrupt-<time> and rebuilt from the repository; delete that file when no longer needed'),
   E_JOB_NOT_FOUND: spec('no job with that id', 'see `ebm jobs` or GET /api/v1/jobs'),
   E_DATASET_NOT_FOUND: spec('no dataset with that name in the host configuration', 'see the datasets of GET /api/v1/status or the configuration file'),
   E_UNAUTHORIZED: spec('the HTTP API request has no valid bearer token', 'send Authorization: Bearer <token> (the token from EBM_API_TOKEN, api.tokenEnv or api.tokenFile)', false, 2),

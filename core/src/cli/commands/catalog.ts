@@ -31,7 +31,7 @@ export async function withSyncedCatalog<T>(ctx: CliContext, repo: Repository, op
     try {
       if (catalog.recovered) {
         const r = catalog.recovered;
-        warn(ctx, 'catalog-recovered', r.kind === 'corrupt'
+        warn(ctx, 'E_CATALOG_CORRUPT', r.kind === 'corrupt'
           ? `catalog ${file} was unreadable (${r.reason}); moved it to ${r.movedTo} and rebuilding it from the repository`
           : `catalog ${file}: ${r.reason}; rebuilding it from the repository`);
       }
@@ -42,7 +42,7 @@ export async function withSyncedCatalog<T>(ctx: CliContext, repo: Repository, op
       if (attempt > 1 || !isCorruptionError(err)) throw err;
       catalog.close();
       const movedTo = moveAside(file);
-      warn(ctx, 'catalog-recovered', `catalog ${file} is damaged (${(err as Error).message}); moved it to ${movedTo} and rebuilding it from the repository`);
+      warn(ctx, 'E_CATALOG_CORRUPT', `catalog ${file} is damaged (${(err as Error).message}); moved it to ${movedTo} and rebuilding it from the repository`);
     } finally {
       catalog.close();
     }
@@ -84,7 +84,7 @@ export const registerCatalog: RegisterCommand = (program, run) => {
         const repo = await ctx.openRepository();
         const opened = Catalog.open(catalogFileFor(repo, opts));
         try {
-          if (opened.recovered) warn(ctx, 'catalog-recovered', `catalog ${opened.file} was replaced: ${opened.recovered.reason}${opened.recovered.movedTo ? ` (moved to ${opened.recovered.movedTo})` : ''}`);
+          if (opened.recovered) warn(ctx, 'E_CATALOG_CORRUPT', `catalog ${opened.file} was replaced: ${opened.recovered.reason}${opened.recovered.movedTo ? ` (moved to ${opened.recovered.movedTo})` : ''}`);
           const inRepo = new Set(await repo.listIds('snapshots'));
           const indexed = opened.snapshotIds(repo.config.id);
           const stale = indexed.filter((id) => !inRepo.has(id)).length;
