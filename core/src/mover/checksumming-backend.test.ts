@@ -18,15 +18,23 @@ describe('ChecksummingBackend', () => {
     expect(store.peek({ type: 'locks', name: 'my-lock' })?.toString()).toBe('lock');
   });
 
-  it.each(['data', 'index', 'snapshots', 'keys'] as const)('refuses a %s file whose bytes do not hash to its name, before sending anything', async (type) => {
-    const inner = new FaultyBackend();
-    const b = new ChecksummingBackend(inner);
+  it.each(['data', 'index', 'snapshots', 'keys'] as const)('refuses a %s file whose bytes do not hash to its name: nothing stays stored, not retryable', async (type) => {
+    const store = new MemoryBackend();
+    const b = new ChecksummingBackend(new FaultyBackend(store));
     const name = sha256Hex(Buffer.from('other bytes'));
     await expect(b.save({ type, name }, Buffer.from('these bytes'))).rejects.toMatchObject({
       code: 'E_INTERNAL',
       retryable: false,
       message: expect.stringContaining(`${type}/${name}`),
     });
+    expect(store.peek({ type, name })).toBeUndefined();
+  });
+
+  it('without verification, refuses a misnamed hash-named file before sending anything', async () => {
+    const inner = new FaultyBackend();
+    const b = new ChecksummingBackend(inner, { verify: 'none' });
+    const name = sha256Hex(Buffer.from('other bytes'));
+    await expect(b.save({ type: 'data', name }, Buffer.from('these bytes'))).rejects.toMatchObject({ code: 'E_INTERNAL', retryable: false });
     expect(inner.calls.save).toBe(0);
   });
 
