@@ -84,6 +84,12 @@ describe('HostRuntime schedules', () => {
       expect(snapshots.map((s) => s.dataset)).toEqual(['nightly']);
       expect((await runtime.status()).datasets[0]!.nextRunAt).toBe('2026-03-02T02:00:00.000Z');
       expect(logs.some((l) => l.includes('"msg":"job done"') && l.includes('"dataset":"nightly"'))).toBe(true);
+      // The catalog is synced after the backup, and browsing is answered from it.
+      await runtime.catalog.sync('main');
+      const snapshotId = snapshots[0]!.id;
+      expect(runtime.catalog.listDirectory(snapshotId, '')?.map((e) => e.name)).toEqual(fs.readdirSync(source).sort());
+      const listing = await runtime.browse({ snapshot: snapshotId, path: '', offset: 0, limit: 100 });
+      expect(listing.entries.map((e) => e.name)).toEqual(fs.readdirSync(source).sort());
     } finally {
       await runtime.stop(5000);
     }

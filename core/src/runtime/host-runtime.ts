@@ -23,6 +23,7 @@ import type { Logger } from '../logging/logger';
 import { RepositoryRegistry } from './repository-registry';
 import { EventBridge } from './event-bridge';
 import { RuntimeQueries } from './runtime-queries';
+import { HostCatalog } from './catalog-sync';
 import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
 
 export interface HostRuntimeOptions {
@@ -45,6 +46,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
   #journal?: JobJournal;
   #scheduler?: Scheduler<DatasetConfig>;
   readonly #container: DependencyContainer;
+  readonly catalog: HostCatalog;
 
   private constructor(
     readonly config: HostConfiguration,
@@ -58,6 +60,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
   ) {
     super();
     this.#container = container;
+    this.catalog = new HostCatalog(config.state.catalogFile, repositories, log);
   }
 
   static create(config: HostConfiguration, options: HostRuntimeOptions): HostRuntime {
@@ -109,6 +112,8 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     for (const job of recovered.interrupted) this.log.warn('job interrupted by the previous host stop', { job: job.id, kind: job.kind });
     this.log.info('job journal recovered', { requeued: requeued.length, interrupted: recovered.interrupted.length, rejected: rejected.length });
     this.jobEvents.on('job:done', (job) => this.#afterJob(job));
+    this.catalog.open();
+    void this.catalog.sync();
     this.#accepting = true;
     this.#scheduler = new Scheduler<DatasetConfig>({
       datasets: Object.values(this.config.datasets),
@@ -132,6 +137,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     await this.#scheduler?.stop();
     this.#scheduler = undefined;
     await this.queue.close({ graceMs });
+    await this.catalog.close();
     await this.#journal?.close();
     this.events.close();
     await this.pluginHost.close();
@@ -197,6 +203,9 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
 
   /** After a dataset's successful backup, its retention policy runs as a forget job (with prune). */
   #afterJob(job: JobRecord): void {
+    if (job.state === 'done' && (job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune')) {
+      void this.catalog.sync((job.request as { repository: string }).repository);
+    }
     if (job.kind !== 'backup' || job.state !== 'done' || !this.#accepting) return;
     const dataset = this.config.datasets[(job.request as { dataset: string }).dataset];
     if (!dataset?.retention) return;

@@ -13,6 +13,8 @@ import { loadTree, resolvePath } from '../browse/tree-walker';
 import { normalizeInclude } from '../restore/restore-service';
 import type { RepositoryRegistry } from './repository-registry';
 import type { EventBridge } from './event-bridge';
+import type { HostCatalog } from './catalog-sync';
+import type { CatalogEntry } from '../catalog/catalog-types';
 import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, RuntimeMetrics, SnapshotFilter } from '../api/runtime-facade';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -32,6 +34,7 @@ export abstract class RuntimeQueries {
   abstract get pluginHost(): PluginHost;
   abstract get accepting(): boolean;
   abstract get scheduler(): Scheduler<DatasetConfig> | undefined;
+  abstract readonly catalog: HostCatalog;
 
   async status(): Promise<HostStatus> {
     const jobs = this.queue.list();
@@ -83,6 +86,15 @@ export abstract class RuntimeQueries {
 
   async browse(request: BrowseRequest): Promise<BrowseListing> {
     const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+    const fromCatalog = this.catalog.listDirectory(snapshot.id, normalizeInclude(request.path));
+    if (fromCatalog !== undefined) {
+      return {
+        snapshot: snapshot.id,
+        path: normalizeInclude(request.path),
+        total: fromCatalog.length,
+        entries: fromCatalog.slice(request.offset, request.offset + request.limit).map(catalogEntry),
+      };
+    }
     const store = await BlobStore.open(await this.repositories.open(repository));
     const base = normalizeInclude(request.path);
     const found = await resolvePath(store, snapshot.tree, base);
@@ -174,5 +186,19 @@ function browseEntry(prefix: string, e: TreeEntry): BrowseEntry {
     ...(e.group !== undefined ? { group: e.group } : {}),
     ...(e.mtimeNs !== undefined ? { mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() } : {}),
     ...(e.target !== undefined ? { target: e.target } : {}),
+  };
+}
+
+function catalogEntry(e: CatalogEntry): BrowseEntry {
+  return {
+    name: e.name,
+    path: e.path,
+    kind: e.kind,
+    ...(e.size !== undefined && e.size !== null ? { size: e.size } : {}),
+    ...(e.mode !== undefined && e.mode !== null ? { mode: e.mode } : {}),
+    ...(e.user ? { user: e.user } : {}),
+    ...(e.group ? { group: e.group } : {}),
+    ...(e.mtimeNs ? { mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() } : {}),
+    ...(e.target ? { target: e.target } : {}),
   };
 }
