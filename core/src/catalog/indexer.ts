@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { decodeTree, EbmError, isEbmError } from '@ebm/sdk';
+import { EbmError, isEbmError } from '@ebm/sdk';
+import { loadTree } from '../browse/tree-walker';
 import type { TreeEntry } from '@ebm/sdk';
 import { BlobStore } from '../repository/blob-store';
 import type { Repository } from '../repository/repository';
@@ -78,7 +79,7 @@ export async function indexSnapshot(catalog: Catalog, repo: Repository, store: B
     if (seen.has(treeId) || writer.hasTree(treeId)) return;
     seen.add(treeId);
     if (options.signal?.aborted) throw new EbmError('E_CANCELLED', `indexing snapshot ${snapshot.id.slice(0, 8)} was cancelled`);
-    const list: readonly TreeEntry[] = decodeTree(await store.loadBlob(treeId), `tree ${treeId.slice(0, 12)}`).entries;
+    const list: readonly TreeEntry[] = await loadTree(store, treeId);
     for (const e of list) if (e.kind === 'dir' && e.subtree) await visit(e.subtree);
     batch.push({ blobId: treeId, entries: list });
     batchSize += list.length;

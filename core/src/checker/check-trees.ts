@@ -1,10 +1,10 @@
-import { decodeTree } from '@ebm/sdk';
+import { loadTree } from '../browse/tree-walker';
 import type { BlobKind } from '@ebm/sdk';
 import type { BlobStore } from '../repository/blob-store';
 import type { SnapshotRecord } from '../repository/types';
 import type { CheckProblem } from './check-report';
 import { describeError } from './check-report';
-import { walkTrees } from './tree-walk';
+import { walkTrees } from '../browse/walk-trees';
 
 /**
  * Walks every snapshot's trees: each tree must load (verified) and decode,
@@ -47,8 +47,7 @@ export async function checkSnapshotTrees(
     async (treeId) => {
       const children: string[] = [];
       try {
-        const tree = decodeTree(await store.loadBlob(treeId), `tree ${treeId}`);
-        for (const entry of tree.entries) {
+        for (const entry of await loadTree(store, treeId)) {
           const where = `entry ${JSON.stringify(entry.name)} of tree ${treeId}`;
           if (entry.subtree !== undefined && requireBlob(entry.subtree, 'tree', where)) children.push(entry.subtree);
           if (entry.content !== undefined) for (const id of entry.content) requireBlob(id, 'data', where);

@@ -1,7 +1,7 @@
-import { decodeTree, EbmError, isEbmError, throwIfCancelled } from '@ebm/sdk';
+import { EbmError, isEbmError, throwIfCancelled } from '@ebm/sdk';
 import { readDataOfPack } from '../checker/check-data';
 import type { CheckProblem } from '../checker/check-report';
-import { walkTrees } from '../checker/tree-walk';
+import { visitReachableBlobs } from '../browse/reachable-blobs';
 import { BlobStore } from '../repository/blob-store';
 import { MasterIndex } from '../repository/master-index';
 import type { PackBlob } from '../repository/pack-format';
@@ -67,23 +67,6 @@ async function referencedPacks(store: BlobStore, snapshot: SnapshotRecord, signa
     if (loc === undefined) throw new EbmError('E_BLOB_NOT_FOUND', `snapshot ${snapshot.id.slice(0, 12)}: blob ${id} (${where}) is missing from the index`, { subject: id, op: 'verify' });
     packs.add(loc.pack);
   };
-  need(snapshot.tree, 'root tree');
-  const { trees } = await walkTrees(
-    [snapshot.tree],
-    async (treeId) => {
-      const tree = decodeTree(await store.loadBlob(treeId), `tree ${treeId}`);
-      const children: string[] = [];
-      for (const entry of tree.entries) {
-        const where = `entry ${JSON.stringify(entry.name)} of tree ${treeId.slice(0, 12)}`;
-        if (entry.subtree !== undefined) {
-          need(entry.subtree, where);
-          children.push(entry.subtree);
-        }
-        if (entry.content !== undefined) for (const id of entry.content) need(id, where);
-      }
-      return children;
-    },
-    { signal },
-  );
+  const { trees } = await visitReachableBlobs(store, [{ id: snapshot.tree, where: 'root tree' }], (ref) => need(ref.id, ref.where), signal ? { signal } : {});
   return { packs, trees };
 }

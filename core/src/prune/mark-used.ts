@@ -1,7 +1,7 @@
-import { decodeTree, EbmError } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
 import type { BlobStore } from '../repository/blob-store';
 import type { SnapshotRecord } from '../repository/types';
-import { walkTrees } from '../checker/tree-walk';
+import { visitReachableBlobs } from '../browse/reachable-blobs';
 
 /**
  * Every blob reachable from the snapshots: their trees and all content the
@@ -22,25 +22,11 @@ export async function markUsedBlobs(
     }
     used.add(id);
   };
-  for (const s of snapshots) require(s.tree, `root tree of snapshot ${s.id}`);
-  let done = 0;
-  await walkTrees(
-    snapshots.map((s) => s.tree),
-    async (treeId) => {
-      const tree = decodeTree(await store.loadBlob(treeId), `tree ${treeId}`);
-      const children: string[] = [];
-      for (const entry of tree.entries) {
-        const where = `entry ${JSON.stringify(entry.name)} of tree ${treeId}`;
-        if (entry.subtree !== undefined) {
-          require(entry.subtree, where);
-          children.push(entry.subtree);
-        }
-        if (entry.content !== undefined) for (const id of entry.content) require(id, where);
-      }
-      options.onTree?.(++done);
-      return children;
-    },
-    { signal: options.signal },
+  await visitReachableBlobs(
+    store,
+    snapshots.map((s) => ({ id: s.tree, where: `root tree of snapshot ${s.id}` })),
+    (ref) => require(ref.id, ref.where),
+    options,
   );
   return used;
 }

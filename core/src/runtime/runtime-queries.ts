@@ -14,7 +14,6 @@ import { normalizeInclude } from '../restore/restore-service';
 import type { RepositoryRegistry } from './repository-registry';
 import type { EventBridge } from './event-bridge';
 import type { HostCatalog } from './catalog-sync';
-import type { CatalogEntry } from '../catalog/catalog-types';
 import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, RuntimeMetrics, SnapshotFilter } from '../api/runtime-facade';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -92,7 +91,7 @@ export abstract class RuntimeQueries {
         snapshot: snapshot.id,
         path: normalizeInclude(request.path),
         total: fromCatalog.length,
-        entries: fromCatalog.slice(request.offset, request.offset + request.limit).map(catalogEntry),
+        entries: fromCatalog.slice(request.offset, request.offset + request.limit).map((e) => browseEntry(e.path, e)),
       };
     }
     const store = await BlobStore.open(await this.repositories.open(repository));
@@ -104,7 +103,7 @@ export abstract class RuntimeQueries {
       snapshot: snapshot.id,
       path: base,
       total: entries.length,
-      entries: entries.slice(request.offset, request.offset + request.limit).map((e) => browseEntry(prefix, e)),
+      entries: entries.slice(request.offset, request.offset + request.limit).map((e) => browseEntry(prefix ? `${prefix}/${e.name}` : e.name, e)),
     };
   }
 
@@ -175,30 +174,29 @@ function summarize(repository: string, s: SnapshotRecord): ApiSnapshotSummary {
   };
 }
 
-function browseEntry(prefix: string, e: TreeEntry): BrowseEntry {
-  return {
-    name: e.name,
-    path: prefix ? `${prefix}/${e.name}` : e.name,
-    kind: e.kind,
-    ...(e.size !== undefined ? { size: e.size } : {}),
-    ...(e.mode !== undefined ? { mode: e.mode } : {}),
-    ...(e.user !== undefined ? { user: e.user } : {}),
-    ...(e.group !== undefined ? { group: e.group } : {}),
-    ...(e.mtimeNs !== undefined ? { mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() } : {}),
-    ...(e.target !== undefined ? { target: e.target } : {}),
-  };
+/** The fields of a tree entry or a catalog row that the API's browse listing shows. */
+interface ListedEntry {
+  readonly name: string;
+  readonly kind: string;
+  readonly size?: number | null;
+  readonly mode?: number | null;
+  readonly user?: string | null;
+  readonly group?: string | null;
+  readonly mtimeNs?: string | null;
+  readonly target?: string | null;
 }
 
-function catalogEntry(e: CatalogEntry): BrowseEntry {
+function browseEntry(path: string, e: ListedEntry): BrowseEntry {
   return {
     name: e.name,
-    path: e.path,
+    path,
     kind: e.kind,
-    ...(e.size !== undefined && e.size !== null ? { size: e.size } : {}),
-    ...(e.mode !== undefined && e.mode !== null ? { mode: e.mode } : {}),
+    ...(e.size != null ? { size: e.size } : {}),
+    ...(e.mode != null ? { mode: e.mode } : {}),
     ...(e.user ? { user: e.user } : {}),
     ...(e.group ? { group: e.group } : {}),
     ...(e.mtimeNs ? { mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString() } : {}),
     ...(e.target ? { target: e.target } : {}),
   };
 }
+

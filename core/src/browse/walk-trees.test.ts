@@ -1,4 +1,4 @@
-import { walkTrees } from './tree-walk';
+import { walkTrees } from './walk-trees';
 
 describe('walkTrees', () => {
   const graph: Record<string, string[]> = { r1: ['a', 'b'], r2: ['b', 'c'], a: ['d'], b: ['d'], c: [], d: [] };
