@@ -19,6 +19,8 @@ export interface BackupRequest {
   readonly dataset: string;
   readonly tags?: readonly string[];
   readonly options?: Readonly<Record<string, OptionValue>>;
+  /** zstd level (0..22) for the data this backup adds; default the repository's. Old data keeps its level. */
+  readonly compressionLevel?: number;
   /** Ignore the parent snapshot: read everything (a new baseline). */
   readonly full?: boolean;
   readonly host?: string;
@@ -58,9 +60,13 @@ export class BackupService {
     if (descriptor.manifest.kind !== 'translator') {
       throw new EbmError('E_USAGE', `plugin ${descriptor.manifest.id} is a ${descriptor.manifest.kind}, not a translator`);
     }
+    const compressionLevel = request.compressionLevel ?? repo.compressionLevel;
+    if (!Number.isInteger(compressionLevel) || compressionLevel < 0 || compressionLevel > 22) {
+      throw new EbmError('E_USAGE', `invalid compression level ${compressionLevel}: need an integer 0..22 (0 stores uncompressed)`, { subject: 'compressionLevel' });
+    }
     const hostname = request.host ?? os.hostname();
     const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset}` });
-    const store = await BlobStore.open(repo);
+    const store = await BlobStore.open(repo, { compressionLevel });
     let committed = false;
     try {
       const parent = request.full ? undefined : await latestForDataset(repo, request.dataset, hostname);
@@ -73,7 +79,7 @@ export class BackupService {
           ...(parent ? { parent: { id: parent.id, tree: parent.tree } } : {}),
           addressing: { idKey: repo.keys.id, chunker: repo.chunkerParams() },
           windowBytes: WINDOW_BYTES,
-          compression: { algorithm: 'zstd', level: repo.compressionLevel },
+          compression: { algorithm: 'zstd', level: compressionLevel },
         },
         new RepositoryBlobServer(store, true),
         { jobId: request.jobId ?? randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },

@@ -128,9 +128,9 @@ describe('checkRepository', () => {
   it('lists packs no index names as unreferenced, not as errors', async () => {
     const repo = await newTestRepository();
     await sampleRepository(repo);
-    const writer = new PackWriter(repo.keys.encryption, 4096);
+    const writer = new PackWriter(repo.cipher, 4096);
     const plain = testBytes(500);
-    writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.keys, 3, plain), plain.length);
+    writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
     const [leftover] = writer.finishAll();
     await repo.backend.save({ type: 'data', name: leftover!.name }, leftover!.data);
     const report = await checkRepository(repo, { readData: true });

@@ -66,8 +66,9 @@ export class CliContext {
     const backend = this.backend();
     this.openBackends.push(backend);
     // Repository.open reads the plaintext config first, so "not a repository"
-    // and "newer format" are reported before any password is asked for.
-    return Repository.open(backend, await this.password());
+    // and "newer format" are reported before any password is asked for, and
+    // an unencrypted repository never asks for one.
+    return Repository.open(backend, () => this.password());
   }
 
   private readonly openBackends: Backend[] = [];

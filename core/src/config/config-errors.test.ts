@@ -53,6 +53,16 @@ describe('configuration errors name their place in the file', () => {
     ]);
   });
 
+  it('encryption: an unknown value, and a password given for an unencrypted repository', () => {
+    expect(problemsOf('c.yaml', [...HEAD.slice(0, 4), '    encryption: rot13', ...HEAD.slice(4)])).toEqual([
+      'c.yaml:5:17: repositories.main.encryption: "rot13" is not one of: "aes-256-gcm", "none"',
+    ]);
+    expect(problemsOf('c.yaml', [...HEAD.slice(0, 4), '    encryption: none', ...HEAD.slice(4)])).toEqual([
+      'c.yaml:4:5: repositories.main.passwordEnv: an unencrypted repository (encryption: none) has no password; remove this, or drop `encryption: none`',
+    ]);
+    expect(() => loadHostConfig(writeConfig('ok.yaml', [...HEAD.slice(0, 3), '    encryption: none', ...HEAD.slice(4)]))).not.toThrow();
+  });
+
   it('a dataset naming a repository that does not exist', () => {
     const lines = [...HEAD.slice(0, 7), '    repository: mian'];
     expect(problemsOf('c.yaml', lines)).toEqual(['c.yaml:8:17: datasets.home.repository: no repository named "mian" in repositories (defined: main); did you mean "main"?']);

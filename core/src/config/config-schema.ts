@@ -29,11 +29,12 @@ const keepCount = (description: string): Schema => ({ type: 'integer', minimum: 
 
 const repository: Schema = {
   type: 'object',
-  description: 'A repository the host writes to. Give exactly one of passwordEnv and passwordFile.',
+  description: 'A repository the host writes to. An encrypted one (the default) needs exactly one of passwordEnv and passwordFile; an unencrypted one neither.',
   additionalProperties: false,
   required: ['path'],
   properties: {
     path: absolutePath('Absolute path of the repository directory (created with `ebm init`).'),
+    encryption: { enum: ['aes-256-gcm', 'none'], description: 'What the repository is (chosen at `ebm init`): "aes-256-gcm" (default) or "none" (integrity only, no password). The host refuses a repository that differs.' },
     passwordEnv: envName('Name of the environment variable that holds the repository password.'),
     passwordFile: absolutePath('Absolute path of a file whose first line is the repository password.'),
     compressionLevel: { type: 'integer', minimum: 0, maximum: 22, description: 'zstd level for new data: 0 stores uncompressed, 1 (fast) … 22 (small). Default 3.' },
@@ -76,6 +77,7 @@ const dataset: Schema = {
       additionalProperties: { type: ['string', 'number', 'boolean', 'array'], items: { type: 'string' } },
     },
     tags: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Tags recorded on every snapshot of the dataset.' },
+    compressionLevel: { type: 'integer', minimum: 0, maximum: 22, description: "zstd level for the data this dataset's backups add (0 stores, 1 fast … 22 small). Default: the repository's compressionLevel." },
     priority: { type: 'integer', minimum: -1000, maximum: 1000, description: 'Queue priority: among waiting jobs, higher runs first; equal priorities run oldest first. Default 0.' },
     deadline: duration('A run still going after this long is cancelled (and retried if attempts remain). Default: no deadline.'),
     retry: {

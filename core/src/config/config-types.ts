@@ -1,3 +1,4 @@
+import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import type { OptionValue } from '@ebm/sdk';
 import type { RetryPolicy } from '../jobs/job-types';
 import type { ForgetPolicy } from '../snapshots/forget-policy';
@@ -26,7 +27,13 @@ export interface RepositoryConfigEntry {
   readonly name: string;
   /** Absolute path of the repository directory. */
   readonly path: string;
-  /** Exactly one of passwordEnv / passwordFile is set. */
+  /**
+   * What the repository must be: 'aes-256-gcm' (default) or 'none'. The host
+   * refuses to open a repository that is not what the configuration says, so
+   * an operator who expects encryption never writes plaintext by mistake.
+   */
+  readonly encryption: EncryptionAlgorithm;
+  /** With encryption: exactly one of passwordEnv / passwordFile is set; without: neither. */
   readonly passwordEnv?: string;
   readonly passwordFile?: string;
   /** zstd level for new data, 0 (store) … 22. Default 3. */
@@ -60,6 +67,8 @@ export interface DatasetConfig {
   readonly tags: readonly string[];
   /** Queue priority: higher runs first among waiting jobs. Default 0. */
   readonly priority: number;
+  /** zstd level for the data this dataset's backups add; absent = the repository's compressionLevel. */
+  readonly compressionLevel?: number;
   /** A run is cancelled when it takes longer than this (ms); absent = no deadline. */
   readonly deadlineMs?: number;
   readonly retry: RetryPolicy;

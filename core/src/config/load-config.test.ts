@@ -35,6 +35,7 @@ describe('loading the host configuration', () => {
     expect(yaml.repositories['offsite']).toEqual({
       name: 'offsite',
       path: '/mnt/offsite/ebm',
+      encryption: 'aes-256-gcm',
       passwordFile: '/etc/ebm/offsite.pass',
       compressionLevel: 3,
       maxConcurrentIo: 4,
@@ -54,7 +55,7 @@ describe('loading the host configuration', () => {
       'budgets: { workers: 2, memoryMiB: 1024 }',
     ]);
     const config = loadHostConfig(file);
-    expect(config.repositories['main']).toEqual({ name: 'main', path: '/srv/backup/repo', passwordEnv: 'EBM_PASSWORD', compressionLevel: 3, maxConcurrentIo: 4, verify: true });
+    expect(config.repositories['main']).toEqual({ name: 'main', path: '/srv/backup/repo', passwordEnv: 'EBM_PASSWORD', encryption: 'aes-256-gcm', compressionLevel: 3, maxConcurrentIo: 4, verify: true });
     expect(config.datasets['home']).toEqual({
       name: 'home',
       translator: 'filesystem',

@@ -1,3 +1,4 @@
+import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OptionValue } from '@ebm/sdk';
@@ -80,6 +81,7 @@ function resolveRepository(name: string, r: Raw): RepositoryConfigEntry {
   return {
     name,
     path: r['path'] as string,
+    encryption: (r['encryption'] as EncryptionAlgorithm | undefined) ?? 'aes-256-gcm',
     ...(r['passwordEnv'] === undefined ? {} : { passwordEnv: r['passwordEnv'] as string }),
     ...(r['passwordFile'] === undefined ? {} : { passwordFile: r['passwordFile'] as string }),
     compressionLevel: (r['compressionLevel'] as number | undefined) ?? CONFIG_DEFAULTS.compressionLevel,
@@ -103,6 +105,7 @@ function resolveDataset(name: string, d: Raw, repositories: Readonly<Record<stri
     options: (d['options'] as Record<string, OptionValue> | undefined) ?? {},
     tags: (d['tags'] as string[] | undefined) ?? [],
     priority: (d['priority'] as number | undefined) ?? CONFIG_DEFAULTS.priority,
+    ...(d['compressionLevel'] === undefined ? {} : { compressionLevel: d['compressionLevel'] as number }),
     ...(d['deadline'] === undefined ? {} : { deadlineMs: ms(d['deadline'], 0) }),
     retry: {
       attempts: (retry['attempts'] as number | undefined) ?? CONFIG_DEFAULTS.retry.attempts,

@@ -31,7 +31,9 @@ function checkRepositories(repositories: Obj, locator: YamlLocator, problems: Co
   for (const [name, repo] of entries(repositories)) {
     const hasEnv = repo['passwordEnv'] !== undefined;
     const hasFile = repo['passwordFile'] !== undefined;
-    if (!hasEnv && !hasFile) {
+    if (repo['encryption'] === 'none') {
+      if (hasEnv || hasFile) problems.push(locator.problem(['repositories', name, hasEnv ? 'passwordEnv' : 'passwordFile'], 'an unencrypted repository (encryption: none) has no password; remove this, or drop `encryption: none`', 'key'));
+    } else if (!hasEnv && !hasFile) {
       problems.push(locator.problem(['repositories', name], 'no password source: give passwordEnv (an environment variable holding the password) or passwordFile (a file holding it)', 'key'));
     } else if (hasEnv && hasFile) {
       problems.push(locator.problem(['repositories', name, 'passwordFile'], 'give only one of passwordEnv and passwordFile', 'key'));

@@ -5,7 +5,7 @@ import { validateRequest } from './validate-request';
 
 const FIXTURES = path.resolve(__dirname, '../../test-fixtures/plugins');
 const plugins = PluginRegistry.discover({ dirs: [FIXTURES], pluginPath: '' });
-const context = { repositories: ['main', 'offsite'], plugins, compressionOverride: ['offsite'], now: () => new Date('2030-01-01T00:00:00Z') };
+const context = { repositories: ['main', 'offsite'], plugins, repositoryEncryption: new Map([['main', 'aes-256-gcm' as const], ['offsite', 'none' as const]]), now: () => new Date('2030-01-01T00:00:00Z') };
 
 function rejection(input: unknown): string {
   try {
@@ -25,7 +25,7 @@ describe('validateRequest (the backup controller)', () => {
   });
 
   it('keeps valid options, tags, deadline and a compression level where the repository allows it', () => {
-    const r = validateRequest({ ...backup, repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['b', 'a', 'b'], deadline: '2030-01-01T06:00:00+01:00', priority: -100, verify: true, full: true, compressionLevel: 19, encryption: true }, context);
+    const r = validateRequest({ ...backup, repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['b', 'a', 'b'], deadline: '2030-01-01T06:00:00+01:00', priority: -100, verify: true, full: true, compressionLevel: 19, encryption: false }, context);
     expect(r).toMatchObject({ repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['a', 'b'], deadline: '2030-01-01T05:00:00.000Z', priority: -100, verify: true, full: true, compressionLevel: 19 });
   });
 
@@ -43,8 +43,9 @@ describe('validateRequest (the backup controller)', () => {
     ['option type', { options: { exclude: 'x' } }, /options.exclude: must be a string\[\], got "x"/],
     ['tags', { tags: 'daily' }, /tags: must be a list of non-empty strings/],
     ['typo', { verfiy: true }, /verfiy: unknown field for a backup request/],
-    ['encryption', { encryption: false }, /encryption: every ebm repository is encrypted/],
-    ['compression not allowed', { compressionLevel: 5 }, /compressionLevel: repository "main" does not allow a per-request compression level/],
+    ['encryption off for an encrypted repository', { encryption: false }, /encryption: repository "main" is encrypted \(aes-256-gcm\); encryption is chosen per repository/],
+    ['encryption on for an unencrypted repository', { repository: 'offsite', encryption: true }, /encryption: repository "offsite" is unencrypted/],
+    ['encryption not a boolean', { encryption: 'yes' }, /encryption: must be true or false, got "yes"/],
     ['compression range', { repository: 'offsite', compressionLevel: 40 }, /compressionLevel: must be an integer between 0 and 22/],
   ])('names the field at fault: %s', (_name, patch, message) => {
     expect(rejection({ ...backup, ...patch })).toMatch(message);

@@ -4,22 +4,18 @@ import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
 import type { PluginRegistry } from '../plugin-host/plugin-registry';
 import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, RestoreJobRequest, VerifyJobRequest } from '../jobs/job-types';
 import { Fields, isOptionValue, isPlainObject, show } from './fields';
+import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 
 export interface ControllerContext {
   /** Names of the configured repositories. */
   readonly repositories: Iterable<string>;
   readonly plugins: PluginRegistry;
-  /** Repositories whose configuration allows a request to set its own compression level. */
-  readonly compressionOverride?: Iterable<string>;
+  /** Encryption of each configured repository (a request's `encryption` must agree with it); absent = not checked beyond a boolean. */
+  readonly repositoryEncryption?: ReadonlyMap<string, EncryptionAlgorithm>;
   readonly now?: () => Date;
 }
 
-/**
- * A backup request may carry a compression level, but only for a repository
- * whose configuration allows it (see validateRequest). JobRequest has no such
- * field yet; the executor reads it from here.
- */
-export type ValidatedRequest = JobRequest | (BackupJobRequest & { readonly compressionLevel: number });
+export type ValidatedRequest = JobRequest;
 
 export const PRIORITY_MIN = -100;
 export const PRIORITY_MAX = 100;
@@ -35,11 +31,13 @@ const POLICY_COUNTS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'kee
  * passes silently. Defaults: translator "filesystem", priority 0, tags [],
  * options {}, full/verify/overwrite/prune false.
  *
- * Compression and encryption are repository settings (the repository's
- * config records its zstd level; every ebm repository is encrypted).
- * `compressionLevel` (0..22) is accepted only for a repository listed in
- * `compressionOverride`; `encryption: false` is always refused, `true` is a
- * no-op.
+ * A backup may set its own `compressionLevel` (0..22) for the data it adds
+ * (default: the repository's configured level). Encryption is chosen per
+ * repository when it is created (`ebm init --encryption`, and
+ * `repositories.<name>.encryption` in the configuration): a request's
+ * `encryption` (true/false) is accepted only when it states what the
+ * repository is, so a request that wants encryption never lands in an
+ * unencrypted repository.
  */
 export function validateRequest(input: unknown, context: ControllerContext): ValidatedRequest {
   if (!isPlainObject(input)) throw new EbmError('E_USAGE', `invalid job request: must be a JSON object, got ${show(input)}`);
@@ -89,22 +87,30 @@ function backup(f: Fields, context: ControllerContext, repository: string | unde
   const full = f.boolean('full', false);
   const verify = f.boolean('verify', false);
   const deadline = deadlineOf(f, now);
-  if (f.has('encryption') && f.raw('encryption') !== true) {
-    f.problem('encryption', 'every ebm repository is encrypted (AES-256-GCM); it cannot be turned off per request');
-  }
-  let compressionLevel: number | undefined;
-  if (f.has('compressionLevel')) {
-    compressionLevel = f.integer('compressionLevel', 0, 22);
-    if (compressionLevel !== undefined && repository !== undefined && !new Set(context.compressionOverride ?? []).has(repository)) {
-      f.problem('compressionLevel', `repository "${repository}" does not allow a per-request compression level (set allowCompressionOverride in its configuration, or change its level there)`);
-    }
-  }
+  checkEncryption(f, context, repository);
+  const compressionLevel = f.has('compressionLevel') ? f.integer('compressionLevel', 0, 22) : undefined;
   if (dataset === undefined || descriptor === undefined || source === undefined || repository === undefined) return undefined;
   const request: BackupJobRequest = {
     kind: 'backup', dataset, repository, translator: descriptor.manifest.id, source, options, tags, full, priority, verify,
     ...(deadline !== undefined ? { deadline } : {}),
+    ...(compressionLevel !== undefined ? { compressionLevel } : {}),
   };
-  return compressionLevel !== undefined ? { ...request, compressionLevel } : request;
+  return request;
+}
+
+function checkEncryption(f: Fields, context: ControllerContext, repository: string | undefined): void {
+  if (!f.has('encryption')) return;
+  const wanted = f.raw('encryption');
+  if (typeof wanted !== 'boolean') {
+    f.problem('encryption', `must be true or false, got ${show(wanted)}`);
+    return;
+  }
+  const actual = repository !== undefined ? context.repositoryEncryption?.get(repository) : undefined;
+  if (actual === undefined) return;
+  const encrypted = actual !== 'none';
+  if (wanted !== encrypted) {
+    f.problem('encryption', `repository "${repository}" is ${encrypted ? `encrypted (${actual})` : 'unencrypted'}; encryption is chosen per repository (repositories.${repository}.encryption, \`ebm init --encryption\`) — send the backup to a repository that is ${wanted ? 'encrypted' : 'unencrypted'}`);
+  }
 }
 
 function translatorOf(f: Fields, plugins: PluginRegistry, id: string): PluginDescriptor | undefined {

@@ -50,6 +50,8 @@ export interface BackupJobRequest {
   readonly deadline?: string;
   /** Re-read and check what the backup wrote, in the serial verification lane. */
   readonly verify: boolean;
+  /** zstd level (0 stores, 1 fast … 22 small) for the data this backup adds; default the repository's configured level. */
+  readonly compressionLevel?: number;
 }
 
 export interface RestoreJobRequest {

@@ -22,6 +22,8 @@ export interface ServiceJobExecutorDeps {
   readonly repositories: RepositoryProvider;
   /** Host name recorded in snapshots (default os.hostname()). */
   readonly host?: string;
+  /** The configured zstd level of a repository, for backups whose request sets none (default: the repository's own). */
+  readonly compressionLevelOf?: (repository: string) => number | undefined;
 }
 
 /**
@@ -70,10 +72,11 @@ export class ServiceJobExecutor implements JobExecutor {
     });
   }
 
-  async #backup(job: Job, base: Repository, request: BackupJobRequest & { readonly compressionLevel?: number }, signal: AbortSignal): Promise<Record<string, JsonValue>> {
-    const repo = request.compressionLevel !== undefined ? withCompressionLevel(base, request.compressionLevel) : base;
+  async #backup(job: Job, repo: Repository, request: BackupJobRequest, signal: AbortSignal): Promise<Record<string, JsonValue>> {
+    const compressionLevel = request.compressionLevel ?? this.#deps.compressionLevelOf?.(request.repository);
     const report = await this.#deps.backup.backup({
       repository: repo,
+      ...(compressionLevel !== undefined ? { compressionLevel } : {}),
       translator: request.translator,
       source: request.source,
       dataset: request.dataset,
@@ -170,13 +173,4 @@ export function parseSubset(text: string): ReadDataSubset {
   const nth = /^(\d+)\/(\d+)$/.exec(text);
   if (nth) return { nth: Number(nth[1]), of: Number(nth[2]) };
   throw new EbmError('E_USAGE', `readDataSubset: "${text}" is neither N% nor n/m`);
-}
-
-/**
- * The repository as seen with another compression level: every other
- * property and method is the repository's own (prototype delegation). Used
- * for a request's compressionLevel override until BackupRequest takes one.
- */
-function withCompressionLevel(repo: Repository, level: number): Repository {
-  return Object.create(repo, { compressionLevel: { value: level, enumerable: true } }) as Repository;
 }

@@ -25,7 +25,7 @@ export function newLockId(): string {
 
 /** Writes (or overwrites on refresh) a lock file. */
 export async function writeLockFile(repo: Repository, id: string, record: LockRecord): Promise<void> {
-  await repo.backend.save({ type: 'locks', name: id }, sealJson(repo.keys.encryption, record, repo.compressionLevel));
+  await repo.backend.save({ type: 'locks', name: id }, sealJson(repo.cipher, record, repo.compressionLevel));
 }
 
 /**
@@ -40,7 +40,7 @@ export async function readLockFiles(repo: Repository): Promise<LockFileContent[]
   for (const id of ids.sort()) {
     try {
       const bytes = await repo.backend.load({ type: 'locks', name: id });
-      out.push({ id, record: validateLock(unsealJson<unknown>(repo.keys.encryption, bytes, `locks/${id}`), id) });
+      out.push({ id, record: validateLock(unsealJson<unknown>(repo.cipher, bytes, `locks/${id}`), id) });
     } catch (err) {
       if (isEbmError(err) && err.code === 'E_STORAGE_NOT_FOUND') continue;
       if (isEbmError(err) && err.code === 'E_CORRUPT_OBJECT') out.push({ id, problem: err.message });

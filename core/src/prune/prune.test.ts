@@ -28,9 +28,9 @@ async function forgottenSnapshotRepository(backend: Backend): Promise<{ repo: Re
   const keptFiles: TestFiles = { 'shared.bin': shared, 'new/c': testBytes(4000), 'new/deep/d': testBytes(500) };
   const kept = await backupFiles(repo, keptFiles, { chunkSize: 700 });
   await removeSnapshot(repo, gone.id);
-  const writer = new PackWriter(repo.keys.encryption, 4096);
+  const writer = new PackWriter(repo.cipher, 4096);
   const plain = testBytes(800);
-  writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.keys, 3, plain), plain.length);
+  writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
   const [pack] = writer.finishAll();
   await backend.save({ type: 'data', name: pack!.name }, pack!.data);
   return { repo, keptId: kept.id, keptFiles, leftover: pack!.name };

@@ -148,7 +148,7 @@ interface WrittenPack {
  */
 async function repack(repo: Repository, plan: PrunePlan, signal: AbortSignal | undefined, progress: (p: PruneProgress) => void): Promise<WrittenPack[]> {
   const written: WrittenPack[] = [];
-  const writer = new PackWriter(repo.keys.encryption, repo.config.packs.targetSize);
+  const writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
   const save = async (packs: readonly FinishedPack[]): Promise<void> => {
     for (const p of packs) {
       await repo.backend.save({ type: 'data', name: p.name }, p.parts);
@@ -162,7 +162,7 @@ async function repack(repo: Repository, plan: PrunePlan, signal: AbortSignal | u
       const data = await loadVerifiedPack(repo, r.pack);
       for (const blob of r.keep) {
         const sealed = sealedBlobOf(data, blob, r.pack);
-        openBlob(repo.keys, sealed, blob, r.pack);
+        openBlob(repo, sealed, blob, r.pack);
         // Copy: the new pack must not keep the whole old pack alive.
         await save(writer.add(blob.kind, blob.id, Buffer.from(sealed), blob.rawLength));
       }

@@ -19,6 +19,8 @@ export interface BlobStoreOptions {
   readonly maxPacksInFlightPerKind?: number;
   /** Bytes of verified tree plaintext kept in memory (default 8 MiB). */
   readonly treeCacheBytes?: number;
+  /** zstd level for blobs this store compresses (default: the repository's); a backup request may override it. */
+  readonly compressionLevel?: number;
 }
 
 export interface BlobStoreStats {
@@ -80,6 +82,7 @@ export class BlobStore {
   readonly #inFlight = new Map<BlobKind, PendingPack[]>([['data', []], ['tree', []]]);
   #indexChain: Promise<unknown> = Promise.resolve();
   #failure: unknown;
+  readonly #compressionLevel: number;
   #aborted = false;
   #blobsAdded = 0;
   #bytesAdded = 0;
@@ -88,7 +91,8 @@ export class BlobStore {
   constructor(repo: RepoAccess, index: MasterIndex, options: BlobStoreOptions = {}) {
     this.#repo = repo;
     this.#index = index;
-    this.#writer = new PackWriter(repo.keys.encryption, repo.config.packs.targetSize);
+    this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
+    this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
     this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 1);
     this.#treeCache = new LRUCache<string, Buffer>({
@@ -132,7 +136,7 @@ export class BlobStore {
     if (actual !== id) {
       throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
     }
-    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.keys, { codec: 1, body: data }) : sealBlob(this.#repo.keys, this.#repo.compressionLevel, plaintext);
+    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.cipher, { codec: 1, body: data }) : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext);
     this.#pending.set(id, null);
     this.#blobsAdded++;
     this.#bytesAdded += sealed.length;
@@ -158,7 +162,7 @@ export class BlobStore {
       throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} is not in the repository index`, { subject: id });
     }
     const sealed = await loadSealedBlob(this.#repo, loc.pack, { id, offset: loc.offset, length: loc.length });
-    const plaintext = openBlob(this.#repo.keys, sealed, { id, rawLength: loc.rawLength }, loc.pack);
+    const plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack);
     if (loc.kind === 'tree') this.#treeCache.set(id, plaintext);
     return plaintext;
   }
@@ -262,10 +266,10 @@ export class BlobStore {
     if (pack === null) {
       const open = this.#writer.blobInOpenPack(id);
       if (open === undefined) throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} was discarded (the store was aborted)`, { subject: id });
-      return openBlob(this.#repo.keys, open.sealed, open.blob, '(not yet written)');
+      return openBlob(this.#repo, open.sealed, open.blob, '(not yet written)');
     }
     await pack.saved;
     const blob = pack.blobs.find((b) => b.id === id)!;
-    return openBlob(this.#repo.keys, await loadSealedBlob(this.#repo, pack.name, blob), blob, pack.name);
+    return openBlob(this.#repo, await loadSealedBlob(this.#repo, pack.name, blob), blob, pack.name);
   }
 }

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { canonicalJson, EbmError, isEbmError } from '@ebm/sdk';
 import type { Backend } from '../backend/backend';
+import { isEncryptionAlgorithm } from '../crypto/object-cipher';
+import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import { REPOSITORY_FORMAT_VERSION, RepositoryConfig } from './types';
 
 const CONFIG_HANDLE = { type: 'config', name: 'config' } as const;
@@ -17,6 +19,7 @@ export interface NewConfigParams {
   readonly chunker: { readonly minSize: number; readonly avgSize: number; readonly maxSize: number; readonly normalization: number };
   readonly compressionLevel: number;
   readonly packTargetSize: number;
+  readonly encryption: EncryptionAlgorithm;
 }
 
 export function newConfig(params: NewConfigParams): RepositoryConfig {
@@ -27,7 +30,7 @@ export function newConfig(params: NewConfigParams): RepositoryConfig {
     created: new Date().toISOString(),
     chunker: { algorithm: 'fastcdc-gear32-v1', ...params.chunker },
     compression: { algorithm: 'zstd', level: params.compressionLevel },
-    encryption: { algorithm: 'aes-256-gcm' },
+    encryption: { algorithm: params.encryption },
     packs: { targetSize: params.packTargetSize },
   };
 }
@@ -100,7 +103,7 @@ function validateConfig(body: Record<string, unknown>, where: string): Repositor
     throw corrupt(where, 'has an invalid or unknown "chunker"');
   }
   if (!c.compression || c.compression.algorithm !== 'zstd' || !Number.isInteger(c.compression.level)) throw corrupt(where, 'has an invalid or unknown "compression"');
-  if (!c.encryption || c.encryption.algorithm !== 'aes-256-gcm') throw corrupt(where, 'has an invalid or unknown "encryption"');
+  if (!c.encryption || !isEncryptionAlgorithm(c.encryption.algorithm)) throw corrupt(where, 'has an invalid or unknown "encryption"');
   if (!c.packs || !isPositiveInt(c.packs.targetSize)) throw corrupt(where, 'has an invalid "packs"');
   return c;
 }

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import { EbmError, isEbmError } from '@ebm/sdk';
 import type { Backend } from '../backend/backend';
 import { fileHash } from '../compression/payload-codec';
-import { KeyFile, parseKeyFile, unlockKeyFile, writeKeyFile } from '../crypto/key-file';
+import { KeyFile, parseKeyFile, readPlainKeyFile, unlockKeyFile, writeKeyFile, writePlainKeyFile } from '../crypto/key-file';
 import { DEFAULT_SCRYPT_PARAMS, ScryptParams } from '../crypto/kdf';
 import type { MasterKeys } from './types';
 
@@ -20,8 +20,8 @@ export interface OpenedKeys {
   readonly keys: MasterKeys;
   /** Id (file name) of the key file that opened. */
   readonly keyId: string;
-  /** The scrypt parameters of that key file (reused when adding keys). */
-  readonly kdf: ScryptParams;
+  /** The scrypt parameters of that key file (reused when adding keys); absent for the plain key of an unencrypted repository. */
+  readonly kdf?: ScryptParams;
 }
 
 export interface AddKeyOptions {
@@ -47,6 +47,30 @@ export async function addKey(backend: Backend, masterKeys: MasterKeys, password:
   return id;
 }
 
+/** Writes the one password-less key file of an unencrypted repository; returns its id. */
+export async function addPlainKey(backend: Backend, masterKeys: MasterKeys): Promise<string> {
+  const bytes = writePlainKeyFile(masterKeys, { created: new Date().toISOString(), host: os.hostname(), username: currentUsername() });
+  const id = fileHash(bytes);
+  await backend.save({ type: 'keys', name: id }, bytes);
+  return id;
+}
+
+/** Opens an unencrypted repository's keys (no password). E_CORRUPT_OBJECT when it has no readable plain key file. */
+export async function openPlain(backend: Backend): Promise<OpenedKeys> {
+  const problems: string[] = [];
+  for (const id of await listKeyIds(backend)) {
+    try {
+      const file = await readKeyFile(backend, id);
+      if (file.kdf.name === 'none') return { keys: readPlainKeyFile(file, `keys/${id}`), keyId: id };
+    } catch (err) {
+      if (!isEbmError(err) || err.code !== 'E_CORRUPT_OBJECT') throw err;
+      problems.push(err.message);
+    }
+  }
+  const extra = problems.length ? ` (${problems.join('; ')})` : '';
+  throw new EbmError('E_CORRUPT_OBJECT', `${backend.location}: the repository is unencrypted but has no readable plain key file under keys/${extra}`, { subject: `${backend.location}/keys` });
+}
+
 /**
  * Tries `password` on every key file. No key file at all → E_CORRUPT_OBJECT
  * (the repository is damaged: it has a config but no keys); none opens →
@@ -69,7 +93,7 @@ export async function openWithPassword(backend: Backend, password: string): Prom
       continue;
     }
     const keys = await unlockKeyFile(file, password, `keys/${id}`);
-    if (keys) return { keys, keyId: id, kdf: { N: file.kdf.N, r: file.kdf.r, p: file.kdf.p } };
+    if (keys && file.kdf.name === 'scrypt') return { keys, keyId: id, kdf: { N: file.kdf.N, r: file.kdf.r, p: file.kdf.p } };
   }
   const extra = problems.length ? ` (${problems.length} damaged key file(s) skipped: ${problems.join('; ')})` : '';
   throw new EbmError('E_WRONG_PASSWORD', `${backend.location}: the password opens none of the ${ids.length} key file(s)${extra}`, { subject: backend.location });

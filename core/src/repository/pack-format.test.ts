@@ -3,8 +3,11 @@ import { computeBlobId } from '@ebm/sdk';
 import { decodePackHeader, encodePackHeader, expectedPackSize, openBlob, PACK_ENTRY_BYTES, sealBlob } from './pack-format';
 import type { PackBlob } from './pack-format';
 import type { MasterKeys } from './types';
+import { aesGcmCipher } from '../crypto/object-cipher';
 
 const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chunker: randomBytes(32) };
+const cipher = aesGcmCipher(keys.encryption);
+const access = { keys, cipher };
 const blobs: PackBlob[] = [
   { id: 'a'.repeat(64), kind: 'data', offset: 0, length: 100, rawLength: 1000 },
   { id: 'b'.repeat(64), kind: 'tree', offset: 100, length: 29, rawLength: 0 },
@@ -47,20 +50,20 @@ describe('sealBlob / openBlob', () => {
   it('round-trips compressible and incompressible plaintext', () => {
     for (const plaintext of [Buffer.alloc(5000, 'x'), randomBytes(5000), Buffer.alloc(0)]) {
       const id = computeBlobId(keys.id, plaintext);
-      const sealed = sealBlob(keys, 3, plaintext);
-      expect(openBlob(keys, sealed, { id, rawLength: plaintext.length }, 'p')).toEqual(plaintext);
+      const sealed = sealBlob(cipher, 3, plaintext);
+      expect(openBlob(access, sealed, { id, rawLength: plaintext.length }, 'p')).toEqual(plaintext);
     }
-    expect(sealBlob(keys, 3, Buffer.alloc(5000, 'x')).length).toBeLessThan(200);
+    expect(sealBlob(cipher, 3, Buffer.alloc(5000, 'x')).length).toBeLessThan(200);
   });
 
   it('names blob and pack when the id, length or bytes do not match', () => {
     const plaintext = randomBytes(100);
     const id = computeBlobId(keys.id, plaintext);
-    const sealed = sealBlob(keys, 3, plaintext);
-    expect(() => openBlob(keys, sealed, { id: 'c'.repeat(64), rawLength: 100 }, 'pk')).toThrow(/blob c{64} in pack pk: content does not match its id/);
-    expect(() => openBlob(keys, sealed, { id, rawLength: 99 }, 'pk')).toThrow(/index says 99/);
+    const sealed = sealBlob(cipher, 3, plaintext);
+    expect(() => openBlob(access, sealed, { id: 'c'.repeat(64), rawLength: 100 }, 'pk')).toThrow(/blob c{64} in pack pk: content does not match its id/);
+    expect(() => openBlob(access, sealed, { id, rawLength: 99 }, 'pk')).toThrow(/index says 99/);
     const damaged = Buffer.from(sealed);
     damaged[20]! ^= 1;
-    expect(() => openBlob(keys, damaged, { id, rawLength: 100 }, 'pk')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining(`blob ${id} in pack pk`) }));
+    expect(() => openBlob(access, damaged, { id, rawLength: 100 }, 'pk')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining(`blob ${id} in pack pk`) }));
   });
 });

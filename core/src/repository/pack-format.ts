@@ -1,6 +1,7 @@
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobKind } from '@ebm/sdk';
-import { SEAL_OVERHEAD, sealParts, unseal } from '../crypto/aead';
+import { SEAL_OVERHEAD } from '../crypto/aead';
+import type { ObjectCipher } from '../crypto/object-cipher';
 import { compressForStorage, decodePayload } from '../compression/payload-codec';
 import type { EncodedBody } from '../compression/payload-codec';
 import type { Backend } from '../backend/backend';
@@ -14,6 +15,8 @@ import type { MasterKeys } from './types';
 export interface RepoAccess {
   readonly backend: Backend;
   readonly keys: MasterKeys;
+  /** Seals and opens every stored object (AES-256-GCM, or integrity only; object-cipher.ts). */
+  readonly cipher: ObjectCipher;
   readonly compressionLevel: number;
   readonly config: { readonly packs: { readonly targetSize: number } };
   /** Encrypts and stores a JSON file; resolves to its id (sha256 of the stored bytes) once durable. */
@@ -110,26 +113,26 @@ export function decodePackHeader(plain: Buffer, packName: string, blobAreaSize: 
 }
 
 /** Compresses and encrypts one blob's plaintext into its stored form. */
-export function sealBlob(keys: MasterKeys, level: number, plaintext: Uint8Array): Buffer {
-  return sealEncodedBlob(keys, compressForStorage(plaintext, level));
+export function sealBlob(cipher: ObjectCipher, level: number, plaintext: Uint8Array): Buffer {
+  return sealEncodedBlob(cipher, compressForStorage(plaintext, level));
 }
 
 /** Seals an already encoded body (codec byte ‖ body), e.g. one a plugin compressed. */
-export function sealEncodedBlob(keys: MasterKeys, encoded: EncodedBody): Buffer {
-  return sealParts(keys.encryption, [Uint8Array.of(encoded.codec), encoded.body]);
+export function sealEncodedBlob(cipher: ObjectCipher, encoded: EncodedBody): Buffer {
+  return cipher.seal([Uint8Array.of(encoded.codec), encoded.body]);
 }
 
 /**
  * Decrypts, decompresses and re-hashes a stored blob. Any mismatch (tag,
  * codec, length or id) gives E_CORRUPT_OBJECT naming the blob and its pack.
  */
-export function openBlob(keys: MasterKeys, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string): Buffer {
+export function openBlob(repo: Pick<RepoAccess, 'keys' | 'cipher'>, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string): Buffer {
   const what = `blob ${blob.id} in pack ${packName}`;
-  const plaintext = decodePayload(unseal(keys.encryption, sealed, what), what);
+  const plaintext = decodePayload(repo.cipher.unseal(sealed, what), what);
   if (plaintext.length !== blob.rawLength) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${plaintext.length} bytes, the index says ${blob.rawLength}`, { subject: blob.id });
   }
-  if (computeBlobId(keys.id, plaintext) !== blob.id) {
+  if (computeBlobId(repo.keys.id, plaintext) !== blob.id) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: content does not match its id`, { subject: blob.id });
   }
   return plaintext;

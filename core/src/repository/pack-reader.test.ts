@@ -6,32 +6,34 @@ import { sealBlob } from './pack-format';
 import { loadSealedBlob, loadVerifiedPack, readPackHeader } from './pack-reader';
 import { PackWriter } from './pack-writer';
 import type { MasterKeys } from './types';
+import { aesGcmCipher } from '../crypto/object-cipher';
 
 const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chunker: randomBytes(32) };
+const cipher = aesGcmCipher(keys.encryption);
 
 function blob(size: number): { id: string; plain: Buffer; sealed: Buffer } {
   const plain = randomBytes(size);
-  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(keys, 0, plain) };
+  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(cipher, 0, plain) };
 }
 
 describe('readPackHeader', () => {
   it('reads headers larger than one tail read (2000 blobs) from storage', async () => {
     const backend = new MemoryBackend();
     await backend.create();
-    const writer = new PackWriter(keys.encryption, 10 * 1024 * 1024);
+    const writer = new PackWriter(cipher, 10 * 1024 * 1024);
     const input = Array.from({ length: 2000 }, () => blob(10));
     for (const b of input) writer.add('tree', b.id, b.sealed, b.plain.length);
     const [pack] = writer.finishAll();
     await backend.save({ type: 'data', name: pack!.name }, pack!.data);
-    const header = await readPackHeader({ backend, keys }, pack!.name);
+    const header = await readPackHeader({ backend, cipher }, pack!.name);
     expect(header.map((h) => h.id)).toEqual(input.map((b) => b.id));
-    expect(await readPackHeader({ backend, keys }, pack!.name, pack!.data.length)).toEqual(header);
+    expect(await readPackHeader({ backend, cipher }, pack!.name, pack!.data.length)).toEqual(header);
   });
 
   it('reports truncation, a bad trailer and a damaged header as E_CORRUPT_OBJECT naming the pack', async () => {
     const backend = new MemoryBackend();
     await backend.create();
-    const writer = new PackWriter(keys.encryption, 1 << 20);
+    const writer = new PackWriter(cipher, 1 << 20);
     for (const b of Array.from({ length: 3 }, () => blob(100))) writer.add('data', b.id, b.sealed, 100);
     const [pack] = writer.finishAll();
     const variants: Array<[string, Buffer, RegExp]> = [
@@ -44,8 +46,8 @@ describe('readPackHeader', () => {
     for (const [name, bytes, message] of variants) {
       const packName = `${name.replace(/ /g, '-')}-pack`;
       await backend.save({ type: 'data', name: packName }, bytes);
-      await expect(readPackHeader({ backend, keys }, packName)).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT', message: expect.stringMatching(message) });
-      await expect(readPackHeader({ backend, keys }, packName)).rejects.toThrow(packName);
+      await expect(readPackHeader({ backend, cipher }, packName)).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT', message: expect.stringMatching(message) });
+      await expect(readPackHeader({ backend, cipher }, packName)).rejects.toThrow(packName);
     }
   });
 });
@@ -54,7 +56,7 @@ describe('loadVerifiedPack / loadSealedBlob', () => {
   it('return the bytes when the pack hashes to its name, and name the pack or blob otherwise', async () => {
     const backend = new MemoryBackend();
     await backend.create();
-    const writer = new PackWriter(keys.encryption, 1 << 20);
+    const writer = new PackWriter(cipher, 1 << 20);
     const b = blob(200);
     writer.add('data', b.id, b.sealed, 200);
     const [pack] = writer.finishAll();

@@ -1,5 +1,4 @@
 import { EbmError } from '@ebm/sdk';
-import { unseal } from '../crypto/aead';
 import { fileHash } from '../compression/payload-codec';
 import { decodePackHeader, PACK_TRAILER_BYTES, sealedHeaderSize } from './pack-format';
 import type { PackBlob, RepoAccess } from './pack-format';
@@ -17,7 +16,7 @@ function corrupt(packName: string, why: string): EbmError {
  * too short, a length that points outside the file, a failed tag, blobs not
  * tiling the file — gives E_CORRUPT_OBJECT naming the pack.
  */
-export async function readPackHeader(repo: Pick<RepoAccess, 'backend' | 'keys'>, packName: string, size?: number): Promise<PackBlob[]> {
+export async function readPackHeader(repo: Pick<RepoAccess, 'backend' | 'cipher'>, packName: string, size?: number): Promise<PackBlob[]> {
   const handle = { type: 'data' as const, name: packName };
   const fileSize = size ?? (await repo.backend.stat(handle)).size;
   const minSize = sealedHeaderSize(0) + PACK_TRAILER_BYTES;
@@ -29,16 +28,16 @@ export async function readPackHeader(repo: Pick<RepoAccess, 'backend' | 'keys'>,
     tail = await repo.backend.load(handle, fileSize - headerLength - PACK_TRAILER_BYTES, headerLength + PACK_TRAILER_BYTES);
   }
   const sealed = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLength, tail.length - PACK_TRAILER_BYTES);
-  const plain = unseal(repo.keys.encryption, sealed, `pack ${packName} header`);
+  const plain = repo.cipher.unseal(sealed, `pack ${packName} header`);
   return decodePackHeader(plain, packName, fileSize - headerLength - PACK_TRAILER_BYTES);
 }
 
 /** Parses the header of a whole pack file already in memory (see readPackHeader). */
-export function parsePackHeader(repo: Pick<RepoAccess, 'keys'>, packName: string, pack: Buffer): PackBlob[] {
+export function parsePackHeader(repo: Pick<RepoAccess, 'cipher'>, packName: string, pack: Buffer): PackBlob[] {
   if (pack.length < sealedHeaderSize(0) + PACK_TRAILER_BYTES) throw corrupt(packName, `${pack.length} bytes is too short to be a pack`);
   const headerLength = checkedHeaderLength(pack.readUInt32LE(pack.length - PACK_TRAILER_BYTES), pack.length, packName);
   const headerStart = pack.length - PACK_TRAILER_BYTES - headerLength;
-  const plain = unseal(repo.keys.encryption, pack.subarray(headerStart, pack.length - PACK_TRAILER_BYTES), `pack ${packName} header`);
+  const plain = repo.cipher.unseal(pack.subarray(headerStart, pack.length - PACK_TRAILER_BYTES), `pack ${packName} header`);
   return decodePackHeader(plain, packName, headerStart);
 }
 

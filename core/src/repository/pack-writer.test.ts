@@ -4,17 +4,20 @@ import { openBlob, sealBlob } from './pack-format';
 import { parsePackHeader, sealedBlobOf } from './pack-reader';
 import { PackWriter } from './pack-writer';
 import type { MasterKeys } from './types';
+import { aesGcmCipher } from '../crypto/object-cipher';
 
 const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chunker: randomBytes(32) };
+const cipher = aesGcmCipher(keys.encryption);
+const access = { keys, cipher };
 
 function blob(size: number): { id: string; plain: Buffer; sealed: Buffer } {
   const plain = randomBytes(size);
-  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(keys, 0, plain) };
+  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(cipher, 0, plain) };
 }
 
 describe('PackWriter', () => {
   it('finishes a pack when the next blob would pass the target; the pack parses and every blob opens', () => {
-    const writer = new PackWriter(keys.encryption, 1000);
+    const writer = new PackWriter(cipher, 1000);
     const input = Array.from({ length: 5 }, () => blob(300)); // 300 + 29 sealed overhead + 1 codec byte
     const finished = input.flatMap((b) => writer.add('data', b.id, b.sealed, b.plain.length));
     expect(finished).toHaveLength(1); // 3×330 = 990 fit; the 4th starts a new pack
@@ -22,17 +25,17 @@ describe('PackWriter', () => {
     expect(finished.map((p) => p.blobs.length)).toEqual([3, 2]);
     for (const pack of finished) {
       expect(pack.name).toBe(createHash('sha256').update(pack.data).digest('hex'));
-      const header = parsePackHeader({ keys }, pack.name, pack.data);
+      const header = parsePackHeader({ cipher }, pack.name, pack.data);
       expect(header).toEqual(pack.blobs);
       for (const entry of header) {
         const original = input.find((b) => b.id === entry.id)!;
-        expect(openBlob(keys, sealedBlobOf(pack.data, entry, pack.name), entry, pack.name)).toEqual(original.plain);
+        expect(openBlob(access, sealedBlobOf(pack.data, entry, pack.name), entry, pack.name)).toEqual(original.plain);
       }
     }
   });
 
   it('keeps data and tree blobs in separate packs, and gives an oversized blob its own pack', () => {
-    const writer = new PackWriter(keys.encryption, 1000);
+    const writer = new PackWriter(cipher, 1000);
     const d = blob(100);
     const t = blob(100);
     const big = blob(5000);

@@ -1,6 +1,6 @@
 import type { BlobKind } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
-import { seal } from '../crypto/aead';
+import type { ObjectCipher } from '../crypto/object-cipher';
 import { createHash } from 'node:crypto';
 import { encodePackHeader, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize } from './pack-format';
 import type { PackBlob } from './pack-format';
@@ -32,8 +32,8 @@ class OpenPack {
     this.size += sealed.length;
   }
 
-  finish(encryptionKey: Uint8Array): FinishedPack {
-    const header = seal(encryptionKey, encodePackHeader(this.blobs));
+  finish(cipher: ObjectCipher): FinishedPack {
+    const header = cipher.seal([encodePackHeader(this.blobs)]);
     const trailer = Buffer.allocUnsafe(PACK_TRAILER_BYTES);
     trailer.writeUInt32LE(header.length, 0);
     const parts = [...this.parts, header, trailer];
@@ -62,12 +62,12 @@ class OpenPack {
  */
 export class PackWriter {
   readonly #targetSize: number;
-  readonly #encryptionKey: Uint8Array;
+  readonly #cipher: ObjectCipher;
   readonly #open = new Map<BlobKind, OpenPack>();
 
-  constructor(encryptionKey: Uint8Array, targetSize: number) {
+  constructor(cipher: ObjectCipher, targetSize: number) {
     if (!Number.isSafeInteger(targetSize) || targetSize < 1) throw new RangeError(`pack target size must be a positive integer, got ${targetSize}`);
-    this.#encryptionKey = encryptionKey;
+    this.#cipher = cipher;
     this.#targetSize = Math.min(targetSize, MAX_PACK_BYTES / 2);
   }
 
@@ -82,7 +82,7 @@ export class PackWriter {
     const finished: FinishedPack[] = [];
     let open = this.#open.get(kind);
     if (open !== undefined && open.size + sealed.length > this.#targetSize) {
-      finished.push(open.finish(this.#encryptionKey));
+      finished.push(open.finish(this.#cipher));
       open = undefined;
     }
     if (open === undefined) {
@@ -91,7 +91,7 @@ export class PackWriter {
     }
     open.add(kind, id, sealed, rawLength);
     if (open.size >= this.#targetSize) {
-      finished.push(open.finish(this.#encryptionKey));
+      finished.push(open.finish(this.#cipher));
       this.#open.delete(kind);
     }
     return finished;
@@ -102,7 +102,7 @@ export class PackWriter {
     const finished: FinishedPack[] = [];
     for (const kind of ['data', 'tree'] as const) {
       const open = this.#open.get(kind);
-      if (open !== undefined && open.blobs.length > 0) finished.push(open.finish(this.#encryptionKey));
+      if (open !== undefined && open.blobs.length > 0) finished.push(open.finish(this.#cipher));
     }
     this.#open.clear();
     return finished;

@@ -3,7 +3,9 @@ import type { Backend } from '../backend/backend';
 import { fileHash } from '../compression/payload-codec';
 import { kdfParamsForInit, ScryptParams } from '../crypto/kdf';
 import { newConfig, readConfig, verifyConfig, writeConfig } from './config-file';
-import { addKey, createMasterKeys, openWithPassword } from './keys';
+import { addKey, addPlainKey, createMasterKeys, openPlain, openWithPassword } from './keys';
+import { createObjectCipher, isEncryptionAlgorithm } from '../crypto/object-cipher';
+import type { EncryptionAlgorithm, ObjectCipher } from '../crypto/object-cipher';
 import { sealJson, unsealJson } from './sealed-json';
 import type { MasterKeys, RepositoryConfig } from './types';
 
@@ -18,7 +20,12 @@ export interface InitOptions {
   readonly packTargetSize?: number;
   /** scrypt parameters of the first key file (default: see kdfParamsForInit). */
   readonly kdf?: ScryptParams;
+  /** 'aes-256-gcm' (default) or 'none': integrity only, no password (see object-cipher.ts). */
+  readonly encryption?: EncryptionAlgorithm;
 }
+
+/** A password, or a function asked for it only when the repository turns out to be encrypted. */
+export type PasswordSource = string | (() => Promise<string>);
 
 export const DEFAULT_COMPRESSION_LEVEL = 3;
 export const DEFAULT_PACK_TARGET_SIZE = 16 * 1024 * 1024;
@@ -32,23 +39,34 @@ export class Repository {
   readonly backend: Backend;
   readonly config: RepositoryConfig;
   readonly keys: MasterKeys;
+  /** Seals and opens every stored object, per the config's encryption. */
+  readonly cipher: ObjectCipher;
   /** The key file this session opened the repository with. */
   readonly keyId: string;
-  readonly #kdf: ScryptParams;
+  readonly #kdf: ScryptParams | undefined;
 
-  private constructor(backend: Backend, config: RepositoryConfig, keys: MasterKeys, keyId: string, kdf: ScryptParams) {
+  private constructor(backend: Backend, config: RepositoryConfig, keys: MasterKeys, keyId: string, kdf: ScryptParams | undefined) {
     this.backend = backend;
     this.config = config;
     this.keys = keys;
+    this.cipher = createObjectCipher(config.encryption.algorithm, keys.encryption);
     this.keyId = keyId;
     this.#kdf = kdf;
   }
 
+  get encrypted(): boolean {
+    return this.config.encryption.algorithm !== 'none';
+  }
+
   /**
    * Creates a repository at an empty location. Order: layout, key file,
-   * config last — the config marks a complete repository.
+   * config last — the config marks a complete repository. `password` is
+   * required for an encrypted repository and ignored for `encryption: 'none'`.
    */
-  static async init(backend: Backend, password: string, options: InitOptions = {}): Promise<Repository> {
+  static async init(backend: Backend, password: string | undefined, options: InitOptions = {}): Promise<Repository> {
+    const encryption = options.encryption ?? 'aes-256-gcm';
+    if (!isEncryptionAlgorithm(encryption)) throw new EbmError('E_USAGE', `invalid encryption ${JSON.stringify(encryption)}: use "aes-256-gcm" or "none"`);
+    if (encryption !== 'none' && !password) throw new EbmError('E_USAGE', 'an encrypted repository needs a password (or create it with encryption "none")');
     const chunker = { ...DEFAULT_CHUNKER_SIZES, ...options.chunker };
     validateInitOptions(chunker, options);
     const kdf = kdfParamsForInit(options.kdf);
@@ -57,20 +75,27 @@ export class Repository {
     }
     await backend.create();
     const keys = createMasterKeys();
-    const keyId = await addKey(backend, keys, password, { kdf });
+    const keyId = encryption === 'none' ? await addPlainKey(backend, keys) : await addKey(backend, keys, password!, { kdf });
     const config = newConfig({
+      encryption,
       chunker,
       compressionLevel: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
       packTargetSize: options.packTargetSize ?? DEFAULT_PACK_TARGET_SIZE,
     });
     await writeConfig(backend, config, keys.id);
-    return new Repository(backend, config, keys, keyId, kdf);
+    return new Repository(backend, config, keys, keyId, encryption === 'none' ? undefined : kdf);
   }
 
-  /** Opens an existing repository: reads the config (before trying the password), unlocks a key file, verifies the config. */
-  static async open(backend: Backend, password: string): Promise<Repository> {
+  /**
+   * Opens an existing repository: reads the config (before asking for the
+   * password, which an unencrypted repository never needs), unlocks a key
+   * file, verifies the config.
+   */
+  static async open(backend: Backend, password: PasswordSource): Promise<Repository> {
     const unverified = await readConfig(backend);
-    const opened = await openWithPassword(backend, password);
+    const opened = unverified.config.encryption.algorithm === 'none'
+      ? await openPlain(backend)
+      : await openWithPassword(backend, typeof password === 'string' ? password : await password());
     const config = verifyConfig(unverified, opened.keys.id, backend.location);
     return new Repository(backend, config, opened.keys, opened.keyId, opened.kdf);
   }
@@ -90,12 +115,15 @@ export class Repository {
 
   /** Adds a key file for `password` with the same scrypt parameters as the key in use; returns its id. */
   addKey(password: string): Promise<string> {
+    if (this.#kdf === undefined) {
+      return Promise.reject(new EbmError('E_USAGE', `${this.backend.location} is not encrypted, so it has no passwords to add; create an encrypted repository to use passwords`, { subject: this.backend.location }));
+    }
     return addKey(this.backend, this.keys, password, { kdf: this.#kdf });
   }
 
   /** Stores `value` as an encrypted JSON file named by the sha256 of the file's bytes; returns that id. */
   async saveJsonFile(type: JsonFileType, value: unknown): Promise<string> {
-    const bytes = sealJson(this.keys.encryption, value, this.compressionLevel);
+    const bytes = sealJson(this.cipher, value, this.compressionLevel);
     const id = fileHash(bytes);
     await this.backend.save({ type, name: id }, bytes);
     return id;
@@ -109,7 +137,7 @@ export class Repository {
     if (actual !== id) {
       throw new EbmError('E_CORRUPT_OBJECT', `${what}: content does not match its name (sha256 is ${actual}); the file is damaged`, { subject: what });
     }
-    return unsealJson<T>(this.keys.encryption, bytes, what);
+    return unsealJson<T>(this.cipher, bytes, what);
   }
 
   async listIds(type: JsonFileType): Promise<string[]> {

@@ -1,3 +1,4 @@
+import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import type { BlobId, JsonValue, EntryMetadata, Warning, BackupStats } from '@ebm/sdk';
 
 /** Current repository format version. A repository with a higher version is refused (E_UNSUPPORTED_FORMAT). */
@@ -5,7 +6,7 @@ export const REPOSITORY_FORMAT_VERSION = 1;
 
 /** Secrets unwrapped from a key file. Never written anywhere in plaintext. */
 export interface MasterKeys {
-  /** AES-256-GCM key for every repository object. */
+  /** Object key: AES-256-GCM key for every repository object (or their HMAC key with encryption 'none'). */
   readonly encryption: Buffer;
   /** HMAC-SHA-256 key for blob ids. */
   readonly id: Buffer;
@@ -22,7 +23,7 @@ export interface RepositoryConfig {
   readonly created: string;
   readonly chunker: { readonly algorithm: 'fastcdc-gear32-v1'; readonly minSize: number; readonly avgSize: number; readonly maxSize: number; readonly normalization: number };
   readonly compression: { readonly algorithm: 'zstd'; readonly level: number };
-  readonly encryption: { readonly algorithm: 'aes-256-gcm' };
+  readonly encryption: { readonly algorithm: EncryptionAlgorithm };
   readonly packs: { readonly targetSize: number };
 }
 

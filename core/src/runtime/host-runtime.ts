@@ -14,7 +14,7 @@ import { JobEvents } from '../jobs/job-events';
 import { JobJournal } from '../jobs/job-journal';
 import { recoverJournal } from '../jobs/journal-recovery';
 import { ServiceJobExecutor } from '../jobs/service-job-executor';
-import type { JobRecord, JobRequest } from '../jobs/job-types';
+import type { JobRecord } from '../jobs/job-types';
 import { validateRequest } from '../controller/validate-request';
 import { Scheduler } from '../scheduler/scheduler';
 import type { Clock } from '../scheduler/clock';
@@ -76,7 +76,12 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     const repositories = new RepositoryRegistry(config.repositories);
     const jobEvents = new JobEvents();
     const queue = new JobQueue({
-      executor: new ServiceJobExecutor({ backup: container.resolve(BackupService), restore: container.resolve(RestoreService), repositories }),
+      executor: new ServiceJobExecutor({
+        backup: container.resolve(BackupService),
+        restore: container.resolve(RestoreService),
+        repositories,
+        compressionLevelOf: (name) => repositories.entry(name).compressionLevel,
+      }),
       costs: new CostModel(container.resolve(PluginRegistry)),
       budgets: config.budgets,
       events: jobEvents,
@@ -192,12 +197,17 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
       priority: dataset.priority,
       ...(dataset.deadlineMs ? { deadline: new Date(Date.now() + dataset.deadlineMs).toISOString() } : {}),
       verify: dataset.verify,
+      ...(dataset.compressionLevel !== undefined ? { compressionLevel: dataset.compressionLevel } : {}),
     });
   }
 
   #submit(input: Record<string, unknown>): { id: string } {
     if (!this.#accepting) throw new EbmError('E_HOST_SHUTTING_DOWN', 'the host is stopping and admits no new jobs');
-    const request = validateRequest(input, { repositories: this.repositories.names(), plugins: this.registry }) as JobRequest;
+    const request = validateRequest(input, {
+      repositories: this.repositories.names(),
+      plugins: this.registry,
+      repositoryEncryption: new Map(this.repositories.names().map((n) => [n, this.repositories.entry(n).encryption])),
+    });
     return this.queue.submit(request).job;
   }
 

@@ -47,7 +47,7 @@ export class RepositoryRegistry implements RepositoryProvider {
   /** Opens (once) and returns the repository; a failed open is retried on the next call. */
   open(name: string): Promise<Repository> {
     const slot = this.#slot(name);
-    slot.opening ??= Repository.open(slot.mover, passwordOf(slot.entry)).catch((err: unknown) => {
+    slot.opening ??= Repository.open(slot.mover, async () => passwordOf(slot.entry)).then((repo) => expectEncryption(repo, slot.entry)).catch((err: unknown) => {
       slot.opening = undefined;
       throw err;
     });
@@ -75,6 +75,17 @@ export class RepositoryRegistry implements RepositoryProvider {
     if (!slot) throw new EbmError('E_INVALID_REQUEST', `no repository named "${name}" in the configuration (known: ${this.names().join(', ')})`, { subject: name });
     return slot;
   }
+}
+
+/** The configuration says what the repository must be; a mismatch is refused before anything is written. */
+function expectEncryption(repo: Repository, entry: RepositoryConfigEntry): Repository {
+  const actual = repo.config.encryption.algorithm;
+  if (actual === entry.encryption) return repo;
+  throw new EbmError(
+    'E_CONFIG',
+    `repository "${entry.name}" (${entry.path}) has encryption "${actual}" but the configuration says "${entry.encryption}"; set repositories.${entry.name}.encryption to "${actual}" if that is intended`,
+    { subject: entry.name },
+  );
 }
 
 function passwordOf(entry: RepositoryConfigEntry): string {

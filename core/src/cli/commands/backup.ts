@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { EbmError } from '@ebm/sdk';
 import type { RegisterCommand } from '../command-types';
 import { collect, EXIT_SAVED_WITH_WARNINGS } from '../command-types';
 import type { CliContext } from '../cli-context';
@@ -18,10 +19,11 @@ interface BackupOptions {
   tag?: string[];
   full?: boolean;
   host?: string;
+  compressionLevel?: number;
   [plugin: string]: unknown;
 }
 
-const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'repo', 'json', 'quiet', 'password-file', 'option']);
+const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'compression-level', 'repo', 'json', 'quiet', 'password-file', 'option']);
 
 export const registerBackup: RegisterCommand = (program, run) => {
   const cmd: Command = program
@@ -32,7 +34,8 @@ export const registerBackup: RegisterCommand = (program, run) => {
     .option('-d, --dataset <name>', 'dataset name; incrementals are taken against its latest snapshot (default: the absolute source path)')
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect)
     .option('--full', 'ignore the parent snapshot and read everything (a new baseline)')
-    .option('--host <name>', 'host name recorded in the snapshot (default: this machine)');
+    .option('--host <name>', 'host name recorded in the snapshot (default: this machine)')
+    .option('--compression-level <0-22>', "zstd level for the data this backup adds: 0 stores, 1 fast … 22 small (default: the repository's)", parseCompressionLevel);
   addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
   cmd.action(
     run(async (ctx: CliContext, source: string, opts: BackupOptions) => {
@@ -53,6 +56,7 @@ export const registerBackup: RegisterCommand = (program, run) => {
         options,
         full: Boolean(opts.full),
         ...(opts.host ? { host: opts.host } : {}),
+        ...(opts.compressionLevel !== undefined ? { compressionLevel: opts.compressionLevel } : {}),
         signal: ctx.signal,
       }).finally(detach);
       const s = report.snapshot.summary;
@@ -66,3 +70,9 @@ export const registerBackup: RegisterCommand = (program, run) => {
     }),
   );
 };
+
+function parseCompressionLevel(text: string): number {
+  const level = Number(text);
+  if (!/^\d+$/.test(text) || level > 22) throw new EbmError('E_USAGE', `--compression-level ${JSON.stringify(text)}: need an integer 0..22 (0 stores uncompressed)`);
+  return level;
+}

@@ -29,6 +29,8 @@ export const registerKey: RegisterCommand = (program, run) => {
     .action(
       run(async (ctx: CliContext, opts: { newPasswordFile?: string }) => {
         const repo = await ctx.openRepository();
+        // Refused before asking for a new password: an unencrypted repository has none.
+        if (!repo.encrypted) await repo.addKey('');
         const id = await repo.addKey(await newPassword(opts.newPasswordFile));
         ctx.output.info(`added key ${id.slice(0, 8)}`);
         ctx.output.line({ type: 'result', op: 'key add', id });
