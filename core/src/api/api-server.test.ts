@@ -139,6 +139,7 @@ describe('HTTP API', () => {
       ['tags is not an array', JSON.stringify({ tags: 'daily' }), /body\.tags must be an array of strings/],
       ['a tag is empty', JSON.stringify({ tags: ['ok', ''] }), /body\.tags\[1\] must be a non-empty string/],
       ['full is a string', JSON.stringify({ full: 'yes' }), /body\.full must be true or false/],
+      ['compressionLevel out of range', JSON.stringify({ compressionLevel: 23 }), /body\.compressionLevel must be an integer 0\.\.22, got 23/],
       ['an unknown field', JSON.stringify({ fulll: true }), /body\.fulll is not a known field/],
       ['an array body', '[]', /must be a JSON object/],
       ['malformed JSON', '{"full": tru', /request body is not valid JSON/],

@@ -81,10 +81,15 @@ export function parseEventFilter(query: URLSearchParams): EventFilter {
 }
 
 export function parseTriggerBackup(body: unknown): TriggerBackupOptions {
-  const obj = objectBody(body, ['full', 'tags']);
-  const out: { full?: boolean; tags?: readonly string[] } = {};
+  const obj = objectBody(body, ['full', 'tags', 'compressionLevel']);
+  const out: { full?: boolean; tags?: readonly string[]; compressionLevel?: number } = {};
   if (obj.full !== undefined) out.full = booleanField(obj.full, 'body.full');
   if (obj.tags !== undefined) out.tags = stringArray(obj.tags, 'body.tags');
+  if (obj.compressionLevel !== undefined) {
+    const level = obj.compressionLevel;
+    if (typeof level !== 'number' || !Number.isInteger(level) || level < 0 || level > 22) throw badRequest(`body.compressionLevel must be an integer 0..22, got ${JSON.stringify(level)}`);
+    out.compressionLevel = level;
+  }
   return out;
 }
 

@@ -58,6 +58,8 @@ export interface TriggerBackupOptions {
   readonly full?: boolean;
   /** Added to the dataset's configured tags. */
   readonly tags?: readonly string[];
+  /** zstd level for the data this run adds (default: the dataset's, else the repository's). */
+  readonly compressionLevel?: number;
 }
 
 export interface SnapshotFilter {

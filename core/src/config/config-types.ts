@@ -106,6 +106,8 @@ export interface StateConfig {
   readonly jobsFile: string;
   /** `<dir>/scheduler.json`: last fire time per dataset. */
   readonly schedulerFile: string;
+  /** `<dir>/costs.json`: the memory the queue learned each (translator, dataset) uses. */
+  readonly costsFile: string;
 }
 
 export type ConfigLogLevel = 'debug' | 'info' | 'warn' | 'error';

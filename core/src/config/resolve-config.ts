@@ -61,6 +61,7 @@ export function resolveConfig(raw: unknown, configFile: string): HostConfigurati
       catalogFile: path.join(stateDir, 'catalog.sqlite'),
       jobsFile: path.join(stateDir, 'jobs.sqlite'),
       schedulerFile: path.join(stateDir, 'scheduler.json'),
+      costsFile: path.join(stateDir, 'costs.json'),
     },
     log: {
       level: (log['level'] as ConfigLogLevel | undefined) ?? CONFIG_DEFAULTS.logLevel,

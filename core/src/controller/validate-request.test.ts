@@ -25,8 +25,8 @@ describe('validateRequest (the backup controller)', () => {
   });
 
   it('keeps valid options, tags, deadline and a compression level where the repository allows it', () => {
-    const r = validateRequest({ ...backup, repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['b', 'a', 'b'], deadline: '2030-01-01T06:00:00+01:00', priority: -100, verify: true, full: true, compressionLevel: 19, encryption: false }, context);
-    expect(r).toMatchObject({ repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['a', 'b'], deadline: '2030-01-01T05:00:00.000Z', priority: -100, verify: true, full: true, compressionLevel: 19 });
+    const r = validateRequest({ ...backup, repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['b', 'a', 'b'], deadline: '2030-01-01T06:00:00+01:00', priority: -100, verify: true, full: true, compressionLevel: 19, encryption: false, retry: { attempts: 5, backoffMs: 1000, maxBackoffMs: 8000 } }, context);
+    expect(r).toMatchObject({ repository: 'offsite', options: { exclude: ['*.tmp'], xattrs: false }, tags: ['a', 'b'], deadline: '2030-01-01T05:00:00.000Z', priority: -100, verify: true, full: true, compressionLevel: 19, retry: { attempts: 5, backoffMs: 1000, maxBackoffMs: 8000 } });
   });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
@@ -47,6 +47,9 @@ describe('validateRequest (the backup controller)', () => {
     ['encryption on for an unencrypted repository', { repository: 'offsite', encryption: true }, /encryption: repository "offsite" is unencrypted/],
     ['encryption not a boolean', { encryption: 'yes' }, /encryption: must be true or false, got "yes"/],
     ['compression range', { repository: 'offsite', compressionLevel: 40 }, /compressionLevel: must be an integer between 0 and 22/],
+    ['retry not an object', { retry: 3 }, /retry: must be an object \{ attempts, backoffMs, maxBackoffMs \}, got 3/],
+    ['retry fields', { retry: { attempts: 0, backoffMs: 10, maxBackoffMs: 5, jitter: 1 } }, /retry\.attempts: must be an integer between 1 and 100, got 0; retry\.maxBackoffMs: must be at least backoffMs \(10\), got 5|retry\.attempts: must be an integer between 1 and 100, got 0; retry\.jitter: unknown field/],
+    ['retry missing field', { retry: { attempts: 2, backoffMs: 10 } }, /retry\.maxBackoffMs: is required/],
   ])('names the field at fault: %s', (_name, patch, message) => {
     expect(rejection({ ...backup, ...patch })).toMatch(message);
   });

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { EbmError } from '@ebm/sdk';
 import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
 import type { PluginRegistry } from '../plugin-host/plugin-registry';
-import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, RestoreJobRequest, VerifyJobRequest } from '../jobs/job-types';
+import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, RestoreJobRequest, RetryPolicy, VerifyJobRequest } from '../jobs/job-types';
 import { Fields, isOptionValue, isPlainObject, show } from './fields';
 import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 
@@ -89,13 +89,35 @@ function backup(f: Fields, context: ControllerContext, repository: string | unde
   const deadline = deadlineOf(f, now);
   checkEncryption(f, context, repository);
   const compressionLevel = f.has('compressionLevel') ? f.integer('compressionLevel', 0, 22) : undefined;
+  const retry = retryOf(f);
   if (dataset === undefined || descriptor === undefined || source === undefined || repository === undefined) return undefined;
   const request: BackupJobRequest = {
     kind: 'backup', dataset, repository, translator: descriptor.manifest.id, source, options, tags, full, priority, verify,
     ...(deadline !== undefined ? { deadline } : {}),
     ...(compressionLevel !== undefined ? { compressionLevel } : {}),
+    ...(retry !== undefined ? { retry } : {}),
   };
   return request;
+}
+
+const MAX_RETRY_ATTEMPTS = 100;
+const MAX_BACKOFF_MS = 24 * 3600 * 1000;
+
+/** `retry: { attempts 1..100, backoffMs, maxBackoffMs (0..24 h, maxBackoffMs ≥ backoffMs) }`, all three required. */
+function retryOf(f: Fields): RetryPolicy | undefined {
+  const raw = f.raw('retry');
+  if (raw === undefined) return undefined;
+  if (!isPlainObject(raw)) return f.problem('retry', `must be an object { attempts, backoffMs, maxBackoffMs }, got ${show(raw)}`);
+  const inner = new Fields(raw);
+  const attempts = inner.integer('attempts', 1, MAX_RETRY_ATTEMPTS);
+  const backoffMs = inner.integer('backoffMs', 0, MAX_BACKOFF_MS);
+  const maxBackoffMs = inner.integer('maxBackoffMs', 0, MAX_BACKOFF_MS);
+  for (const field of ['attempts', 'backoffMs', 'maxBackoffMs']) if (!inner.has(field)) inner.problem(field, 'is required');
+  for (const field of inner.unknownFields()) inner.problem(field, 'unknown field (allowed: attempts, backoffMs, maxBackoffMs)');
+  if (backoffMs !== undefined && maxBackoffMs !== undefined && maxBackoffMs < backoffMs) inner.problem('maxBackoffMs', `must be at least backoffMs (${backoffMs}), got ${maxBackoffMs}`);
+  for (const p of inner.problems) f.problems.push(`retry.${p}`);
+  if (inner.problems.length > 0 || attempts === undefined || backoffMs === undefined || maxBackoffMs === undefined) return undefined;
+  return { attempts, backoffMs, maxBackoffMs };
 }
 
 function checkEncryption(f: Fields, context: ControllerContext, repository: string | undefined): void {

@@ -52,6 +52,8 @@ export interface BackupJobRequest {
   readonly verify: boolean;
   /** zstd level (0 stores, 1 fast … 22 small) for the data this backup adds; default the repository's configured level. */
   readonly compressionLevel?: number;
+  /** How a retryable failure of this backup is retried (a dataset's `retry`); default the queue's policy. */
+  readonly retry?: RetryPolicy;
 }
 
 export interface RestoreJobRequest {

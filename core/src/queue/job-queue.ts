@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EbmError, toErrorRecord } from '@ebm/sdk';
-import type { ErrorRecord, JsonValue } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
+import type { JsonValue } from '@ebm/sdk';
 import { Job, TransitionPatch } from '../jobs/job';
 import { JobEvents } from '../jobs/job-events';
 import type { JobCost, JobRecord, JobRequest, JobState, RetryPolicy } from '../jobs/job-types';
@@ -11,48 +11,13 @@ import type { JobExecutor } from './job-executor';
 import { compareForAdmission } from './ordering';
 import { describeRequest, exclusionKey, identityOf, isExclusive, QueueEntry } from './queue-entry';
 import { backoffDelay, resolveRetryPolicy, shouldRetry } from './retry';
+import { cancelRecord, plainRecord } from './queue-errors';
+import { ResourceLedger } from './resource-ledger';
 import { RssUsageMeter, UsageMeter, UsageProbe } from './usage-meter';
+import { IdleWaiters } from './idle-waiters';
+import type { JobQueueOptions, QueueEventMap, SubmitResult } from './queue-types';
 
-export interface JobQueueOptions {
-  readonly executor: JobExecutor;
-  readonly costs: CostModel;
-  readonly budgets?: Partial<QueueBudgets>;
-  readonly retry?: Partial<RetryPolicy>;
-  /** One point of priority per this many ms waited (anti-starvation). Default 60 000. */
-  readonly agingIntervalMs?: number;
-  /** Jobs waiting at most; beyond, submit rejects. Default 10 000. */
-  readonly maxQueued?: number;
-  /** Finished jobs remembered for get/list. Default 1000. */
-  readonly historyLimit?: number;
-  readonly usageMeter?: UsageMeter;
-  readonly events?: JobEvents;
-  readonly logLimit?: number;
-}
-
-export interface SubmitResult {
-  readonly job: Job;
-  /** True when an identical backup was already queued and this request joined it. */
-  readonly coalesced: boolean;
-}
-
-export interface AdmitEvent {
-  readonly jobId: string;
-  readonly lane: 'main' | 'verify';
-  readonly cost: JobCost;
-  /** Usage after the admission. */
-  readonly usage: BudgetUsage;
-}
-
-export interface QueueEventMap {
-  admit: [AdmitEvent];
-  release: [{ readonly jobId: string; readonly lane: 'main' | 'verify'; readonly usage: BudgetUsage }];
-}
-
-interface RepoState {
-  jobs: number;
-  io: number;
-  exclusive: boolean;
-}
+export type { AdmitEvent, JobQueueOptions, QueueEventMap, SubmitResult } from './queue-types';
 
 /**
  * The resource-aware queue (docs/runtime.md). Admits a waiting job when its
@@ -80,10 +45,9 @@ export class JobQueue {
   readonly #active = new Set<QueueEntry>();
   readonly #keys = new Map<string, QueueEntry>();
   readonly #queuedByIdentity = new Map<string, QueueEntry>();
-  readonly #repos = new Map<string, RepoState>();
+  readonly #ledger: ResourceLedger;
   readonly #history = new Map<string, JobRecord>();
-  readonly #idleWaiters: Array<{ activeOnly: boolean; resolve: () => void }> = [];
-  #usage = { workers: 0, memoryMiB: 0 };
+  readonly #idle = new IdleWaiters(() => ({ active: this.#active.size, waiting: this.#waiting.size }));
   #verifying: QueueEntry | undefined;
   #seq = 0;
   #pumpScheduled = false;
@@ -94,6 +58,7 @@ export class JobQueue {
     this.#executor = options.executor;
     this.#costs = options.costs;
     this.budgets = resolveBudgets(options.budgets);
+    this.#ledger = new ResourceLedger(this.budgets);
     this.retryPolicy = resolveRetryPolicy(options.retry);
     this.#agingIntervalMs = options.agingIntervalMs ?? 60_000;
     this.#maxQueued = options.maxQueued ?? 10_000;
@@ -190,9 +155,7 @@ export class JobQueue {
   }
 
   usage(): BudgetUsage {
-    const ioStreams: Record<string, number> = {};
-    for (const [repo, s] of this.#repos) if (s.io > 0) ioStreams[repo] = s.io;
-    return { workers: this.#usage.workers, memoryMiB: this.#usage.memoryMiB, ioStreams };
+    return this.#ledger.usage();
   }
 
   get waitingCount(): number {
@@ -205,7 +168,7 @@ export class JobQueue {
 
   /** Resolves when nothing waits and nothing runs. */
   drain(): Promise<void> {
-    return this.#whenIdle(false);
+    return this.#idle.wait(false);
   }
 
   /**
@@ -216,7 +179,7 @@ export class JobQueue {
   async close(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.#closing = true;
     clearTimeout(this.#wakeTimer);
-    const idle = this.#whenIdle(true);
+    const idle = this.#idle.wait(true);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<'grace'>((resolve) => {
       timer = setTimeout(() => resolve('grace'), options.graceMs ?? 30_000);
@@ -249,23 +212,14 @@ export class JobQueue {
     for (const entry of ready) {
       if (entry.lane === 'verify' ? this.#verifying !== undefined : entry.key !== undefined && this.#keys.has(entry.key)) continue;
       if (reserved.has(entry.repository)) continue;
-      const repo = this.#repo(entry.repository);
-      if (entry.exclusive && repo.jobs > 0) {
-        reserved.add(entry.repository); // hold the repository for it: nothing new starts there until it ran
-        continue;
-      }
-      if (repo.exclusive) continue;
-      const cost = entry.lane === 'verify' ? this.#costs.verifyCost : this.#clamp(this.#costs.estimate(entry.job.request));
-      if (repo.io + cost.ioStreams > this.budgets.ioStreamsPerRepository) continue;
-      // Global budgets block the line: letting smaller jobs pass would starve a big one.
-      if (this.#usage.workers + cost.workers > this.budgets.workers || this.#usage.memoryMiB + cost.memoryMiB > this.budgets.memoryMiB) break;
+      const cost = entry.lane === 'verify' ? this.#costs.verifyCost : this.#ledger.clamp(this.#costs.estimate(entry.job.request));
+      const verdict = this.#ledger.verdict(entry, cost);
+      if (verdict === 'hold-repository') reserved.add(entry.repository);
+      if (verdict === 'block') break;
+      if (verdict !== 'fits') continue;
       this.#start(entry, cost);
     }
     this.#armWake(now);
-  }
-
-  #clamp(cost: JobCost): JobCost {
-    return { workers: Math.min(cost.workers, this.budgets.workers), memoryMiB: Math.min(cost.memoryMiB, this.budgets.memoryMiB), ioStreams: Math.min(cost.ioStreams, this.budgets.ioStreamsPerRepository) };
   }
 
   #armWake(now: number): void {
@@ -281,11 +235,7 @@ export class JobQueue {
     if (entry.identity !== undefined && this.#queuedByIdentity.get(entry.identity) === entry) this.#queuedByIdentity.delete(entry.identity);
     this.#active.add(entry);
     entry.cost = cost;
-    this.#usage = { workers: this.#usage.workers + cost.workers, memoryMiB: this.#usage.memoryMiB + cost.memoryMiB };
-    const repo = this.#repo(entry.repository);
-    repo.jobs++;
-    repo.io += cost.ioStreams;
-    repo.exclusive = entry.exclusive;
+    this.#ledger.take(entry, cost);
     if (entry.key !== undefined) this.#keys.set(entry.key, entry);
     this.queueEvents.emit('admit', { jobId: job.id, lane: entry.lane, cost, usage: this.usage() });
 
@@ -315,11 +265,7 @@ export class JobQueue {
     const cost = entry.cost!;
     this.#active.delete(entry);
     entry.cost = undefined;
-    this.#usage = { workers: this.#usage.workers - cost.workers, memoryMiB: this.#usage.memoryMiB - cost.memoryMiB };
-    const repo = this.#repo(entry.repository);
-    repo.jobs--;
-    repo.io -= cost.ioStreams;
-    if (entry.exclusive) repo.exclusive = false;
+    this.#ledger.release(entry, cost);
     if (this.#verifying === entry) this.#verifying = undefined;
     this.queueEvents.emit('release', { jobId: entry.job.id, lane: entry.lane, usage: this.usage() });
   }
@@ -350,20 +296,27 @@ export class JobQueue {
       const error = plainRecord(err);
       if (job.signal.aborted) {
         this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, error) });
-      } else if (shouldRetry(error, job.attempt, this.retryPolicy)) {
+      } else if (shouldRetry(error, job.attempt, this.#retryPolicyOf(request))) {
         if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
-        const delay = backoffDelay(job.attempt, this.retryPolicy);
-        job.log('warn', `attempt ${job.attempt} of ${this.retryPolicy.attempts} failed with ${error.code}: ${error.message}; retrying in ${delay} ms`);
+        const policy = this.#retryPolicyOf(request);
+        const delay = backoffDelay(job.attempt, policy);
+        job.log('warn', `attempt ${job.attempt} of ${policy.attempts} failed with ${error.code}: ${error.message}; retrying in ${delay} ms`);
         job.transition('queued', { error });
         entry.notBefore = Date.now() + delay;
         this.#waiting.add(entry);
       } else {
-        if (error.retryable && job.attempt >= this.retryPolicy.attempts) job.log('error', `attempt ${job.attempt} of ${this.retryPolicy.attempts} failed with ${error.code}; no attempts left`);
+        const attempts = this.#retryPolicyOf(request).attempts;
+        if (error.retryable && job.attempt >= attempts) job.log('error', `attempt ${job.attempt} of ${attempts} failed with ${error.code}; no attempts left`);
         this.#finish(entry, 'failed', { error });
       }
     }
     this.#schedulePump();
-    this.#checkIdle();
+    this.#idle.check();
+  }
+
+  /** A backup's own policy (its dataset's `retry`), else the queue's. */
+  #retryPolicyOf(request: JobRequest): RetryPolicy {
+    return request.kind === 'backup' && request.retry !== undefined ? request.retry : this.retryPolicy;
   }
 
   #afterVerify(entry: QueueEntry, result: Record<string, JsonValue> | undefined, err: unknown): void {
@@ -373,7 +326,7 @@ export class JobQueue {
     else if (job.signal.aborted) this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, plainRecord(err)) });
     else this.#finish(entry, 'failed', { error: plainRecord(err) });
     this.#schedulePump();
-    this.#checkIdle();
+    this.#idle.check();
   }
 
   #cancelEntry(entry: QueueEntry, error: EbmError): void {
@@ -382,7 +335,7 @@ export class JobQueue {
     this.#waiting.delete(entry);
     this.#finish(entry, 'cancelled', { error: plainRecord(error) });
     this.#schedulePump();
-    this.#checkIdle();
+    this.#idle.check();
   }
 
   #armDeadline(entry: QueueEntry, deadline: number): void {
@@ -412,45 +365,4 @@ export class JobQueue {
     this.#history.set(record.id, record);
     while (this.#history.size > this.#historyLimit) this.#history.delete(this.#history.keys().next().value as string);
   }
-
-  #repo(name: string): RepoState {
-    let state = this.#repos.get(name);
-    if (state === undefined) {
-      state = { jobs: 0, io: 0, exclusive: false };
-      this.#repos.set(name, state);
-    }
-    return state;
-  }
-
-  #whenIdle(activeOnly: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      this.#idleWaiters.push({ activeOnly, resolve });
-      this.#checkIdle();
-    });
-  }
-
-  #checkIdle(): void {
-    const activeIdle = this.#active.size === 0;
-    const allIdle = activeIdle && this.#waiting.size === 0;
-    for (let i = this.#idleWaiters.length - 1; i >= 0; i--) {
-      const w = this.#idleWaiters[i]!;
-      if (w.activeOnly ? activeIdle : allIdle) {
-        this.#idleWaiters.splice(i, 1);
-        w.resolve();
-      }
-    }
-  }
-}
-
-/** An error as a record without its stack (records go to the API and the journal). */
-function plainRecord(err: unknown): ErrorRecord {
-  const { stack: _stack, ...rest } = toErrorRecord(err);
-  return rest;
-}
-
-/** A cancelled job reports why it was cancelled (operator, deadline, shutdown), with what the executor said as the cause. */
-function cancelRecord(signal: AbortSignal, fromExecutor: ErrorRecord): ErrorRecord {
-  const reason = plainRecord(signal.reason ?? new EbmError('E_CANCELLED', 'the job was cancelled'));
-  const record = reason.code === 'E_CANCELLED' ? reason : { ...reason, code: 'E_CANCELLED' as const, retryable: false };
-  return fromExecutor.message !== record.message ? { ...record, cause: fromExecutor } : record;
 }

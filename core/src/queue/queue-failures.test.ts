@@ -20,9 +20,11 @@ describe('JobQueue failure handling with real failing translators', () => {
 
   it('retries retryable failures per policy, fails others at once, and leaves other jobs alone', async () => {
     const { queue } = rt;
+    const ownPolicy = { attempts: 2, backoffMs: 10, maxBackoffMs: 10 };
     const cases: Array<[string, string, Record<string, string>, ErrorCode | 'done', number]> = [
       ['throws', 'throws', {}, 'E_PLUGIN_FAILED', 1],
       ['exits', 'flaky', { mode: 'exit' }, 'E_PLUGIN_CRASHED', 3],
+      ['exits-own-policy', 'flaky', { mode: 'exit' }, 'E_PLUGIN_CRASHED', 2],
       ['oom', 'oom', {}, 'E_PLUGIN_OUT_OF_MEMORY', 3],
       ['hangs', 'hangs', {}, 'E_PLUGIN_TIMEOUT', 3],
       ['fine-1', 'ok', {}, 'done', 1],
@@ -30,7 +32,8 @@ describe('JobQueue failure handling with real failing translators', () => {
       ['fine-3', 'ok', {}, 'done', 1],
     ];
     const [source] = await rt.datasets(1);
-    const jobs = cases.map(([dataset, translator, options]) => queue.submit(backupRequest(dataset, translator === 'filesystem' ? source! : `/virtual/${dataset}`, { translator, options })).job);
+    const jobs = cases.map(([dataset, translator, options]) =>
+      queue.submit(backupRequest(dataset, translator === 'filesystem' ? source! : `/virtual/${dataset}`, { translator, options, ...(dataset === 'exits-own-policy' ? { retry: ownPolicy } : {}) })).job);
     const retriedStates: string[] = [];
     queue.events.on('job:state', ({ job, from, to }) => void (from === 'running' && to === 'queued' && retriedStates.push(job.request.kind === 'backup' ? job.request.dataset : '')));
     const records: JobRecord[] = await Promise.all(jobs.map((j) => finished(queue, j)));
@@ -42,7 +45,9 @@ describe('JobQueue failure handling with real failing translators', () => {
     const exits = records[1]!;
     expect(exits.log.filter((l) => /retrying in \d+ ms/.test(l.message))).toHaveLength(2);
     expect(exits.log.some((l) => /attempt 3 of 3 failed with E_PLUGIN_CRASHED; no attempts left/.test(l.message))).toBe(true);
-    expect(retriedStates.sort()).toEqual(['exits', 'exits', 'hangs', 'hangs', 'oom', 'oom']);
+    // A backup's own retry policy (its dataset's `retry`) replaces the queue's.
+    expect(records[2]!.log.some((l) => /attempt 2 of 2 failed with E_PLUGIN_CRASHED; no attempts left/.test(l.message))).toBe(true);
+    expect(retriedStates.sort()).toEqual(['exits', 'exits', 'exits-own-policy', 'hangs', 'hangs', 'oom', 'oom']);
     const { snapshots } = await listSnapshots(rt.repos.get('main')!);
     expect(snapshots.map((s) => s.dataset).sort()).toEqual(['fine-1', 'fine-2', 'fine-3']);
     expect(queue.usage()).toEqual({ workers: 0, memoryMiB: 0, ioStreams: {} });

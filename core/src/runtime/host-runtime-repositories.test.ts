@@ -27,9 +27,9 @@ describe('HostRuntime: encryption per repository, compression per dataset', () =
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  function runtimeFor(lines: string[]): HostRuntime {
-    const config = parseHostConfig([...lines, `state: { dir: ${path.join(work, 'state-' + Math.random().toString(36).slice(2))} }`, ''].join('\n'), path.join(work, 'ebm.config.yaml'));
-    return HostRuntime.create(config, { logger: new Logger({ write: () => undefined }, 'error') });
+  function runtimeFor(lines: string[], stateDir = path.join(work, 'state-' + Math.random().toString(36).slice(2)), logs: string[] = []): HostRuntime {
+    const config = parseHostConfig([...lines, `state: { dir: ${stateDir} }`, ''].join('\n'), path.join(work, 'ebm.config.yaml'));
+    return HostRuntime.create(config, { logger: new Logger({ write: (l) => logs.push(l) }, 'info') });
   }
 
   async function waitDone(runtime: HostRuntime, id: string): Promise<JobRecord> {
@@ -48,10 +48,12 @@ describe('HostRuntime: encryption per repository, compression per dataset', () =
   it('backs up into an unencrypted repository with no password configured, at the dataset\'s compression level', async () => {
     const repoDir = path.join(work, 'plain');
     await Repository.init(new LocalBackend(repoDir), undefined, { encryption: 'none' });
-    const runtime = runtimeFor([
+    const lines = [
       `repositories: { plain: { path: ${repoDir}, encryption: none } }`,
       `datasets: { notes: { source: ${source}, repository: plain, compressionLevel: 0 } }`,
-    ]);
+    ];
+    const stateDir = path.join(work, 'state-plain');
+    const runtime = runtimeFor(lines, stateDir);
     await runtime.start();
     try {
       const job = await waitDone(runtime, (await runtime.triggerBackup('notes', {}))!.id);
@@ -64,6 +66,15 @@ describe('HostRuntime: encryption per repository, compression per dataset', () =
     } finally {
       await runtime.stop(5000);
     }
+    // What the queue learned about the translator's memory survives a restart.
+    const saved = JSON.parse(fs.readFileSync(path.join(stateDir, 'costs.json'), 'utf8')) as { v: number; learned: Record<string, { samples: number; ewmaMiB: number }> };
+    expect(saved.v).toBe(1);
+    expect(saved.learned['filesystem\u0000notes']).toMatchObject({ samples: 1, ewmaMiB: expect.any(Number) });
+    const logs: string[] = [];
+    const again = runtimeFor(lines, stateDir, logs);
+    await again.start();
+    await again.stop(1000);
+    expect(logs.some((l) => l.includes('learned translator costs loaded') && l.includes('"entries":1'))).toBe(true);
   });
 
   it('refuses to start when a repository is not what the configuration says (no plaintext by mistake)', async () => {

@@ -23,6 +23,7 @@ import type { Logger } from '../logging/logger';
 import { RepositoryRegistry } from './repository-registry';
 import { EventBridge } from './event-bridge';
 import { RuntimeQueries } from './runtime-queries';
+import { LearnedCostsFile } from './learned-costs-file';
 import { HostCatalog } from './catalog-sync';
 import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
 
@@ -57,6 +58,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     readonly events: EventBridge,
     container: DependencyContainer,
     private readonly clock: Clock | undefined,
+    readonly learnedCosts: LearnedCostsFile,
   ) {
     super();
     this.#container = container;
@@ -75,6 +77,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     });
     const repositories = new RepositoryRegistry(config.repositories);
     const jobEvents = new JobEvents();
+    const costs = new CostModel(container.resolve(PluginRegistry));
     const queue = new JobQueue({
       executor: new ServiceJobExecutor({
         backup: container.resolve(BackupService),
@@ -82,12 +85,13 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
         repositories,
         compressionLevelOf: (name) => repositories.entry(name).compressionLevel,
       }),
-      costs: new CostModel(container.resolve(PluginRegistry)),
+      costs,
       budgets: config.budgets,
       events: jobEvents,
     });
     const events = new EventBridge(jobEvents, container.resolve(HostEvents), options.logger);
-    return new HostRuntime(config, options.logger, repositories, queue, jobEvents, events, container, options.clock);
+    const learnedCosts = new LearnedCostsFile(config.state.costsFile, costs, options.logger);
+    return new HostRuntime(config, options.logger, repositories, queue, jobEvents, events, container, options.clock, learnedCosts);
   }
 
   get registry(): PluginRegistry {
@@ -110,6 +114,9 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     for (const ds of Object.values(this.config.datasets)) this.registry.get(ds.translator); // E_PLUGIN_NOT_FOUND / manifest errors at start-up
     await this.repositories.openAll();
     fs.mkdirSync(path.dirname(this.config.state.jobsFile), { recursive: true, mode: 0o700 });
+    const learned = this.learnedCosts.load();
+    if (learned > 0) this.log.info('learned translator costs loaded', { entries: learned, file: this.learnedCosts.file });
+    this.learnedCosts.attach(this.jobEvents);
     const recovered = await recoverJournal(this.config.state.jobsFile);
     this.#journal = await JobJournal.open(this.config.state.jobsFile);
     this.#journal.attach(this.jobEvents);
@@ -142,6 +149,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     await this.#scheduler?.stop();
     this.#scheduler = undefined;
     await this.queue.close({ graceMs });
+    await this.learnedCosts.close();
     await this.catalog.close();
     await this.#journal?.close();
     this.events.close();
@@ -197,7 +205,8 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
       priority: dataset.priority,
       ...(dataset.deadlineMs ? { deadline: new Date(Date.now() + dataset.deadlineMs).toISOString() } : {}),
       verify: dataset.verify,
-      ...(dataset.compressionLevel !== undefined ? { compressionLevel: dataset.compressionLevel } : {}),
+      ...((options.compressionLevel ?? dataset.compressionLevel) !== undefined ? { compressionLevel: options.compressionLevel ?? dataset.compressionLevel } : {}),
+      retry: { ...dataset.retry },
     });
   }
 
