@@ -20,6 +20,7 @@ import { registerServe } from './commands/serve';
 import { registerJobs } from './commands/jobs';
 import { registerCatalog } from './commands/catalog';
 import { registerFind } from './commands/find';
+import { registerExportImport } from './commands/export-import';
 
 /** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 
@@ -50,7 +51,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs, registerCatalog, registerFind]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport]) {
     register(program, run);
   }
   return program;

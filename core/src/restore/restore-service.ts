@@ -10,6 +10,7 @@ import { BlobStore } from '../repository/blob-store';
 import { acquireLock } from '../locks/lock';
 import type { SnapshotRecord } from '../repository/types';
 import { RepositoryBlobServer } from '../backup/repository-blob-server';
+import type { BlobServer } from '../plugin-host/blob-server';
 
 export interface RestoreRequest {
   readonly repository: Repository;
@@ -25,6 +26,15 @@ export interface RestoreRequest {
   readonly onWarning?: (warning: Warning) => void;
 }
 
+/** What a restore needs of a snapshot (a repository's snapshot record, or an export's header). */
+export type RestorableSnapshot = Pick<SnapshotRecord, 'id' | 'time' | 'source' | 'dataset' | 'tree' | 'root' | 'meta'> & { readonly translator: { readonly id: string } };
+
+/** A restore whose blobs come from somewhere other than an open repository (e.g. an export file). */
+export interface RestoreFromRequest extends Omit<RestoreRequest, 'repository' | 'snapshot'> {
+  readonly blobs: BlobServer;
+  readonly snapshot: RestorableSnapshot;
+}
+
 /**
  * Restores a snapshot through the translator that made it, under a shared
  * lock (so prune cannot remove blobs mid-restore). The target must be empty
@@ -38,40 +48,46 @@ export class RestoreService {
   ) {}
 
   async restore(request: RestoreRequest): Promise<RestoreTaskResult> {
+    const { repository: repo, ...rest } = request;
+    this.registry.get(request.snapshot.translator.id); // E_PLUGIN_NOT_FOUND before taking a lock
+    const lock = await acquireLock(repo, { exclusive: false, operation: `restore ${request.snapshot.id.slice(0, 8)}` });
+    try {
+      const store = await BlobStore.open(repo);
+      return await this.restoreFrom({ ...rest, blobs: new RepositoryBlobServer(store, false) });
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Restores from any blob source: the translator in a worker, blobs served from `request.blobs`. */
+  async restoreFrom(request: RestoreFromRequest): Promise<RestoreTaskResult> {
     const { snapshot } = request;
     const descriptor = this.registry.get(snapshot.translator.id);
     const target = path.resolve(request.target);
     await prepareTarget(target, request.overwrite ?? false);
-    const repo = request.repository;
-    const lock = await acquireLock(repo, { exclusive: false, operation: `restore ${snapshot.id.slice(0, 8)}` });
-    try {
-      const store = await BlobStore.open(repo);
-      const result = await this.host.run(
-        descriptor,
-        {
-          op: 'restore',
-          target,
-          overwrite: request.overwrite ?? false,
-          tree: snapshot.tree,
-          snapshot: {
-            id: snapshot.id,
-            time: snapshot.time,
-            source: snapshot.source,
-            dataset: snapshot.dataset,
-            ...(snapshot.meta ? { meta: snapshot.meta } : {}),
-            ...(snapshot.root ? { root: snapshot.root } : {}),
-          },
-          includes: (request.includes ?? []).map(normalizeInclude),
-          options: request.options ?? {},
+    const result = await this.host.run(
+      descriptor,
+      {
+        op: 'restore',
+        target,
+        overwrite: request.overwrite ?? false,
+        tree: snapshot.tree,
+        snapshot: {
+          id: snapshot.id,
+          time: snapshot.time,
+          source: snapshot.source,
+          dataset: snapshot.dataset,
+          ...(snapshot.meta ? { meta: snapshot.meta } : {}),
+          ...(snapshot.root ? { root: snapshot.root } : {}),
         },
-        new RepositoryBlobServer(store, false),
-        { jobId: request.jobId ?? randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
-      );
-      if (result.op !== 'restore') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a restore`);
-      return result;
-    } finally {
-      await lock.release();
-    }
+        includes: (request.includes ?? []).map(normalizeInclude),
+        options: request.options ?? {},
+      },
+      request.blobs,
+      { jobId: request.jobId ?? randomUUID(), signal: request.signal, onProgress: request.onProgress, onWarning: request.onWarning },
+    );
+    if (result.op !== 'restore') throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} returned a ${String(result.op)} result for a restore`);
+    return result;
   }
 }
 

@@ -1,5 +1,5 @@
-import { closeSync, constants, linkSync, openSync, symlinkSync } from 'node:fs';
-import { EbmError, RestoreContext, RestoreOutcome, TreeEntry, throwIfCancelled } from '@ebm/sdk';
+import { closeSync, constants, linkSync, openSync, rmSync, symlinkSync } from 'node:fs';
+import { EbmError, isEbmError, RestoreContext, RestoreOutcome, TreeEntry, throwIfCancelled } from '@ebm/sdk';
 import { errnoCode, messageOf } from '../fs-errors';
 import { MetadataWriter } from './metadata-writer';
 import { SafeTarget } from './safe-target';
@@ -145,6 +145,14 @@ class RestoreJob {
     try {
       opened = await createAndWrite(abs, this.ctx.readContent(entry), !this.target.overwrite, this.ctx.signal);
     } catch (err) {
+      // A damaged or missing blob costs this file only: the rest of the
+      // snapshot is still restored, and the file is reported, never left
+      // half-written under its name.
+      if (isEbmError(err) && err.code === 'E_CORRUPT_OBJECT') {
+        rmSync(abs, { force: true });
+        this.ctx.warn({ path: relPath, code: 'E_CORRUPT_OBJECT', message: `${relPath}: not restored, its stored content is damaged (${err.message})` });
+        return false;
+      }
       throw await this.#explain(relPath, abs, err);
     }
     try {
