@@ -30,6 +30,43 @@ function importsOf(file: string): string[] {
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
 
+/** Test files of a plugin: they may also use the testing entries and devDependencies. */
+const isTestFile = (rel: string) => /\.test\.(ts|js)$/.test(rel) || rel.split(path.sep).slice(0, 2).join('/') === 'src/testing';
+const TESTING_ENTRIES = new Set(['@ebm/sdk/testing', '@ebm/core/testing']);
+
+/**
+ * What a plugin package does wrong, as "file imports x (why)" lines, paths
+ * relative to the package (package.json problems first). Runtime code: '@ebm/sdk' only
+ * among @ebm packages, other packages from dependencies/peerDependencies.
+ * Test files (*.test.ts, src/testing/**): additionally '@ebm/sdk/testing' and
+ * '@ebm/core/testing' (declared: @ebm/core as a devDependency) and any
+ * devDependency. @ebm/core is never a runtime dependency.
+ */
+function pluginOffences(dir: string): string[] {
+  const offenders: string[] = [];
+  const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; peerDependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+  const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+  const dev = new Set([...declared, ...Object.keys(pkg.devDependencies ?? {})]);
+  if (declared.has('@ebm/core')) offenders.push('package.json depends on @ebm/core (allowed only as a devDependency, for tests)');
+  const src = path.join(dir, 'src');
+  for (const file of sourceFiles(src).sort()) {
+    const rel = path.relative(dir, file);
+    const test = isTestFile(rel);
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith('.')) {
+        if (!path.resolve(path.dirname(file), spec).startsWith(src)) offenders.push(`${rel} imports ${spec} (outside the plugin)`);
+      } else if (test && TESTING_ENTRIES.has(spec)) {
+        if (!dev.has(packageOf(spec))) offenders.push(`${rel} imports ${spec} (not a declared devDependency)`);
+      } else if (spec.startsWith('@ebm/')) {
+        if (spec !== '@ebm/sdk') offenders.push(`${rel} imports ${spec} (${test ? "test files may add only '@ebm/sdk/testing' and '@ebm/core/testing'" : "only the SDK's public entry '@ebm/sdk' is allowed"})`);
+      } else if (!builtins.has(spec) && !(test ? dev : declared).has(packageOf(spec))) {
+        offenders.push(`${rel} imports ${spec} (not a declared ${test ? 'dependency or devDependency' : 'dependency'})`);
+      }
+    }
+  }
+  return offenders;
+}
+
 describe('architecture boundaries', () => {
   it('sdk/ imports nothing from core/ (nor any @ebm package but itself)', () => {
     const offenders: string[] = [];
@@ -44,29 +81,35 @@ describe('architecture boundaries', () => {
   });
 
   it('plugins import only @ebm/sdk (its public entry), Node built-ins, their declared dependencies and their own files', () => {
-    const offenders: string[] = [];
     const pluginsDir = path.join(repoRoot, 'plugins');
     const plugins = fs.readdirSync(pluginsDir).filter((d) => fs.existsSync(path.join(pluginsDir, d, 'package.json')));
     expect(plugins).toContain('translator-filesystem');
-    for (const plugin of plugins) {
-      const dir = path.join(pluginsDir, plugin);
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
-      const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
-      if (declared.has('@ebm/core')) offenders.push(`${plugin}/package.json depends on @ebm/core`);
-      const src = path.join(dir, 'src');
-      for (const file of sourceFiles(src)) {
-        for (const spec of importsOf(file)) {
-          if (spec.startsWith('.')) {
-            if (!path.resolve(path.dirname(file), spec).startsWith(src)) offenders.push(`${path.relative(repoRoot, file)} imports ${spec} (outside the plugin)`);
-          } else if (spec.startsWith('@ebm/')) {
-            if (spec !== '@ebm/sdk') offenders.push(`${path.relative(repoRoot, file)} imports ${spec} (only the SDK's public entry '@ebm/sdk' is allowed)`);
-          } else if (!builtins.has(spec) && !declared.has(packageOf(spec))) {
-            offenders.push(`${path.relative(repoRoot, file)} imports ${spec} (not a declared dependency)`);
-          }
-        }
-      }
+    expect(plugins.flatMap((plugin) => pluginOffences(path.join(pluginsDir, plugin)).map((o) => `plugins/${plugin}/${o}`))).toEqual([]);
+  });
+
+  it('the plugin rule fails on violations, and lets only test files use the testing entries', () => {
+    const tmp = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'ebm-bound-plugin-'));
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+      fs.writeFileSync(path.join(tmp, rel), text);
+    };
+    write('package.json', JSON.stringify({ name: 'p', peerDependencies: { '@ebm/sdk': '0.1.0' }, devDependencies: { '@ebm/core': '0.1.0', jest: '29' } }));
+    write('src/index.ts', "import { defineTranslator } from '@ebm/sdk';\nimport { TranslatorTester } from '@ebm/sdk/testing';\nimport jest from 'jest';\n");
+    write('src/conformance.test.ts', "import { TranslatorTester } from '@ebm/sdk/testing';\nimport { createPluginHostHarness } from '@ebm/core/testing';\nimport { Repository } from '@ebm/core';\nimport jest from 'jest';\n");
+    write('src/testing/fixtures.ts', "import { fileEquality } from '@ebm/sdk/testing';\n");
+    try {
+      expect(pluginOffences(tmp)).toEqual([
+        "src/conformance.test.ts imports @ebm/core (test files may add only '@ebm/sdk/testing' and '@ebm/core/testing')",
+        "src/index.ts imports @ebm/sdk/testing (only the SDK's public entry '@ebm/sdk' is allowed)",
+        'src/index.ts imports jest (not a declared dependency)',
+      ]);
+      write('package.json', JSON.stringify({ name: 'p', dependencies: { '@ebm/core': '0.1.0' }, peerDependencies: { '@ebm/sdk': '0.1.0' } }));
+      expect(pluginOffences(tmp)).toContain('package.json depends on @ebm/core (allowed only as a devDependency, for tests)');
+      write('package.json', JSON.stringify({ name: 'p', peerDependencies: { '@ebm/sdk': '0.1.0' } }));
+      expect(pluginOffences(tmp)).toContain('src/conformance.test.ts imports @ebm/core/testing (not a declared devDependency)');
+    } finally {
+      fs.rmSync(tmp, { recursive: true });
     }
-    expect(offenders).toEqual([]);
   });
 
   it('the import scanner itself catches a forbidden import (so the checks above can fail)', () => {

@@ -15,6 +15,7 @@ import { registerForget, registerPrune } from './commands/forget-prune';
 import { registerKey } from './commands/key';
 import { registerUnlock } from './commands/unlock';
 import { registerPlugins } from './commands/plugins';
+import { registerPluginInit } from './commands/plugin-init';
 import { registerDemo } from './commands/demo';
 import { registerServe } from './commands/serve';
 import { registerJobs } from './commands/jobs';
@@ -51,7 +52,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport]) {
     register(program, run);
   }
   return program;

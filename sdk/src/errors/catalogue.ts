@@ -74,6 +74,13 @@ export const ERROR_CATALOGUE = {
   E_HOST_SHUTTING_DOWN: spec('the host process is shutting down and admits no new work', 'send the request again once the host has restarted', true),
   E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete', false, 130),
   E_INTERNAL: spec('an internal error in ebm', 'please report it with the output of the command'),
+  // --- application sources and targets (translators)
+  E_SOURCE_BUSY: spec('the source is locked by another process for longer than the configured wait', 'wait for the long write (or exclusive lock) to end and back up again, or raise the wait (e.g. --busy-timeout for SQLite)', true),
+  E_SOURCE_CORRUPT: spec('the source is damaged: it failed the application\'s own integrity check', "repair it with the application's own tools (for SQLite: PRAGMA integrity_check, then .recover) and back up again; the damaged data was not stored"),
+  E_TARGET_IN_USE: spec('the restore target is open in another process', 'stop the application that uses it (or restore to another path) and restore again', true),
+  // --- streams (translator-stream)
+  E_PRODUCER_FAILED: spec('the command (or pipe) that produced a stream failed: it exited non-zero, was killed by a signal, or produced no bytes', 'read the exit status and the end of its standard error in the message, fix the producer and back up again; no snapshot was recorded (pass --allow-empty if an empty stream is valid)'),
+  E_CONSUMER_FAILED: spec('the command a stream was restored into failed: it exited non-zero, was killed by a signal, or stopped reading early', 'read the exit status and the end of its standard error in the message; the consumer may hold a partial restore'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

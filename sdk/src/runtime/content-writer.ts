@@ -40,9 +40,15 @@ export class ContentWriter {
   }
 
   async write(source: ContentSource): Promise<StoredContent> {
-    throwIfCancelled(this.#signal, 'backup');
     if (source === null || typeof source !== 'object' || !(Symbol.asyncIterator in source || Symbol.iterator in source)) {
       throw new TypeError('writeContent(source): the source must be an (async) iterable of Uint8Array, e.g. a Readable stream');
+    }
+    if (this.#signal.aborted) {
+      // Cancelled before reading began: the source is ours to close (a stream
+      // would otherwise keep its file open, and an abort signal it was given
+      // would later surface as an unhandled error in the worker).
+      await closeSource(source);
+      throwIfCancelled(this.#signal, 'backup');
     }
     const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
     const ids: BlobId[] = [];
@@ -80,5 +86,21 @@ export class ContentWriter {
       this.#sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+}
+
+/** Releases a source that will not be read: destroy() for streams, return() for iterators. */
+async function closeSource(source: ContentSource): Promise<void> {
+  try {
+    const stream = source as { destroy?: () => void };
+    if (typeof stream.destroy === 'function') {
+      stream.destroy();
+      return;
+    }
+    const iterable = source as Partial<AsyncIterable<Uint8Array>> & Partial<Iterable<Uint8Array>>;
+    const iterator = iterable[Symbol.asyncIterator]?.() ?? iterable[Symbol.iterator]?.();
+    await iterator?.return?.();
+  } catch {
+    // closing is best effort: the cancellation is what the caller reports
   }
 }

@@ -24,6 +24,12 @@ export interface MemoryRepositoryOptions {
   readonly chunker?: Partial<Pick<ChunkerParams, 'minSize' | 'avgSize' | 'maxSize' | 'normalization'>>;
   /** Plugin id used in error records (default 'test'). */
   readonly pluginId?: string;
+  /**
+   * Content-addressing keys (default: random). Repositories given the same
+   * keys give the same blob and tree ids for the same data (the conformance
+   * harness compares ids across fresh repositories this way).
+   */
+  readonly keys?: { readonly idKey: Uint8Array; readonly gearKey: Uint8Array };
 }
 
 /** Knobs for misbehaving-host tests, shared by backup and restore. */
@@ -105,8 +111,9 @@ export interface MemoryRepository {
 export const MEMORY_HOST_WINDOW_BYTES = 32 * 1024 * 1024;
 
 export function createMemoryRepository(options: MemoryRepositoryOptions = {}): MemoryRepository {
-  const idKey = new Uint8Array(randomBytes(32));
-  const chunker: ChunkerParams = { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, ...options.chunker, gearKey: new Uint8Array(randomBytes(32)) };
+  const idKey = Uint8Array.from(options.keys?.idKey ?? randomBytes(32));
+  const gearKey = Uint8Array.from(options.keys?.gearKey ?? randomBytes(32));
+  const chunker: ChunkerParams = { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, ...options.chunker, gearKey };
   const pluginId = options.pluginId ?? 'test';
   const blobs = new Map<BlobId, { readonly kind: BlobKind; readonly data: Uint8Array }>();
   let storedBytes = 0;

@@ -1,23 +1,31 @@
 import type { TreeEntry } from '../entry/entry';
+import { EbmError, throwIfCancelled } from '../errors/ebm-error';
 import { splitSafePath } from '../paths/safe-path';
 import type { PreviousSnapshot } from '../translator/context';
+import type { PortChannel } from './port-channel';
 import type { TreeLoader } from './tree-loader';
+
+/** Content blobs of the parent requested ahead of the one being consumed. */
+const READ_AHEAD_BLOBS = 4;
 
 /**
  * The parent snapshot, read lazily: `lookup` walks from the root tree one
  * component at a time, loading trees through the shared TreeLoader, whose
  * cache keeps the trees along the current path hot when lookups come in
- * depth-first order.
+ * depth-first order. `readContent` streams a parent entry's content blobs
+ * (verified by the host) for translators that keep incremental state as content.
  */
 export class ParentSnapshot implements PreviousSnapshot {
   readonly id: string;
   readonly #rootTree: string;
   readonly #trees: TreeLoader;
+  readonly #channel: PortChannel;
 
-  constructor(id: string, rootTree: string, trees: TreeLoader) {
+  constructor(id: string, rootTree: string, trees: TreeLoader, channel: PortChannel) {
     this.id = id;
     this.#rootTree = rootTree;
     this.#trees = trees;
+    this.#channel = channel;
   }
 
   async lookup(path: string): Promise<TreeEntry | undefined> {
@@ -28,6 +36,32 @@ export class ParentSnapshot implements PreviousSnapshot {
       if (entry === undefined || i === parts.length - 1) return entry;
       if (entry.kind !== 'dir' || typeof entry.subtree !== 'string') return undefined;
       treeId = entry.subtree;
+    }
+  }
+
+  async *readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
+    const ids = entry.content ?? [];
+    if (!Array.isArray(ids)) throw new EbmError('E_CORRUPT_OBJECT', `parent entry ${JSON.stringify(entry.name)} has a malformed content list`, { subject: entry.name });
+    const queue: Promise<Uint8Array>[] = [];
+    let next = 0;
+    let total = 0;
+    const fill = (): void => {
+      while (queue.length < READ_AHEAD_BLOBS && next < ids.length) {
+        const loading = this.#channel.request({ t: 'load-blob', id: ids[next++]! }).then((reply) => reply.data);
+        loading.catch(() => undefined); // observed when its turn comes; no unhandled rejection if the reader stops early
+        queue.push(loading);
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      throwIfCancelled(this.#channel.signal, 'backup');
+      const data = await queue.shift()!;
+      fill();
+      total += data.length;
+      yield data;
+    }
+    if (typeof entry.size === 'number' && total !== entry.size) {
+      throw new EbmError('E_CORRUPT_OBJECT', `the content of parent entry ${JSON.stringify(entry.name)} has ${total} bytes but its entry says ${entry.size}`, { subject: entry.name });
     }
   }
 }

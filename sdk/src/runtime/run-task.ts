@@ -68,7 +68,7 @@ async function runBackup(job: BackupJobSpec, translator: Translator, channel: Po
     ...commonContext(job.options, signal, reporting),
     source: job.source,
     tree,
-    ...(job.parent ? { previous: new ParentSnapshot(job.parent.id, job.parent.tree, new TreeLoader(channel)) } : {}),
+    ...(job.parent ? { previous: new ParentSnapshot(job.parent.id, job.parent.tree, new TreeLoader(channel), channel) } : {}),
   });
   const outcome = await translator.backup(ctx);
   throwIfCancelled(signal, 'backup');

@@ -79,6 +79,14 @@ export interface PreviousSnapshot {
   readonly id: string;
   /** The parent's entry at `path`, or undefined. Cheap when called in depth-first order. */
   lookup(path: string): Promise<TreeEntry | undefined>;
+  /**
+   * The verified plaintext of a parent entry's content (as `RestoreContext.readContent`),
+   * for translators that keep the state their next incremental needs (a page-hash
+   * manifest, a log position map) as content of an entry rather than in `meta`.
+   * Optional so a plugin can run on a host whose SDK predates it: without it,
+   * fall back to a full read.
+   */
+  readContent?(entry: TreeEntry): AsyncIterable<Uint8Array>;
 }
 
 export interface BackupContext extends OperationContext {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { EbmError } from '@ebm/sdk';
+import type { PluginDescriptor } from '@ebm/sdk';
 import type { RegisterCommand } from '../command-types';
 import { collect, EXIT_SAVED_WITH_WARNINGS } from '../command-types';
 import type { CliContext } from '../cli-context';
@@ -29,7 +30,7 @@ export const registerBackup: RegisterCommand = (program, run) => {
   const cmd: Command = program
     .command('backup')
     .description('back up a source through a translator plugin (the filesystem translator by default)')
-    .argument('<source>', 'what to back up: a directory or file for the filesystem translator')
+    .argument('[source...]', 'what to back up: a directory or file for the filesystem translator; for a streaming translator a command after -- (--from-command), or nothing for standard input')
     .option('-t, --translator <id>', 'translator plugin id (see `ebm plugins`)', 'filesystem')
     .option('-d, --dataset <name>', 'dataset name; incrementals are taken against its latest snapshot (default: the absolute source path)')
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect)
@@ -38,12 +39,12 @@ export const registerBackup: RegisterCommand = (program, run) => {
     .option('--compression-level <0-22>', "zstd level for the data this backup adds: 0 stores, 1 fast … 22 small (default: the repository's)", parseCompressionLevel);
   addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
   cmd.action(
-    run(async (ctx: CliContext, source: string, opts: BackupOptions) => {
+    run(async (ctx: CliContext, operands: string[], opts: BackupOptions) => {
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(opts.translator);
       const options = pluginOptionValues(plugin, 'backup', opts, registry.list());
-      // Path-like sources are made absolute so the dataset is stable across working directories.
-      const resolved = fs.existsSync(source) ? path.resolve(source) : source;
+      const resolved = sourceFromOperands(operands, plugin);
+      if (resolved === '-' && opts.dataset === undefined) throw new EbmError('E_USAGE', 'standard input has no name to file its snapshots under: pass --dataset <name>');
       const dataset = opts.dataset ?? resolved;
       const repo = await ctx.openRepository();
       const detach = new ProgressDisplay('backup', ctx.output).attach(ctx.container.resolve(HostEvents));
@@ -65,11 +66,32 @@ export const registerBackup: RegisterCommand = (program, run) => {
       ctx.output.info(`  bytes: ${formatBytes(s.bytesTotal)} in snapshot, ${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesAdded)} added to the repository`);
       const warnings = s.warnings.length + s.warningsDropped;
       ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings} warning(s)` : ''}`);
-      ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s });
+      ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s, peakRssKiB: process.resourceUsage().maxRSS });
       return s.warnings.length > 0 ? EXIT_SAVED_WITH_WARNINGS : 0;
     }),
   );
 };
+
+/**
+ * The operands become the translator's source: one word as it is (a path that
+ * exists is made absolute, so the dataset is stable across working
+ * directories); several words — a command given after `--` — as a JSON array
+ * of strings (its argv, exact); none only for a translator with the
+ * 'streaming' capability, which then reads standard input ('-').
+ */
+function sourceFromOperands(operands: readonly string[], plugin: PluginDescriptor): string {
+  const streaming = plugin.manifest.capabilities.includes('streaming');
+  if (operands.length === 0) {
+    if (!streaming) throw new EbmError('E_USAGE', `missing the source to back up (the ${plugin.manifest.id} translator needs one)`);
+    return '-';
+  }
+  if (operands.length > 1) {
+    if (!streaming) throw new EbmError('E_USAGE', `the ${plugin.manifest.id} translator takes one source, got ${operands.length}: ${operands.join(' ')}`);
+    return JSON.stringify(operands);
+  }
+  const source = operands[0]!;
+  return fs.existsSync(source) ? path.resolve(source) : source;
+}
 
 function parseCompressionLevel(text: string): number {
   const level = Number(text);

@@ -1,9 +1,14 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { Command } from 'commander';
+import { EbmError } from '@ebm/sdk';
+import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
 import type { RegisterCommand } from '../command-types';
 import { collect } from '../command-types';
 import type { CliContext } from '../cli-context';
 import { ProgressDisplay } from '../progress-display';
-import { formatBytes, formatDuration } from '../output';
+import { formatBytes, formatDuration, Output } from '../output';
 import { RestoreService } from '../../restore/restore-service';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
 import { HostEvents } from '../../events/host-events';
@@ -11,7 +16,7 @@ import { addPluginOptions, pluginOptionValues } from '../plugin-options';
 import { discoverPluginsForHelp } from './plugin-list';
 import { resolveSnapshotArg } from './snapshot-arg';
 
-interface RestoreOptions { target: string; include?: string[]; overwrite?: boolean; dataset?: string; [k: string]: unknown }
+interface RestoreOptions { target?: string; include?: string[]; overwrite?: boolean; dataset?: string; [k: string]: unknown }
 const RESERVED = new Set(['target', 'include', 'overwrite', 'dataset', 'repo', 'json', 'quiet', 'password-file', 'option']);
 
 export const registerRestore: RegisterCommand = (program, run) => {
@@ -19,38 +24,65 @@ export const registerRestore: RegisterCommand = (program, run) => {
     .command('restore')
     .description('restore a snapshot (all of it, or the --include paths) into a target directory')
     .argument('<snapshot>', "snapshot id, id prefix, or 'latest'")
-    .requiredOption('--target <dir>', 'directory to restore into (must be empty or absent unless --overwrite)')
+    .argument('[command...]', 'for a stream snapshot with --to-command: the command to restore into, after --')
+    .option('--target <dir>', 'directory to restore into (must be empty or absent unless --overwrite); not needed with --to-stdout or --to-command')
     .option('-i, --include <path>', 'restore only this snapshot path and what is below it (repeatable)', collect)
     .option('--overwrite', 'restore into a non-empty target, replacing what is in the way')
     .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset");
   addPluginOptions(cmd, discoverPluginsForHelp(), 'restore', RESERVED);
   cmd.action(
-    run(async (ctx: CliContext, snapshotArg: string, opts: RestoreOptions) => {
+    run(async (ctx: CliContext, snapshotArg: string, operands: string[], opts: RestoreOptions) => {
       const started = Date.now();
       const repo = await ctx.openRepository();
       const snapshot = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(snapshot.translator.id);
-      const options = pluginOptionValues(plugin, 'restore', opts, registry.list());
-      const display = new ProgressDisplay('restore', ctx.output);
-      // A whole restore writes what the snapshot holds: its summary gives the totals for an ETA.
-      if ((opts.include ?? []).length === 0) {
-        display.update({ files: 0, bytes: 0, totalFiles: snapshot.summary.files + snapshot.summary.dirs + snapshot.summary.others, totalBytes: snapshot.summary.bytesTotal });
+      const options = withCommandOperands(plugin, pluginOptionValues(plugin, 'restore', opts, registry.list()), operands);
+      // A stream restored to standard output or into a command needs no directory, and
+      // the CLI's own output must then stay off standard output.
+      const elsewhere = options['to-stdout'] === true || options['to-command'] === true;
+      if (opts.target === undefined && !elsewhere) throw new EbmError('E_USAGE', "required option '--target <dir>' not specified");
+      const output = elsewhere ? new Output(ctx.output.json, ctx.output.quiet, process.stderr, process.stderr) : ctx.output;
+      const target = opts.target ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ebm-restore-'));
+      const where = opts.target ?? (options['to-stdout'] === true ? 'standard output' : `the command ${operands.join(' ')}`);
+      try {
+        const display = new ProgressDisplay('restore', output);
+        // A whole restore writes what the snapshot holds: its summary gives the totals for an ETA.
+        if ((opts.include ?? []).length === 0) {
+          display.update({ files: 0, bytes: 0, totalFiles: snapshot.summary.files + snapshot.summary.dirs + snapshot.summary.others, totalBytes: snapshot.summary.bytesTotal });
+        }
+        const detach = display.attach(ctx.container.resolve(HostEvents));
+        const result = await ctx.container.resolve(RestoreService).restore({
+          repository: repo,
+          snapshot,
+          target,
+          includes: opts.include ?? [],
+          overwrite: Boolean(opts.overwrite),
+          options,
+          signal: ctx.signal,
+        }).finally(detach);
+        const ms = Date.now() - started;
+        output.info(`restored snapshot ${snapshot.id.slice(0, 8)} to ${where}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
+        output.line({ type: 'summary', ...result, op: 'restore', snapshot: snapshot.id, target: where, durationMs: ms, peakRssKiB: process.resourceUsage().maxRSS });
+        return result.warnings.length > 0 ? 3 : 0;
+      } catch (err) {
+        if (!elsewhere) throw err;
+        return output.error(err); // on standard error: standard output carries the stream
+      } finally {
+        if (opts.target === undefined) fs.rmSync(target, { recursive: true, force: true });
       }
-      const detach = display.attach(ctx.container.resolve(HostEvents));
-      const result = await ctx.container.resolve(RestoreService).restore({
-        repository: repo,
-        snapshot,
-        target: opts.target,
-        includes: opts.include ?? [],
-        overwrite: Boolean(opts.overwrite),
-        options,
-        signal: ctx.signal,
-      }).finally(detach);
-      const ms = Date.now() - started;
-      ctx.output.info(`restored snapshot ${snapshot.id.slice(0, 8)} to ${opts.target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
-      ctx.output.line({ type: 'summary', ...result, op: 'restore', snapshot: snapshot.id, target: opts.target, durationMs: ms });
-      return result.warnings.length > 0 ? 3 : 0;
     }),
   );
 };
+
+/**
+ * Operands after the snapshot (a command given after `--`) become the
+ * translator's `command` option — only for a translator that declares one
+ * (the stream translator's --to-command).
+ */
+function withCommandOperands(plugin: PluginDescriptor, options: Record<string, OptionValue>, operands: readonly string[]): Record<string, OptionValue> {
+  if (operands.length === 0) return options;
+  const spec = (plugin.manifest.options ?? []).find((o) => o.name === 'command' && o.type === 'string[]' && o.appliesTo !== 'backup');
+  if (spec === undefined) throw new EbmError('E_USAGE', `unexpected arguments after the snapshot: ${operands.join(' ')} (the ${plugin.manifest.id} translator takes no command)`);
+  return { ...options, command: [...operands] };
+}

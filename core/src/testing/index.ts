@@ -1,0 +1,10 @@
+/**
+ * @ebm/core/testing — ebm's real plugin host and repository for the
+ * conformance harness of `@ebm/sdk/testing`. For plugin test files only
+ * (declare @ebm/core as a devDependency). See docs/plugins.md.
+ */
+import 'reflect-metadata';
+
+export { createPluginHostHarness, PluginHostHarness } from './plugin-host-harness';
+export type { PluginHostHarnessOptions } from './plugin-host-harness';
+export type { RepositoryKind } from './repository-template';
