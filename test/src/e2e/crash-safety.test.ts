@@ -56,5 +56,5 @@ describe('crash safety', () => {
     const again = path.join(work, 'restored-after-prune');
     await ebmOk(['restore', '-r', repo, 'latest', '--target', again]);
     expect(await compareTrees(source, again)).toEqual([]);
-  });
+  }, 240_000); // seven real backups (a probe and six killed ones) and checks: slow on a loaded 2-core CI machine
 });
