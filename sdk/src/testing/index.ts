@@ -22,3 +22,7 @@ export type {
 export { createWorkerHarnessHost } from './worker-host';
 export type { WorkerHarnessHostOptions } from './worker-host';
 export { readPluginPackage, loadPluginUnderTest } from './plugin-under-test';
+
+// Helpers for a plugin's own tests on the in-memory repository.
+export { backupOk, restoreOk, failure } from './task-outcomes';
+export type { BackupOk } from './task-outcomes';

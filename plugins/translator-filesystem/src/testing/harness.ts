@@ -2,10 +2,14 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  BackupTaskResult, ErrorRecord, MemoryBackupRequest, MemoryRepository, MemoryRestoreRequest, MemoryTaskOutcome, RestoreTaskResult,
+  MemoryBackupRequest, MemoryRepository, MemoryRestoreRequest, RestoreTaskResult,
   createMemoryRepository,
 } from '@ebm/sdk';
+import { backupOk as sdkBackupOk, failure, restoreOk as sdkRestoreOk } from '@ebm/sdk/testing';
+import type { BackupOk } from '@ebm/sdk/testing';
 import translator from '../index';
+
+export type { BackupOk };
 
 /** Small chunks so multi-MiB test files span many chunks and tests stay fast. */
 export function testRepository(): MemoryRepository {
@@ -13,23 +17,15 @@ export function testRepository(): MemoryRepository {
 }
 
 /** Backs up through the real SDK runtime (MessageChannel protocol); fails the test with the error record if the task failed. */
-export async function backupOk(repo: MemoryRepository, request: MemoryBackupRequest): Promise<BackupTaskResult & { outcome: MemoryTaskOutcome }> {
-  const outcome = await repo.backup(translator, request);
-  if (!outcome.result.ok) throw new Error(`backup failed: ${outcome.result.error.code} ${outcome.result.error.message}`);
-  return { ...(outcome.result.result as BackupTaskResult), outcome };
+export function backupOk(repo: MemoryRepository, request: MemoryBackupRequest): Promise<BackupOk> {
+  return sdkBackupOk(repo, translator, request);
 }
 
-export async function restoreOk(repo: MemoryRepository, request: MemoryRestoreRequest): Promise<RestoreTaskResult> {
-  const outcome = await repo.restore(translator, request);
-  if (!outcome.result.ok) throw new Error(`restore failed: ${outcome.result.error.code} ${outcome.result.error.message}`);
-  return outcome.result.result as RestoreTaskResult;
+export function restoreOk(repo: MemoryRepository, request: MemoryRestoreRequest): Promise<RestoreTaskResult> {
+  return sdkRestoreOk(repo, translator, request);
 }
 
-/** The error record of a task that must fail. */
-export function failure(outcome: MemoryTaskOutcome): ErrorRecord {
-  if (outcome.result.ok) throw new Error('the task succeeded but was expected to fail');
-  return outcome.result.error;
-}
+export { failure };
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export async function tempDir(prefix: string): Promise<string> {

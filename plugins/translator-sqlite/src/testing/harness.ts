@@ -2,36 +2,30 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  BackupTaskResult, createMemoryRepository, ErrorRecord, MemoryBackupRequest, MemoryRepository, MemoryRestoreRequest, MemoryTaskOutcome,
+  createMemoryRepository, MemoryBackupRequest, MemoryRepository, MemoryRestoreRequest,
   RestoreTaskResult, TreeEntry, decodeTree,
 } from '@ebm/sdk';
+import { backupOk as sdkBackupOk, failure, restoreOk as sdkRestoreOk } from '@ebm/sdk/testing';
+import type { BackupOk } from '@ebm/sdk/testing';
 import translator from '../index';
+
+export type { BackupOk };
 
 /** An in-memory repository with the default (production) chunk sizes: a 64 KiB run is one blob. */
 export function testRepository(chunker?: { minSize: number; avgSize: number; maxSize: number }): MemoryRepository {
   return createMemoryRepository(chunker ? { chunker } : {});
 }
 
-export type BackupOk = BackupTaskResult & { readonly outcome: MemoryTaskOutcome };
-
-/** Backs up through the real SDK runtime (MessageChannel protocol); throws with the error record if the task failed. */
-export async function backupOk(repo: MemoryRepository, request: MemoryBackupRequest): Promise<BackupOk> {
-  const outcome = await repo.backup(translator, request);
-  if (!outcome.result.ok) throw new Error(`backup failed: ${outcome.result.error.code} ${outcome.result.error.message}`);
-  return { ...(outcome.result.result as BackupTaskResult), outcome };
+/** Backs up through the real SDK runtime (MessageChannel protocol); fails the test with the error record if the task failed. */
+export function backupOk(repo: MemoryRepository, request: MemoryBackupRequest): Promise<BackupOk> {
+  return sdkBackupOk(repo, translator, request);
 }
 
-export async function restoreOk(repo: MemoryRepository, request: MemoryRestoreRequest): Promise<RestoreTaskResult> {
-  const outcome = await repo.restore(translator, request);
-  if (!outcome.result.ok) throw new Error(`restore failed: ${outcome.result.error.code} ${outcome.result.error.message}`);
-  return outcome.result.result as RestoreTaskResult;
+export function restoreOk(repo: MemoryRepository, request: MemoryRestoreRequest): Promise<RestoreTaskResult> {
+  return sdkRestoreOk(repo, translator, request);
 }
 
-/** The error record of a task that must fail. */
-export function failure(outcome: MemoryTaskOutcome): ErrorRecord {
-  if (outcome.result.ok) throw new Error('the task succeeded but was expected to fail');
-  return outcome.result.error;
-}
+export { failure };
 
 /** The root entries of a stored snapshot tree, by name. */
 export function rootEntries(repo: MemoryRepository, tree: string): Map<string, TreeEntry> {
