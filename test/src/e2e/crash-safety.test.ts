@@ -37,9 +37,12 @@ describe('crash safety', () => {
     console.log(`backup takes ~${span} ms; killing at ${killPoints.join(', ')} ms`);
     for (const at of killPoints) {
       const child = spawnEbm(['backup', '-r', repo, source, '--dataset', 'crash', '--full']);
+      // Listen before waiting: a backup that deduplicates against earlier data
+      // may finish before the kill point, and its 'close' must not be missed.
+      const closed = new Promise((r) => child.on('close', r));
       await new Promise((r) => setTimeout(r, at));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
       const check = await ebm(['check', '-r', repo, '--read-data']);
       if (check.code !== 0) throw new Error(`check failed after a kill at ${at} ms:\n${check.stdout}\n${check.stderr}`);
     }
