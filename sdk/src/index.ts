@@ -20,11 +20,12 @@ export type { PluginKind, Capability, OptionType, OptionValue, OptionSpec, Resou
 export { validateManifest } from './manifest/validate-manifest';
 
 // The translator contract.
-export { defineTranslator, findTranslatorExport } from './translator/translator';
-export type { Translator } from './translator/translator';
+export { defineTranslator, findTranslatorExport, findDiscovererExport } from './translator/translator';
+export type { Translator, Discoverer } from './translator/translator';
 export type {
   ProgressUpdate, ProgressReporter, Logger, Warning, OperationContext, StoredContent, ContentSource,
   TreeWriter, PreviousSnapshot, BackupContext, RestoreItem, SnapshotInfo, RestoreContext, BackupOutcome, RestoreOutcome,
+  DiscoverContext, DiscoveryReport,
 } from './translator/context';
 
 // Content addressing.
@@ -45,7 +46,7 @@ export { resolveInside, splitSafePath } from './paths/safe-path';
 
 // The worker-side runtime: runs one translator task over the host protocol.
 export { runTask } from './runtime/run-task';
-export type { RunTaskOptions } from './runtime/run-task';
+export type { RunTaskOptions, TaskPlugin } from './runtime/run-task';
 export type { BlobEncoder } from './runtime/blob-shipper';
 
 // An in-memory host for tests (plugin test suites, the conformance harness).

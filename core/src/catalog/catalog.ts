@@ -7,6 +7,7 @@ import { CatalogRecovery, openCatalogFile } from './catalog-file';
 import { CatalogWriter } from './catalog-writer';
 import { ENTRY_SELECT, EntryRow, rowToEntry } from './entry-row';
 import { findInCatalog } from './find';
+import { carryOverDiscoveries, DiscoveryFilter, DiscoveryRecord, listDiscoveries, recordDiscovery } from './discoveries';
 
 interface SnapshotRow {
   readonly id: number;
@@ -138,6 +139,21 @@ export class Catalog {
   }
 
   /** Searches names or paths across all snapshots (see glob.ts for the syntax, find.ts for how). Newest first. */
+  /** Records what a discovery reported (see discoveries.ts). */
+  recordDiscovery(record: DiscoveryRecord): void {
+    recordDiscovery(this.#db, record);
+  }
+
+  /** Recorded discoveries, newest first. */
+  discoveries(filter: DiscoveryFilter = {}): DiscoveryRecord[] {
+    return listDiscoveries(this.#db, filter);
+  }
+
+  /** Copies the discoveries of the catalog file being replaced by a rebuild; returns how many. */
+  carryOverDiscoveries(oldFile: string): number {
+    return carryOverDiscoveries(this.#db, oldFile);
+  }
+
   find(pattern: string, options: FindOptions = {}): FindHit[] {
     const snapshotId = options.snapshot !== undefined ? this.resolveSnapshot(options.snapshot, { repositoryId: options.repositoryId }).snapshotId : undefined;
     return findInCatalog(this.#db, { pattern, ...options, ...(snapshotId ? { snapshotId } : {}) });

@@ -160,6 +160,7 @@ export async function rebuildCatalog(repo: Repository, file: string, options: In
   let report: SyncReport;
   try {
     report = await syncCatalog(building, repo, options);
+    building.carryOverDiscoveries(file); // not derived from the repository: keep them
   } catch (err) {
     building.close();
     removeCatalogFiles(temp);

@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { DISCOVERIES_SQL } from './discoveries';
 
 /**
  * The catalog's SQLite schema. The catalog is a cache: everything in it is
@@ -17,8 +18,10 @@ import type { Database } from 'better-sqlite3';
  * Paths are never stored: a directory listing resolves the path from the
  * root one component at a time (primary-key lookups), and find rebuilds the
  * paths of its hits by walking `entries.subtree` upward (see find.ts).
+ *
+ * Version 2 added the `discoveries` table (discoveries.ts).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA_SQL = `
 CREATE TABLE repositories (
@@ -100,6 +103,7 @@ CREATE INDEX entry_errors_by_snapshot ON entry_errors (snapshot, path);
 export function createSchema(db: Database): void {
   db.transaction(() => {
     db.exec(SCHEMA_SQL);
+    db.exec(DISCOVERIES_SQL);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

@@ -47,6 +47,11 @@ export class CliContext {
     return this.containerInstance;
   }
 
+  /** True when a repository was named (-r/--repo or EBM_REPOSITORY). */
+  hasRepository(): boolean {
+    return Boolean(this.options.repo ?? process.env.EBM_REPOSITORY);
+  }
+
   repoPath(): string {
     const repo = this.options.repo ?? process.env.EBM_REPOSITORY;
     if (!repo) throw new EbmError('E_NO_REPOSITORY_GIVEN', 'no repository given: pass -r/--repo DIR or set EBM_REPOSITORY');

@@ -22,6 +22,7 @@ import { registerJobs } from './commands/jobs';
 import { registerCatalog } from './commands/catalog';
 import { registerFind } from './commands/find';
 import { registerExportImport } from './commands/export-import';
+import { registerDiscover } from './commands/discover';
 
 /** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 
@@ -52,7 +53,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport, registerDiscover]) {
     register(program, run);
   }
   return program;

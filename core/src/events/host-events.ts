@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { EventEmitter } from 'eventemitter3';
 import { injectable } from 'tsyringe';
-import type { ErrorRecord, JsonValue, ProgressUpdate, Warning } from '@ebm/sdk';
+import type { ErrorRecord, JsonValue, ProgressUpdate, TaskOp, Warning } from '@ebm/sdk';
 
 /** What the plugin host reports. Payloads are plain data (safe to log as JSON or send over a socket). */
 export interface PluginLoadedEvent {
@@ -29,7 +29,7 @@ export interface PluginCrashedEvent {
 export interface JobStartedEvent {
   readonly jobId: string;
   readonly pluginId: string;
-  readonly op: 'backup' | 'restore';
+  readonly op: TaskOp;
 }
 
 export interface JobProgressEvent {
@@ -55,7 +55,7 @@ export interface JobWarningEvent {
 export interface JobFinishedEvent {
   readonly jobId: string;
   readonly pluginId: string;
-  readonly op: 'backup' | 'restore';
+  readonly op: TaskOp;
   readonly ok: boolean;
   /** Present when ok is false. */
   readonly error?: ErrorRecord;

@@ -1,8 +1,8 @@
 // Decorator metadata must exist before any plugin (or the SDK's tsyringe use) is loaded.
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
-import { EbmError, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
-import type { BlobEncoder, TaskRequest, TaskResult, Translator } from '@ebm/sdk';
+import { EbmError, findDiscovererExport, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
+import type { BlobEncoder, TaskPlugin, TaskRequest, TaskResult } from '@ebm/sdk';
 import { compressForStorage } from '../compression/payload-codec';
 
 /**
@@ -13,13 +13,13 @@ import { compressForStorage } from '../compression/payload-codec';
  * rejects. This function never rejects either: every failure is a TaskResult.
  */
 
-const loaded = new Map<string, Translator>();
+const loaded = new Map<string, TaskPlugin>();
 
 export default async function runPluginTask(request: TaskRequest): Promise<TaskResult> {
   const pluginId = request.plugin.id;
-  let translator: Translator;
+  let plugin: TaskPlugin;
   try {
-    translator = await loadTranslator(request.plugin.entryPath, pluginId);
+    plugin = await loadPlugin(request.plugin.entryPath, pluginId);
   } catch (err) {
     const cause = toErrorRecord(err, 'E_PLUGIN_LOAD');
     const error = cause.code === 'E_PLUGIN_LOAD' && cause.plugin === pluginId ? cause : new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} could not be loaded from ${request.plugin.entryPath}: ${cause.message}`, { plugin: pluginId, op: 'load', subject: request.plugin.entryPath }).toRecord();
@@ -27,7 +27,7 @@ export default async function runPluginTask(request: TaskRequest): Promise<TaskR
     return { ok: false, error: error === cause ? error : { ...error, cause } };
   }
   try {
-    return await runTask(request, translator, pluginId, { encoder: encoderFor(request) });
+    return await runTask(request, plugin, pluginId, { encoder: encoderFor(request) });
   } catch (err) {
     // runTask promises never to reject; if it does, report it rather than let piscina call it a crash.
     request.port.close();
@@ -49,7 +49,8 @@ function encoderFor(request: TaskRequest): BlobEncoder | undefined {
   return (plaintext) => (shipped++ % 2 === 0 ? compressForStorage(plaintext, compression.level) : { codec: 0, body: plaintext });
 }
 
-async function loadTranslator(entryPath: string, pluginId: string): Promise<Translator> {
+/** The plugin's translator, or (a layer provider) the object that answers discover. */
+async function loadPlugin(entryPath: string, pluginId: string): Promise<TaskPlugin> {
   const cached = loaded.get(entryPath);
   if (cached !== undefined) return cached;
   let mod: unknown;
@@ -60,10 +61,10 @@ async function loadTranslator(entryPath: string, pluginId: string): Promise<Tran
     if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw err;
     mod = await import(pathToFileURL(entryPath).href); // an ES module plugin
   }
-  const translator = findTranslatorExport(mod);
-  if (translator === undefined) {
-    throw new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} (${entryPath}) exports no translator: export one built with defineTranslator as "default" or "translator"`, { plugin: pluginId, op: 'load', subject: entryPath });
+  const plugin = findTranslatorExport(mod) ?? findDiscovererExport(mod);
+  if (plugin === undefined) {
+    throw new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} (${entryPath}) exports no translator or layer provider: export one built with defineTranslator (or defineLayerProvider) as "default"`, { plugin: pluginId, op: 'load', subject: entryPath });
   }
-  loaded.set(entryPath, translator);
-  return translator;
+  loaded.set(entryPath, plugin);
+  return plugin;
 }

@@ -1,11 +1,11 @@
 import { EbmError, isErrorCode, toErrorRecord } from '@ebm/sdk';
-import type { ErrorRecord, TaskResult } from '@ebm/sdk';
+import type { ErrorRecord, TaskOp, TaskResult } from '@ebm/sdk';
 
 /** Who was running what, for error messages. */
 export interface FailureContext {
   readonly pluginId: string;
   readonly jobId: string;
-  readonly op: 'backup' | 'restore';
+  readonly op: TaskOp;
   /** The worker's V8 heap limit, named in out-of-memory errors. */
   readonly heapMiB: number;
 }

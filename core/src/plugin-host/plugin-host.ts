@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import { inject, injectable } from 'tsyringe';
 import { EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
 import type {
-  BackupJobSpec, BackupTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskResult, Warning,
+  BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, JobSpec, PluginDescriptor, ProgressUpdate, RestoreJobSpec,
+  RestoreTaskResult, TaskOp, TaskResult, Warning,
 } from '@ebm/sdk';
 import { HostEvents } from '../events/host-events';
 import type { BlobServer } from './blob-server';
@@ -72,18 +73,20 @@ export class PluginHost {
 
   run(descriptor: PluginDescriptor, job: BackupJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult>;
   run(descriptor: PluginDescriptor, job: RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<RestoreTaskResult>;
-  run(descriptor: PluginDescriptor, job: BackupJobSpec | RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult>;
+  run(descriptor: PluginDescriptor, job: DiscoverJobSpec, server: BlobServer, options: PluginRunOptions): Promise<DiscoverTaskResult>;
+  run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult | DiscoverTaskResult>;
   /**
-   * Runs one job of a translator plugin and resolves with its result; rejects
+   * Runs one job of a plugin (a translator's backup or restore, or any
+   * plugin's discovery) and resolves with its result; rejects
    * with an EbmError whose `plugin` and `op` are set (E_PLUGIN_FAILED,
    * E_PLUGIN_LOAD, E_PLUGIN_CRASHED, E_PLUGIN_OUT_OF_MEMORY, E_PLUGIN_TIMEOUT,
    * E_PROTOCOL, E_CANCELLED, or the plugin's own catalogue code).
    */
-  async run(descriptor: PluginDescriptor, job: BackupJobSpec | RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult> {
+  async run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult | DiscoverTaskResult> {
     const pluginId = descriptor.manifest.id;
     const { jobId } = options;
     const started = performance.now();
-    const finish = (outcome: TaskResult): BackupTaskResult | RestoreTaskResult => {
+    const finish = (outcome: TaskResult): BackupTaskResult | RestoreTaskResult | DiscoverTaskResult => {
       const durationMs = Math.round(performance.now() - started);
       if (outcome.ok) {
         this.#events.emit('job:finished', { jobId, pluginId, op: job.op, ok: true, durationMs });
@@ -187,7 +190,7 @@ export class PluginHost {
     return entry;
   }
 
-  #acquire(entry: PluginPool, signal: AbortSignal | undefined, op: 'backup' | 'restore'): Promise<void> {
+  #acquire(entry: PluginPool, signal: AbortSignal | undefined, op: TaskOp): Promise<void> {
     if (signal?.aborted) return Promise.reject(new EbmError('E_CANCELLED', `${op} job was cancelled before plugin ${entry.pluginId} started`, { plugin: entry.pluginId, op }));
     if (entry.active < this.#config.maxThreads) {
       entry.active++;

@@ -5,12 +5,20 @@
  * "translator-sqlite".
  */
 import { defineTranslator } from '@ebm/sdk';
+import type { DiscoverContext, DiscoveryReport } from '@ebm/sdk';
 import { backupSqlite } from './backup/backup';
+import { discoverDatabase } from './discovery/discover';
+import { parseOptions } from './options';
 import { restoreSqlite } from './restore/restore';
 
 export default defineTranslator({
   backup: backupSqlite,
   restore: restoreSqlite,
+  /** `ebm discover --translator sqlite DB`: tables, row counts, size and journal mode, read in one read transaction. */
+  async discover(ctx: DiscoverContext): Promise<DiscoveryReport> {
+    const { busyTimeoutMs } = parseOptions(ctx.options);
+    return discoverDatabase(ctx.source, { busyTimeoutMs, signal: ctx.signal });
+  },
 });
 
 export { discoverDatabase } from './discovery/discover';

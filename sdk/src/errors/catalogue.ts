@@ -63,6 +63,7 @@ export const ERROR_CATALOGUE = {
   E_PLUGIN_TIMEOUT: spec('the plugin stopped answering', 'raise the stall timeout if the source is just slow; otherwise report it to the plugin vendor', true),
   E_PLUGIN_OUT_OF_MEMORY: spec('the plugin worker ran out of memory', "raise the plugin's memory limit, or report it to the plugin vendor", true),
   E_PROTOCOL: spec('a message between host and plugin broke the protocol', 'report it to the plugin vendor (or ebm, if the plugin is first-party)'),
+  E_NOT_SUPPORTED: spec('the plugin does not support this operation', 'see `ebm plugins`: e.g. only some translators implement discovery'),
   E_INVALID_OPTION: spec('an option passed to the plugin is invalid', "see `ebm plugins` for the plugin's options"),
   // --- jobs and the host process
   E_CATALOG_CORRUPT: spec('the catalog database on this host was unreadable or damaged', 'nothing to do: it was moved aside to <file>.corrupt-<time> and rebuilt from the repository; delete that file when no longer needed'),

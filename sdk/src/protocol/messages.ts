@@ -22,7 +22,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BlobId, EntryMetadata, JsonValue } from '../entry/entry';
 import type { ErrorRecord } from '../errors/ebm-error';
 import type { OptionValue } from '../manifest/manifest';
-import type { ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
+import type { DiscoveryReport, ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
 import type { ChunkerParams } from '../chunker/chunker-params';
 
 /** Bumped only for incompatible changes of this file. */
@@ -69,11 +69,21 @@ export interface RestoreJobSpec {
   readonly options: Readonly<Record<string, OptionValue>>;
 }
 
+/** A read-only look at a source (see Translator.discover, LayerProvider.discover). */
+export interface DiscoverJobSpec {
+  readonly op: 'discover';
+  readonly source: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+}
+
+export type JobSpec = BackupJobSpec | RestoreJobSpec | DiscoverJobSpec;
+export type TaskOp = JobSpec['op'];
+
 export interface TaskRequest {
   readonly protocol: number;
   readonly jobId: string;
   readonly plugin: PluginRef;
-  readonly job: BackupJobSpec | RestoreJobSpec;
+  readonly job: JobSpec;
   readonly port: MessagePort;
 }
 
@@ -117,9 +127,16 @@ export interface RestoreTaskResult {
   readonly warningsDropped: number;
 }
 
+export interface DiscoverTaskResult {
+  readonly op: 'discover';
+  readonly report: DiscoveryReport;
+  readonly warnings: readonly Warning[];
+  readonly warningsDropped: number;
+}
+
 /** A task never rejects for plugin errors: failures come back as data. */
 export type TaskResult =
-  | { readonly ok: true; readonly result: BackupTaskResult | RestoreTaskResult }
+  | { readonly ok: true; readonly result: BackupTaskResult | RestoreTaskResult | DiscoverTaskResult }
   | { readonly ok: false; readonly error: ErrorRecord };
 
 // ---------------------------------------------------------- worker → host

@@ -1,10 +1,10 @@
 import type { JsonValue } from '../entry/entry';
 import { EbmError, ErrorRecord, isEbmError, throwIfCancelled, toErrorRecord } from '../errors/ebm-error';
 import {
-  BackupJobSpec, BackupTaskResult, PROTOCOL_VERSION, RestoreJobSpec, RestoreTaskResult, TaskRequest, TaskResult,
+  BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, PROTOCOL_VERSION, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskRequest, TaskResult,
 } from '../protocol/messages';
-import type { BackupContext, RestoreContext, TreeWriter } from '../translator/context';
-import type { Translator } from '../translator/translator';
+import type { BackupContext, DiscoverContext, DiscoveryReport, RestoreContext, TreeWriter } from '../translator/context';
+import type { Discoverer, Translator } from '../translator/translator';
 import { emptyBackupStats } from './backup-stats';
 import { BlobShipper } from './blob-shipper';
 import type { BlobEncoder } from './blob-shipper';
@@ -18,7 +18,7 @@ import { SnapshotTreeWriter } from './tree-writer';
 import { TreeLoader } from './tree-loader';
 
 /**
- * Runs one backup or restore task of a translator, worker side: builds the
+ * Runs one backup, restore or discover task of a plugin, worker side: builds the
  * context over the request's MessagePort, runs the translator, and returns
  * the outcome as plain data. Never rejects: every failure comes back as
  * `{ ok: false, error }` — EbmErrors keep their code, a cancelled task gives
@@ -33,17 +33,23 @@ export interface RunTaskOptions {
   readonly encoder?: BlobEncoder;
 }
 
-export async function runTask(request: TaskRequest, translator: Translator, pluginId: string, options: RunTaskOptions = {}): Promise<TaskResult> {
-  const op = request?.job?.op === 'restore' ? 'restore' : 'backup';
+/** What a plugin module exports: a translator (which may also discover), or a discoverer such as a layer provider. */
+export type TaskPlugin = Translator | Discoverer;
+
+export async function runTask(request: TaskRequest, plugin: TaskPlugin, pluginId: string, options: RunTaskOptions = {}): Promise<TaskResult> {
+  const op: TaskOp = request?.job?.op === 'restore' || request?.job?.op === 'discover' ? request.job.op : 'backup';
   let channel: PortChannel | undefined;
   let reporting: Reporting | undefined;
   try {
-    checkRequest(request, translator);
+    checkRequest(request, plugin, pluginId);
     channel = new PortChannel(request.port);
     reporting = new Reporting(channel);
-    const result = request.job.op === 'backup'
-      ? await runBackup(request.job, translator, channel, reporting, options.encoder)
-      : await runRestore(request.job, translator, channel, reporting);
+    const job = request.job;
+    const result = job.op === 'backup'
+      ? await runBackup(job, plugin as Translator, channel, reporting, options.encoder)
+      : job.op === 'restore'
+        ? await runRestore(job, plugin as Translator, channel, reporting)
+        : await runDiscover(job, plugin as Discoverer, channel, reporting);
     return { ok: true, result };
   } catch (err) {
     return { ok: false, error: taskError(err, pluginId, op, channel?.signal) };
@@ -110,6 +116,22 @@ async function runRestore(job: RestoreJobSpec, translator: Translator, channel: 
   };
 }
 
+async function runDiscover(job: DiscoverJobSpec, plugin: Discoverer, channel: PortChannel, reporting: Reporting): Promise<DiscoverTaskResult> {
+  const signal = channel.signal;
+  const ctx = Object.freeze<DiscoverContext>({ ...commonContext(job.options, signal, reporting), source: job.source });
+  const report = await plugin.discover(ctx);
+  throwIfCancelled(signal, 'discover');
+  if (typeof report !== 'object' || report === null || Array.isArray(report)) {
+    throw new TypeError('discover returned something other than a plain object (a DiscoveryReport)');
+  }
+  return {
+    op: 'discover',
+    report: plainJson<DiscoveryReport>(report, 'the report returned by discover'),
+    warnings: [...reporting.warnings],
+    warningsDropped: reporting.warningsDropped,
+  };
+}
+
 function commonContext(options: BackupJobSpec['options'] | undefined, signal: AbortSignal, reporting: Reporting) {
   return {
     options: deepFreeze(options ?? {}),
@@ -120,7 +142,7 @@ function commonContext(options: BackupJobSpec['options'] | undefined, signal: Ab
   };
 }
 
-function checkRequest(request: TaskRequest, translator: Translator): void {
+function checkRequest(request: TaskRequest, plugin: TaskPlugin, pluginId: string): void {
   if (typeof request !== 'object' || request === null || typeof request.port?.postMessage !== 'function') {
     throw new EbmError('E_PROTOCOL', 'the task request has no MessagePort');
   }
@@ -132,10 +154,14 @@ function checkRequest(request: TaskRequest, translator: Translator): void {
     if (!(job.addressing?.idKey instanceof Uint8Array) || !Number.isSafeInteger(job.windowBytes) || job.windowBytes <= 0) {
       throw new EbmError('E_PROTOCOL', 'the backup job lacks its id key or a positive windowBytes');
     }
-  } else if (job?.op !== 'restore') {
+  } else if (job?.op !== 'restore' && job?.op !== 'discover') {
     throw new EbmError('E_PROTOCOL', `unknown task operation ${JSON.stringify((job as { op?: unknown })?.op)}`);
   }
-  if (typeof translator?.backup !== 'function' || typeof translator?.restore !== 'function') {
+  if (job.op === 'discover') {
+    if (typeof (plugin as Partial<Discoverer>)?.discover !== 'function') {
+      throw new EbmError('E_NOT_SUPPORTED', `plugin ${pluginId} does not implement discovery (it exports no discover function)`, { plugin: pluginId, op: 'discover' });
+    }
+  } else if (typeof (plugin as Partial<Translator>)?.backup !== 'function' || typeof (plugin as Partial<Translator>)?.restore !== 'function') {
     throw new EbmError('E_PLUGIN_LOAD', 'the plugin module does not export a translator (backup and restore functions)');
   }
 }

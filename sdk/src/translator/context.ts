@@ -128,6 +128,26 @@ export interface RestoreContext extends OperationContext {
   readContent(entry: TreeEntry): AsyncIterable<Uint8Array>;
 }
 
+/**
+ * Context of a discovery: a read-only look at a source that stores nothing
+ * (tables and sizes of a database, the layers of an endpoint). Honour
+ * `signal` as in a backup.
+ */
+export interface DiscoverContext extends OperationContext {
+  /** The source as the operator named it (as BackupContext.source). */
+  readonly source: string;
+}
+
+/**
+ * What a discovery returns: a plain JSON object the host prints (`ebm
+ * discover`), records in the catalog and hands to whoever asked. Its shape is
+ * the plugin's (layer providers return a LayerReport); it must survive
+ * JSON serialisation.
+ */
+export interface DiscoveryReport {
+  readonly [key: string]: JsonValue;
+}
+
 /** What a translator's backup returns; the SDK adds the root tree and statistics. */
 export interface BackupOutcome {
   /** Translator metadata recorded in the snapshot (format, versions, stream info…). */

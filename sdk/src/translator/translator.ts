@@ -1,4 +1,4 @@
-import { BackupContext, BackupOutcome, RestoreContext, RestoreOutcome } from './context';
+import { BackupContext, BackupOutcome, DiscoverContext, DiscoveryReport, RestoreContext, RestoreOutcome } from './context';
 
 /**
  * A translator converts an application's own format to and from the normalized
@@ -17,6 +17,19 @@ import { BackupContext, BackupOutcome, RestoreContext, RestoreOutcome } from './
 export interface Translator {
   backup(ctx: BackupContext): Promise<BackupOutcome | void>;
   restore(ctx: RestoreContext): Promise<RestoreOutcome | void>;
+  /**
+   * Optional: describes a source without backing it up (`ebm discover`), e.g.
+   * a database's tables, row counts, size and journal mode. Read-only.
+   */
+  discover?(ctx: DiscoverContext): Promise<DiscoveryReport>;
+}
+
+/**
+ * Anything that answers `discover` — a translator that implements it, or a
+ * layer provider. The worker runtime runs a discovery task on it.
+ */
+export interface Discoverer {
+  discover(ctx: DiscoverContext): Promise<DiscoveryReport>;
 }
 
 /** Identity helper that type-checks a translator and marks it for the host. */
@@ -25,6 +38,21 @@ export function defineTranslator<T extends Translator>(translator: T): T {
     throw new TypeError('defineTranslator: a translator needs backup(ctx) and restore(ctx) functions');
   }
   return Object.freeze(translator);
+}
+
+/** Picks the object that answers `discover` out of a loaded plugin module (same places as findTranslatorExport). */
+export function findDiscovererExport(mod: unknown): Discoverer | undefined {
+  const candidates = [
+    (mod as { default?: unknown })?.default,
+    (mod as { translator?: unknown })?.translator,
+    (mod as { provider?: unknown })?.provider,
+    ((mod as { default?: { default?: unknown } })?.default)?.default,
+    mod,
+  ];
+  for (const c of candidates) {
+    if (c && typeof (c as Discoverer).discover === 'function') return c as Discoverer;
+  }
+  return undefined;
 }
 
 /** Picks the translator out of a loaded plugin module (default export, `translator` export, or the module itself). */

@@ -6,6 +6,7 @@ import type { Repository } from '../../repository/repository';
 import { Catalog } from '../../catalog/catalog';
 import { defaultCatalogFile, isCorruptionError, moveAside } from '../../catalog/catalog-file';
 import { IndexProgress, rebuildCatalog, SyncReport, syncCatalog } from '../../catalog/indexer';
+import { describe } from '../discovery-text';
 
 export interface CatalogFileOption {
   readonly catalogFile?: string;
@@ -71,6 +72,35 @@ export const registerCatalog: RegisterCommand = (program, run) => {
           return report.failed.length > 0 ? 1 : 0;
         } finally {
           rebuilt.close();
+        }
+      }),
+    );
+
+  catalog
+    .command('discoveries')
+    .description('list what `ebm discover` recorded: the newest discovery of each source (all of them with --all)')
+    .option('--source <source>', 'only this source (as recorded: an absolute path for paths)')
+    .option('--plugin <id>', 'only discoveries by this plugin')
+    .option('--all', 'every recorded discovery, not only the newest per source and plugin')
+    .option(CATALOG_FILE_FLAGS, CATALOG_FILE_HELP)
+    .action(
+      run(async (ctx: CliContext, opts: CatalogFileOption & { source?: string; plugin?: string; all?: boolean }) => {
+        const repo = await ctx.openRepository();
+        const opened = Catalog.open(catalogFileFor(repo, opts));
+        try {
+          const list = opened.discoveries({
+            ...(opts.source !== undefined ? { source: opts.source } : {}),
+            ...(opts.plugin !== undefined ? { plugin: opts.plugin } : {}),
+            latestOnly: !opts.all,
+          });
+          for (const d of list) {
+            ctx.output.line({ type: 'result', op: 'discovery', ...d });
+            ctx.output.print(`${d.time}  ${d.plugin.padEnd(12)} ${d.source}`);
+            for (const text of describe(d.report)) ctx.output.print(`    ${text}`);
+          }
+          if (list.length === 0) ctx.output.info('no discoveries recorded (run `ebm discover … -r REPO`)');
+        } finally {
+          opened.close();
         }
       }),
     );

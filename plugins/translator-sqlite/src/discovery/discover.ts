@@ -6,14 +6,14 @@ import { resolveSourceFile } from '../database/source-file';
 import { toEbmError } from '../database/sqlite-errors';
 import { DEFAULT_BUSY_TIMEOUT_MS } from '../options';
 
-export interface TableReport {
+export type TableReport = {
   readonly name: string;
   /** Rows at the moment of discovery; null when SQLite cannot count them (e.g. a virtual table whose module is not loaded). */
   readonly rows: number | null;
-}
+};
 
 /** What `discoverDatabase` reports: one consistent view of a database (one read transaction). */
-export interface DatabaseReport {
+export type DatabaseReport = {
   readonly path: string;
   /** pageSize × pageCount: the size a backup stores. */
   readonly sizeBytes: number;
@@ -28,11 +28,13 @@ export interface DatabaseReport {
   readonly indexes: readonly string[];
   readonly views: readonly string[];
   readonly triggers: readonly string[];
-}
+};
 
 export interface DiscoverOptions {
   /** How long to wait for another process's lock (ms, default 5000). */
   readonly busyTimeoutMs?: number;
+  /** Aborts a wait for a lock (E_CANCELLED). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function discoverDatabase(source: string, options: DiscoverOptions 
   let db: Database | undefined;
   try {
     db = openForReading(file.realPath);
-    const info = await beginReadTransaction(db, busyTimeoutMs, new AbortController().signal);
+    const info = await beginReadTransaction(db, busyTimeoutMs, options.signal ?? new AbortController().signal);
     const objects = db.prepare("SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as { type: string; name: string }[];
     const named = (type: string): string[] => objects.filter((o) => o.type === type).map((o) => o.name);
     const tables = named('table').map((name) => ({ name, rows: countRows(db!, name) }));

@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import type { Database } from 'better-sqlite3';
+import type { DiscoveryReport, PluginKind } from '@ebm/sdk';
+
+/**
+ * Discoveries in the catalog: what `ebm discover` (or a layer-aware backup)
+ * learnt about a source — a database's tables, an endpoint's layers — kept so
+ * it can be listed and browsed later without running the plugin again.
+ *
+ * Unlike the rest of the catalog this is not derived from the repository, so
+ * a rebuild carries the rows over from the old file (see carryOver).
+ */
+export const DISCOVERIES_SQL = `
+CREATE TABLE discoveries (
+  id             INTEGER PRIMARY KEY,
+  plugin         TEXT NOT NULL,
+  plugin_version TEXT NOT NULL,
+  plugin_kind    TEXT NOT NULL,
+  source         TEXT NOT NULL,
+  time           TEXT NOT NULL,     -- ISO 8601, when the discovery finished
+  report         TEXT NOT NULL      -- the plugin's report, JSON
+);
+CREATE INDEX discoveries_by_source ON discoveries (source, plugin, time);
+`;
+
+export interface DiscoveryRecord {
+  readonly plugin: string;
+  readonly pluginVersion: string;
+  readonly pluginKind: PluginKind;
+  readonly source: string;
+  readonly time: string;
+  readonly report: DiscoveryReport;
+}
+
+interface DiscoveryRow {
+  readonly plugin: string;
+  readonly plugin_version: string;
+  readonly plugin_kind: string;
+  readonly source: string;
+  readonly time: string;
+  readonly report: string;
+}
+
+export function recordDiscovery(db: Database, record: DiscoveryRecord): void {
+  db.prepare('INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report) VALUES (?, ?, ?, ?, ?, ?)')
+    .run(record.plugin, record.pluginVersion, record.pluginKind, record.source, record.time, JSON.stringify(record.report));
+}
+
+export interface DiscoveryFilter {
+  readonly source?: string;
+  readonly plugin?: string;
+  /** Only the newest discovery of each (plugin, source). */
+  readonly latestOnly?: boolean;
+}
+
+/** Discoveries, newest first. */
+export function listDiscoveries(db: Database, filter: DiscoveryFilter = {}): DiscoveryRecord[] {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (filter.source !== undefined) (where.push('d.source = ?'), args.push(filter.source));
+  if (filter.plugin !== undefined) (where.push('d.plugin = ?'), args.push(filter.plugin));
+  if (filter.latestOnly) where.push('d.id = (SELECT max(id) FROM discoveries e WHERE e.source = d.source AND e.plugin = d.plugin)');
+  const sql = `SELECT * FROM discoveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY d.time DESC, d.id DESC`;
+  return (db.prepare(sql).all(...args) as DiscoveryRow[]).map((r) => ({
+    plugin: r.plugin,
+    pluginVersion: r.plugin_version,
+    pluginKind: r.plugin_kind as PluginKind,
+    source: r.source,
+    time: r.time,
+    report: JSON.parse(r.report) as DiscoveryReport,
+  }));
+}
+
+/**
+ * Copies the discoveries of an older catalog file into `db` (a rebuild).
+ * Best effort: an unreadable old file, or one without the table, copies
+ * nothing — it is being replaced because it may be damaged.
+ */
+export function carryOverDiscoveries(db: Database, oldFile: string): number {
+  // ATTACH would create a missing file: only attach one that exists.
+  if (!fs.existsSync(oldFile)) return 0;
+  try {
+    db.prepare('ATTACH DATABASE ? AS old').run(oldFile);
+  } catch {
+    return 0;
+  }
+  try {
+    const info = db.prepare(`INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report)
+      SELECT plugin, plugin_version, plugin_kind, source, time, report FROM old.discoveries ORDER BY id`).run();
+    return info.changes;
+  } catch {
+    return 0;
+  } finally {
+    db.exec('DETACH DATABASE old');
+  }
+}
