@@ -44,6 +44,16 @@ describe('ebm export and import', () => {
     const imported = await ebmOk(['import', file, '--target', target, '--json'], noRepo);
     expect(summaryOf(imported)).toMatchObject({ op: 'import', damagedRanges: 0 });
     expect(await compareTrees(source, target, { owners: true })).toEqual([]);
+
+    // `ebm restore --from-export` is the same restore, under the command operators look for.
+    const viaRestore = path.join(work, 'whole-via-restore');
+    const snapshotId = exported.snapshot as string;
+    await ebmOk(['restore', '--from-export', file, '--target', viaRestore], noRepo);
+    expect(await compareTrees(source, viaRestore, { owners: true })).toEqual([]);
+    await ebmOk(['restore', snapshotId.slice(0, 8), '--from-export', file, '--target', path.join(work, 'named'), '-i', 'notes.txt'], noRepo);
+    expect(fs.readdirSync(path.join(work, 'named'))).toEqual(['notes.txt']);
+    const otherSnapshot = await ebm(['restore', 'deadbeef', '--from-export', file, '--target', path.join(work, 'other')], noRepo);
+    expect(otherSnapshot.stderr).toMatch(/E_SNAPSHOT_NOT_FOUND: .* holds snapshot [0-9a-f]{8}, not deadbeef/);
   });
 
   it('--include exports only those paths; the import restores exactly them', async () => {

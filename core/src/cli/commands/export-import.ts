@@ -16,7 +16,7 @@ import { writeExport } from '../../export/export-writer';
 import { resolveSnapshotArg } from './snapshot-arg';
 
 interface ExportOptions { output: string; include?: string[]; encrypt?: boolean; exportPasswordFile?: string; dataset?: string }
-interface ImportOptions { target: string; include?: string[]; overwrite?: boolean; exportPasswordFile?: string }
+export interface ImportOptions { target: string; include?: string[]; overwrite?: boolean; exportPasswordFile?: string }
 
 /**
  * `ebm export`: the chosen files of a snapshot as one self-contained,
@@ -66,35 +66,45 @@ export const registerExportImport: RegisterCommand = (program, run) => {
     .option('--overwrite', 'restore into a non-empty target, replacing what is in the way')
     .option('--export-password-file <file>', 'file whose first line is the export password (for an encrypted export)')
     .action(
-      run(async (ctx: CliContext, file: string, opts: ImportOptions) => {
-        const started = Date.now();
-        const reader = await ExportReader.open(file, () => exportPassword(opts.exportPasswordFile, false));
-        try {
-          const { contents } = reader;
-          for (const d of reader.damage) {
-            ctx.output.warn(`export damaged at bytes ${d.offset}–${d.offset + d.length} (${d.reason}); the files whose content was there are reported below`);
-          }
-          if (!reader.complete) ctx.output.warn(`${file} has no intact end record: it may be truncated; restoring what it holds`);
-          const display = new ProgressDisplay('import', ctx.output);
-          const detach = display.attach(ctx.container.resolve(HostEvents));
-          const result = await ctx.container.resolve(RestoreService).restoreFrom({
-            blobs: new ExportBlobServer(reader),
-            snapshot: contents.snapshot,
-            target: opts.target,
-            includes: opts.include ?? contents.includes,
-            overwrite: Boolean(opts.overwrite),
-            signal: ctx.signal,
-          }).finally(detach);
-          const ms = Date.now() - started;
-          ctx.output.info(`restored export of snapshot ${contents.snapshot.id.slice(0, 8)} (${contents.snapshot.dataset}) to ${opts.target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
-          ctx.output.line({ type: 'summary', ...result, op: 'import', snapshot: contents.snapshot.id, target: opts.target, damagedRanges: reader.damage.length, durationMs: ms });
-          return result.warnings.length > 0 || reader.damage.length > 0 || !reader.complete ? EXIT_SAVED_WITH_WARNINGS : 0;
-        } finally {
-          reader.close();
-        }
-      }),
+      run((ctx: CliContext, file: string, opts: ImportOptions) => importExport(ctx, file, opts)),
     );
 };
+
+/**
+ * Restores an export file into `opts.target` (`ebm import FILE`, and
+ * `ebm restore --from-export FILE`). Exit code 3 when anything was damaged
+ * or lost: every undamaged file is still restored.
+ */
+export async function importExport(ctx: CliContext, file: string, opts: ImportOptions, expectedSnapshot?: string): Promise<number> {
+  const started = Date.now();
+  const reader = await ExportReader.open(file, () => exportPassword(opts.exportPasswordFile, false));
+  try {
+    const { contents } = reader;
+    if (expectedSnapshot !== undefined && !contents.snapshot.id.startsWith(expectedSnapshot)) {
+      throw new EbmError('E_SNAPSHOT_NOT_FOUND', `${file} holds snapshot ${contents.snapshot.id.slice(0, 8)}, not ${expectedSnapshot}: leave the snapshot out with --from-export, or name the right export file`, { subject: file });
+    }
+    for (const d of reader.damage) {
+      ctx.output.warn(`export damaged at bytes ${d.offset}–${d.offset + d.length} (${d.reason}); the files whose content was there are reported below`);
+    }
+    if (!reader.complete) ctx.output.warn(`${file} has no intact end record: it may be truncated; restoring what it holds`);
+    const display = new ProgressDisplay('import', ctx.output);
+    const detach = display.attach(ctx.container.resolve(HostEvents));
+    const result = await ctx.container.resolve(RestoreService).restoreFrom({
+      blobs: new ExportBlobServer(reader),
+      snapshot: contents.snapshot,
+      target: opts.target,
+      includes: opts.include ?? contents.includes,
+      overwrite: Boolean(opts.overwrite),
+      signal: ctx.signal,
+    }).finally(detach);
+    const ms = Date.now() - started;
+    ctx.output.info(`restored export of snapshot ${contents.snapshot.id.slice(0, 8)} (${contents.snapshot.dataset}) to ${opts.target}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
+    ctx.output.line({ type: 'summary', ...result, op: 'import', snapshot: contents.snapshot.id, target: opts.target, damagedRanges: reader.damage.length, durationMs: ms });
+    return result.warnings.length > 0 || reader.damage.length > 0 || !reader.complete ? EXIT_SAVED_WITH_WARNINGS : 0;
+  } finally {
+    reader.close();
+  }
+}
 
 /** The export's own password: --export-password-file, EBM_EXPORT_PASSWORD, else a prompt on a terminal. */
 async function exportPassword(file: string | undefined, confirm: boolean): Promise<string> {

@@ -15,23 +15,28 @@ import { HostEvents } from '../../events/host-events';
 import { addPluginOptions, pluginOptionValues } from '../plugin-options';
 import { discoverPluginsForHelp } from './plugin-list';
 import { resolveSnapshotArg } from './snapshot-arg';
+import { importExport } from './export-import';
 
-interface RestoreOptions { target?: string; include?: string[]; overwrite?: boolean; dataset?: string; [k: string]: unknown }
-const RESERVED = new Set(['target', 'include', 'overwrite', 'dataset', 'repo', 'json', 'quiet', 'password-file', 'option']);
+interface RestoreOptions { target?: string; include?: string[]; overwrite?: boolean; dataset?: string; fromExport?: string; exportPasswordFile?: string; [k: string]: unknown }
+const RESERVED = new Set(['target', 'include', 'overwrite', 'dataset', 'from-export', 'export-password-file', 'repo', 'json', 'quiet', 'password-file', 'option']);
 
 export const registerRestore: RegisterCommand = (program, run) => {
   const cmd: Command = program
     .command('restore')
-    .description('restore a snapshot (all of it, or the --include paths) into a target directory')
-    .argument('<snapshot>', "snapshot id, id prefix, or 'latest'")
+    .description('restore a snapshot (all of it, or the --include paths) into a target directory; or, with --from-export FILE, an export file without the repository')
+    .argument('[snapshot]', "snapshot id, id prefix, or 'latest' (optional with --from-export: the export holds one snapshot)")
     .argument('[command...]', 'for a stream snapshot with --to-command: the command to restore into, after --')
     .option('--target <dir>', 'directory to restore into (must be empty or absent unless --overwrite); not needed with --to-stdout or --to-command')
     .option('-i, --include <path>', 'restore only this snapshot path and what is below it (repeatable)', collect)
     .option('--overwrite', 'restore into a non-empty target, replacing what is in the way')
-    .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset");
+    .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset")
+    .option('--from-export <file>', 'restore from an export file (`ebm export`) instead of a repository, as `ebm import FILE` does')
+    .option('--export-password-file <file>', 'with --from-export: file whose first line is the export password (or EBM_EXPORT_PASSWORD)');
   addPluginOptions(cmd, discoverPluginsForHelp(), 'restore', RESERVED);
   cmd.action(
-    run(async (ctx: CliContext, snapshotArg: string, operands: string[], opts: RestoreOptions) => {
+    run(async (ctx: CliContext, snapshotArg: string | undefined, operands: string[], opts: RestoreOptions) => {
+      if (opts.fromExport !== undefined) return restoreExport(ctx, snapshotArg, operands, opts);
+      if (snapshotArg === undefined) throw new EbmError('E_USAGE', "missing the snapshot to restore (an id, a prefix or 'latest'), or --from-export FILE");
       const started = Date.now();
       const repo = await ctx.openRepository();
       const snapshot = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
@@ -74,6 +79,19 @@ export const registerRestore: RegisterCommand = (program, run) => {
     }),
   );
 };
+
+/** `ebm restore [SNAP] --from-export FILE --target DIR`: `ebm import` under the name operators look for. */
+function restoreExport(ctx: CliContext, snapshotArg: string | undefined, operands: readonly string[], opts: RestoreOptions): Promise<number> {
+  if (opts.target === undefined) throw new EbmError('E_USAGE', "required option '--target <dir>' not specified (an export restores into a directory)");
+  if (operands.length > 0) throw new EbmError('E_USAGE', `--from-export restores into --target only; unexpected operands: ${operands.join(' ')}`);
+  const expected = snapshotArg === undefined || snapshotArg === 'latest' ? undefined : snapshotArg;
+  return importExport(ctx, opts.fromExport!, {
+    target: opts.target,
+    ...(opts.include ? { include: opts.include } : {}),
+    ...(opts.overwrite ? { overwrite: true } : {}),
+    ...(opts.exportPasswordFile ? { exportPasswordFile: opts.exportPasswordFile } : {}),
+  }, expected);
+}
 
 /**
  * Operands after the snapshot (a command given after `--`) become the
