@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * SQLite benchmark: `ebm backup --translator sqlite` against restic on the
- * shared `sqlite` corpus (shop.db, ~344 MiB, five tables, ten indexes).
+ * Case `sqlite`: `ebm backup --translator sqlite` against restic on the
+ * shared `sqlite` corpus (shop.db, ~344 MiB at scale 1, five tables, ten indexes).
  *
  * Each run: copy the pristine database, fresh repositories, first backup with
  * both tools, mutate.sh (UPDATE ~1 % and INSERT ~1 % of every table's rows;
@@ -17,74 +17,39 @@
  *   restore wall time                                                <= 1.0
  * and, for information, the first backup's time and both repository sizes.
  *
- * Reuses the harness modules of run-bench.js (timed-command, prerequisites,
- * corpus, tools, report); changes none of them.
- *
- * Exit status: 0 when everything ran and every restore was exact (also when a
- * target is missed: a report, not a test); 1 setup error; 2 a tool failed;
- * 3 a restore differs from its source.
+ * Follows the case convention (case-main.js): common options, own table,
+ * --summary FILE, exit 0/1/2/3.
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
+const { runCase, RestoreMismatch } = require('./case-main');
+const { oneOf } = require('./case-options');
+const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
 const { ensureCorpus, copyTree, mutate, duBytes } = require('./corpus');
 const { makeTools, lastJsonLine } = require('./tools');
-const { median } = require('./report');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const DB_NAME = 'shop.db';
 const CORPUS_BYTES_AT_SCALE_1 = 0.37e9;
 
-const USAGE = `Usage: node bench/sqlite-bench.js [options]   (build first: npx tsc -b)
+const USAGE = `Usage: node bench/sqlite-bench.js [options]    (npm run bench -- --case sqlite [options])
 
-  --scale S          corpus scale for make-corpus.sh (default 1 = ~344 MiB; 0.05 for a quick try)
-  --runs N           repetitions with fresh repositories (default 1); medians are reported
+Case "sqlite": first backup, mutate.sh (~1 % of rows updated, ~1 % inserted),
+second backup and restore of one SQLite database with ebm (--translator sqlite)
+and restic. Targets: the second backup adds at most half the bytes restic adds
+and takes no longer; the restore is no slower.
+Defaults: --scale 1 (~344 MiB), --runs 1. Ignores: nothing.
+
+Own options:
   --spread MODE      where mutate.sh's updated rows lie: scattered (default, its worst
                      case: most pages change) or recent (the newest 2 % of each table)
   --run-size BYTES   ebm's --run-size (default: the translator's default)
-  --workdir DIR      parent of the work directory (default $TMPDIR or /tmp)
-  --corpus-dir DIR   keep/reuse the pristine corpus here
-  --keep             keep the work directory
-  --json             also print the result as one JSON line
 `;
-
-const t0 = Date.now();
-function log(msg) {
-  process.stderr.write(`[sqlite-bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
-}
-
-class RestoreMismatch extends Error {}
-
-function parseArgs(argv) {
-  const opts = { scale: '1', runs: 1, spread: 'scattered', runSize: null, workdir: null, corpusDir: null, keep: false, json: false, help: false };
-  const value = (i, flag) => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--scale') opts.scale = value(i++, a);
-    else if (a === '--runs') opts.runs = Number(value(i++, a));
-    else if (a === '--spread') opts.spread = value(i++, a);
-    else if (a === '--run-size') opts.runSize = value(i++, a);
-    else if (a === '--workdir') opts.workdir = value(i++, a);
-    else if (a === '--corpus-dir') opts.corpusDir = value(i++, a);
-    else if (a === '--keep') opts.keep = true;
-    else if (a === '--json') opts.json = true;
-    else if (a === '-h' || a === '--help') opts.help = true;
-    else throw new Error(`unknown option ${a} (see --help)`);
-  }
-  if (!/^\d+(\.\d+)?$/.test(opts.scale) || Number(opts.scale) <= 0) throw new Error(`--scale ${opts.scale} must be a positive number`);
-  if (!Number.isInteger(opts.runs) || opts.runs < 1) throw new Error('--runs must be a whole number >= 1');
-  if (!['scattered', 'recent'].includes(opts.spread)) throw new Error('--spread must be scattered or recent');
-  if (opts.runSize !== null && !/^\d+$/.test(opts.runSize)) throw new Error('--run-size must be a number of bytes');
-  return opts;
-}
 
 /** ebm with the sqlite translator, in the shape of tools.js's tools. */
 function makeEbmSqlite(ctx) {
@@ -95,6 +60,10 @@ function makeEbmSqlite(ctx) {
   const extra = ctx.runSize ? ['--run-size', ctx.runSize] : [];
   return {
     name: 'ebm',
+    ensureAvailable() {
+      if (!fs.existsSync(main)) throw new Error(`${main} does not exist: build ebm first (npx tsc -b), or run with --only restic`);
+      return `node ${process.version}, --translator sqlite`;
+    },
     init(repo) {
       runChecked('ebm init', process.execPath, [main, 'init', '-r', repo], { env });
     },
@@ -130,6 +99,7 @@ function syncDisks() {
 }
 
 function runOnce(ctx, run) {
+  const { log } = ctx;
   const runDir = path.join(ctx.workdir, `run-${run + 1}`);
   const source = path.join(runDir, 'source');
   fs.mkdirSync(runDir, { recursive: true });
@@ -184,84 +154,63 @@ function runOnce(ctx, run) {
 }
 
 const METRICS = [
-  { label: 'second backup: bytes added (MiB)', target: 0.5, pick: (r) => r.added2 / 2 ** 20, digits: 1 },
-  { label: 'second backup (s)', target: 1.0, pick: (r) => r.backup2, digits: 2 },
-  { label: 'restore (s)', target: 1.0, pick: (r) => r.restore, digits: 2 },
-  { label: 'first backup (s)', target: null, pick: (r) => r.backup1, digits: 2 },
-  { label: 'repository after first (MiB)', target: null, pick: (r) => r.repo1 / 2 ** 20, digits: 1 },
-  { label: 'repository after second (MiB)', target: null, pick: (r) => r.repo2 / 2 ** 20, digits: 1 },
+  { key: 'added2', label: 'second backup: bytes added', unit: 'MiB', target: atMost(0.5), pick: (r) => r.added2 / 2 ** 20 },
+  { key: 'backup2', label: 'second backup', unit: 's', target: atMost(1.0), pick: (r) => r.backup2 },
+  { key: 'restore', label: 'restore', unit: 's', target: atMost(1.0), pick: (r) => r.restore },
+  { key: 'backup1', label: 'first backup', unit: 's', target: null, pick: (r) => r.backup1 },
+  { key: 'repo1', label: 'repository after first', unit: 'MiB', target: null, pick: (r) => r.repo1 / 2 ** 20 },
+  { key: 'repo2', label: 'repository after second', unit: 'MiB', target: null, pick: (r) => r.repo2 / 2 ** 20 },
 ];
 
-function report(runs) {
-  const rows = METRICS.map((m) => {
-    const ebm = median(runs.map((r) => m.pick(r.ebm)));
-    const restic = median(runs.map((r) => m.pick(r.restic)));
-    const ratio = restic > 0 ? ebm / restic : null;
-    return { label: m.label, ebm, restic, ratio, target: m.target, met: ratio === null || m.target === null ? null : ratio <= m.target, digits: m.digits };
-  });
-  const cells = rows.map((r) => [
-    r.label, r.ebm.toFixed(r.digits), r.restic.toFixed(r.digits), r.ratio === null ? '-' : r.ratio.toFixed(2),
-    r.target === null ? '-' : `<= ${r.target.toFixed(1)}`, r.met === null ? '-' : r.met ? 'yes' : 'NO',
-  ]);
-  const header = ['metric', 'ebm', 'restic', 'ratio ebm/restic', 'target', 'met?'];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ');
-  return { rows, text: [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)].join('\n') };
-}
-
-function main() {
-  let opts;
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`sqlite-bench: ${e.message}\n`);
-    return 1;
-  }
-  if (opts.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  let workdir = null;
-  let phase = 'setup';
-  try {
+runCase(
+  {
+    name: 'sqlite',
+    title: 'sqlite: ebm --translator sqlite vs restic on one database',
+    usage: USAGE,
+    defaults: { scale: '1', runs: 1 },
+    options: {
+      '--spread': { key: 'spread', default: 'scattered', parse: (v, f) => oneOf(v, f, ['scattered', 'recent']) },
+      '--run-size': {
+        key: 'runSize',
+        parse: (v, f) => {
+          if (!/^\d+$/.test(v)) throw new Error(`${f} ${v} must be a number of bytes`);
+          return v;
+        },
+      },
+    },
+  },
+  (opts, { workdir, logDir, log, measuring }) => {
     const shared = findSharedBench(REPO_ROOT);
-    const versions = ensurePrerequisites(['ebm', 'restic'], log);
-    if (!fs.existsSync(path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js'))) throw new Error('build ebm first: npx tsc -b');
-    workdir = fs.mkdtempSync(path.join(path.resolve(opts.workdir || os.tmpdir()), 'ebm-sqlite-bench-'));
-    const logDir = path.join(workdir, 'logs');
-    fs.mkdirSync(logDir);
+    const versions = ensurePrerequisites(opts.tools, log);
     checkFreeSpace(workdir, CORPUS_BYTES_AT_SCALE_1 * Number(opts.scale) * 6);
+    const password = crypto.randomBytes(18).toString('base64url');
+    const all = {
+      ebm: makeEbmSqlite({ password, logDir, runSize: opts.runSize }),
+      restic: makeTools({ repoRoot: REPO_ROOT, password, logDir, resticCacheDir: path.join(workdir, 'restic-cache') }).restic,
+    };
+    const tools = {};
+    for (const name of opts.tools) {
+      tools[name] = all[name];
+      versions[name] = tools[name].ensureAvailable();
+    }
     const corpusRoot = opts.corpusDir ? path.resolve(opts.corpusDir) : path.join(workdir, 'corpus');
     const { dir: pristine, info } = ensureCorpus(shared, corpusRoot, 'sqlite', opts.scale, log);
-    const password = crypto.randomBytes(18).toString('base64url');
-    const { restic } = makeTools({ repoRoot: REPO_ROOT, password, logDir, resticCacheDir: path.join(workdir, 'restic-cache') });
-    const tools = { ebm: makeEbmSqlite({ password, logDir, runSize: opts.runSize }), restic };
-    const ctx = { tools, names: ['ebm', 'restic'], shared, pristine, workdir, spread: opts.spread };
+    const ctx = { tools, names: opts.tools, shared, pristine, workdir, spread: opts.spread, log };
 
-    phase = 'runs';
+    measuring();
     const runs = [];
     for (let i = 0; i < opts.runs; i++) {
       log(`run ${i + 1}/${opts.runs}`);
       runs.push(runOnce(ctx, i));
     }
-    const { rows, text } = report(runs);
-    process.stdout.write(
-      `\nebm (--translator sqlite${opts.runSize ? ` --run-size ${opts.runSize}` : ''}) vs ${versions.restic} — sqlite corpus at scale ${opts.scale} ` +
-        `(${info.MiB} MiB), mutate.sh spread ${opts.spread}, ${opts.runs} run(s), medians; ${os.cpus().length} CPUs\n\n${text}\n\n` +
-        `every restore was byte-identical to the mutated source and passed integrity_check\n`,
-    );
-    if (opts.json) process.stdout.write(`${JSON.stringify({ scale: Number(opts.scale), spread: opts.spread, runSize: opts.runSize, rows, perRun: runs })}\n`);
-    if (!opts.keep) fs.rmSync(workdir, { recursive: true, force: true });
-    return 0;
-  } catch (e) {
-    process.stderr.write(`\nsqlite-bench: ${e instanceof RestoreMismatch ? 'WRONG RESTORE — ' : ''}${e.message}\n`);
-    if (workdir && !opts.keep) {
-      for (const e of fs.readdirSync(workdir)) if (e !== 'logs') fs.rmSync(path.join(workdir, e), { recursive: true, force: true });
-      log(`logs kept in ${path.join(workdir, 'logs')}`);
-    }
-    if (e instanceof RestoreMismatch) return 3;
-    return phase === 'runs' ? 2 : 1;
-  }
-}
-
-process.exitCode = main();
+    return {
+      description:
+        `sqlite corpus at scale ${opts.scale} (${info.MiB} MiB), mutate.sh spread ${opts.spread}` +
+        `${opts.runSize ? `, ebm --run-size ${opts.runSize}` : ''}, ${opts.runs} run(s), medians; ${os.cpus().length} CPUs`,
+      versions,
+      metrics: summarizeRuns(runs, METRICS, opts.tools),
+      verified: 'every restore was byte-identical to the mutated source and passed integrity_check',
+      details: { spread: opts.spread, runSize: opts.runSize, corpus: { bytes: info.bytes, fingerprint: info.fingerprint }, perRun: runs },
+    };
+  },
+);

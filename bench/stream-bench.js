@@ -1,66 +1,60 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * `node bench/stream-bench.js`: ebm's stream translator against `restic backup
- * --stdin` on ten successive daily dumps of a slowly changing database, in one
- * run, on the same data.
+ * Case `stream`: ebm's stream translator against `restic backup --stdin` on
+ * successive daily dumps (default ten) of a slowly changing database.
  *
  * The dumps are SQL-dump-like text (COPY rows of a table) generated
  * deterministically by the stream translator's test fixture
  * (plugins/translator-stream/dist/testing/dump-fixture.js): day 0 is about
- * --mib MiB, each later day changes --fraction of the rows (updated in place,
- * some deleted, new ones appended) in clustered runs, as a day of work does.
- * Every dump is written to a file first (not timed) and both tools read that
- * file on their standard input, so the comparison is of the tools, not of the
- * generator.
+ * 200 MiB × --scale (or --mib), each later day changes --fraction of the rows
+ * (updated in place, some deleted, new ones appended) in clustered runs, as a
+ * day of work does. Every dump is written to a file first (not timed) and both
+ * tools read that file on their standard input, so the comparison is of the
+ * tools, not of the generator. The tools take turns going first (every day
+ * and every run).
  *
  * Measured per day and tool: wall time of the backup, peak RSS (GNU time),
- * repository size (`du -sb`) after it. At the end, the last snapshot is
- * restored by each tool and compared with the last dump. Targets: ebm's
- * repository smaller than restic's, and its total backup time no longer.
+ * repository size (`du -sb`) after it. At the end of each run the last
+ * snapshot is restored by each tool and compared with the last dump (SHA-256).
+ * Targets: ebm's repository smaller than restic's, and its total backup time
+ * no longer. Each run uses fresh repositories; medians over runs.
  *
- *   node bench/stream-bench.js [--mib 200] [--days 10] [--fraction 0.01] [--mean-run 32]
- *                              [--chunk-size BYTES] [--workdir DIR] [--keep] [--json] [--only ebm|restic]
- *
- * restic is found (or installed with apt-get when root) the way bench/run-bench.js does it.
+ * Follows the case convention (case-main.js): common options, own table,
+ * --summary FILE, exit 0/1/2/3.
  */
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
+const { runCase, RestoreMismatch } = require('./case-main');
+const { positiveNumberText, wholeAtLeastOne } = require('./case-options');
+const { atMost, below, summarizeRuns, formatRows } = require('./metrics');
 const { runChecked, GNU_TIME } = require('./timed-command');
 const { ensurePrerequisites } = require('./prerequisites');
+const { duBytes } = require('./corpus');
 
-const repoRoot = path.resolve(__dirname, '..');
-const fixturePath = path.join(repoRoot, 'plugins', 'translator-stream', 'dist', 'testing', 'dump-fixture.js');
-const ebmMain = path.join(repoRoot, 'core', 'dist', 'cli', 'main.js');
-const PASSWORD = 'stream-bench-password';
+const REPO_ROOT = path.resolve(__dirname, '..');
+const FIXTURE = path.join(REPO_ROOT, 'plugins', 'translator-stream', 'dist', 'testing', 'dump-fixture.js');
+const EBM_MAIN = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
+const MIB_AT_SCALE_1 = 200;
 
-function parseArgs(argv) {
-  const opts = { mib: 200, days: 10, fraction: 0.01, meanRun: 32, chunkSize: undefined, workdir: os.tmpdir(), keep: false, json: false, only: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--mib') opts.mib = Number(next());
-    else if (a === '--days') opts.days = Number(next());
-    else if (a === '--fraction') opts.fraction = Number(next());
-    else if (a === '--mean-run') opts.meanRun = Number(next());
-    else if (a === '--chunk-size') opts.chunkSize = Number(next());
-    else if (a === '--workdir') opts.workdir = next();
-    else if (a === '--keep') opts.keep = true;
-    else if (a === '--json') opts.json = true;
-    else if (a === '--only') opts.only = next();
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 26).join('\n') + '\n');
-      process.exit(0);
-    } else throw new Error(`unknown option ${a} (see --help)`);
-  }
-  return opts;
-}
+const USAGE = `Usage: node bench/stream-bench.js [options]    (npm run bench -- --case stream [options])
+
+Case "stream": ten daily dumps of a slowly changing database, each backed up
+from standard input by ebm (-t stream --stdin) and by restic (backup --stdin);
+the last one restored by both and compared. Targets: ebm's repository smaller
+than restic's, its total backup time no longer.
+Defaults: --scale 1 (day 0 ≈ 200 MiB), --runs 1. Ignores: --corpus-dir (the dumps
+are generated on the fly, not by make-corpus.sh).
+
+Own options:
+  --mib N            size of day 0 in MiB (default 200 × --scale; overrides --scale)
+  --days N           number of daily dumps (default 10)
+  --fraction F       share of rows changed a day (default 0.01)
+  --mean-run N       mean length of a run of changed rows (default 32)
+  --chunk-size BYTES ebm's --chunk-size (default: the translator's)
+`;
 
 /** Runs `cmd args` under GNU time with `stdinFile` as standard input; returns wall seconds, peak RSS and stdout. */
 function timedWithInput(label, cmd, args, env, stdinFile, logDir) {
@@ -85,10 +79,6 @@ function timedWithInput(label, cmd, args, env, stdinFile, logDir) {
   return { wallS, rssKiB: Number(lines[lines.length - 1]), stdout };
 }
 
-function duBytes(dir) {
-  return Number(runChecked('du', 'du', ['-sb', dir]).split('\t')[0]);
-}
-
 function sha256File(file) {
   const hash = crypto.createHash('sha256');
   const fd = fs.openSync(file, 'r');
@@ -98,106 +88,143 @@ function sha256File(file) {
   return hash.digest('hex');
 }
 
-function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const log = (m) => process.stderr.write(`[stream-bench] ${m}\n`);
-  for (const f of [fixturePath, ebmMain]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: build first (npx tsc -b)`);
-  const tools = opts.only ? [opts.only] : ['ebm', 'restic'];
-  const { restic: resticVersion } = ensurePrerequisites(tools, log);
-  const fixture = require(fixturePath);
-
-  const work = fs.mkdtempSync(path.join(opts.workdir, 'ebm-stream-bench-'));
-  const logDir = path.join(work, 'logs');
-  fs.mkdirSync(logDir);
-  const ebmEnv = { ...process.env, EBM_PASSWORD: PASSWORD };
+/** Both tools' commands, with the same password and no caller settings leaking in. */
+function makeStreamTools(workdir, opts) {
+  const password = crypto.randomBytes(18).toString('base64url');
+  const ebmEnv = { ...process.env, EBM_PASSWORD: password };
   for (const k of ['EBM_PASSWORD_FILE', 'EBM_REPOSITORY']) delete ebmEnv[k];
-  const resticEnv = { ...process.env, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'restic-cache') };
+  const resticEnv = { ...process.env, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: path.join(workdir, 'restic-cache') };
   for (const k of ['RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND', 'RESTIC_COMPRESSION']) delete resticEnv[k];
-  const repos = { ebm: path.join(work, 'ebm-repo'), restic: path.join(work, 'restic-repo') };
-  try {
-    if (tools.includes('ebm')) runChecked('ebm init', process.execPath, [ebmMain, 'init', '-r', repos.ebm], { env: ebmEnv });
-    if (tools.includes('restic')) runChecked('restic init', 'restic', ['init', '--repository-version', '2', '-r', repos.restic], { env: resticEnv });
-
-    const rows = [];
-    let model = fixture.createDumpModel(20240501, opts.mib * 1024 * 1024);
-    let dumpFile;
-    for (let day = 0; day < opts.days; day++) {
-      if (day > 0) model = fixture.mutateDumpModel(model, opts.fraction, { meanRun: opts.meanRun });
-      if (dumpFile) fs.rmSync(dumpFile);
-      dumpFile = path.join(work, `dump-day${day}.sql`);
-      const fd = fs.openSync(dumpFile, 'w');
-      for (const piece of fixture.renderDump(model, 1024 * 1024)) fs.writeSync(fd, piece);
-      fs.closeSync(fd);
-      const row = { day, dumpBytes: fs.statSync(dumpFile).size };
-      if (tools.includes('ebm')) {
-        const args = [ebmMain, 'backup', '-r', repos.ebm, '-t', 'stream', '--dataset', 'db', '--stdin', '--name', 'db.sql', '--json', ...(opts.chunkSize ? ['--chunk-size', String(opts.chunkSize)] : [])];
-        const r = timedWithInput(`ebm backup day ${day}`, process.execPath, args, ebmEnv, dumpFile, logDir);
-        row.ebm = { wallS: r.wallS, rssKiB: r.rssKiB, repoBytes: duBytes(repos.ebm) };
-      }
-      if (tools.includes('restic')) {
-        const args = ['-r', repos.restic, 'backup', '--stdin', '--stdin-filename', 'db.sql', '--compression', 'auto', '--json', '--quiet'];
-        const r = timedWithInput(`restic backup day ${day}`, 'restic', args, resticEnv, dumpFile, logDir);
-        row.restic = { wallS: r.wallS, rssKiB: r.rssKiB, repoBytes: duBytes(repos.restic) };
-      }
-      rows.push(row);
-      log(`day ${day}: dump ${(row.dumpBytes / 2 ** 20).toFixed(1)} MiB` + tools.map((t) => `, ${t} ${row[t].wallS.toFixed(2)} s, repo ${(row[t].repoBytes / 2 ** 20).toFixed(1)} MiB`).join(''));
-    }
-
-    // Restore the last snapshot with each tool and compare with the last dump.
-    const want = sha256File(dumpFile);
-    const restores = {};
-    if (tools.includes('ebm')) {
-      const target = path.join(work, 'ebm-restore');
-      const r = timedWithInput('ebm restore', process.execPath, [ebmMain, 'restore', '-r', repos.ebm, 'latest', '--target', target], ebmEnv, '/dev/null', logDir);
-      restores.ebm = { wallS: r.wallS, rssKiB: r.rssKiB, exact: sha256File(path.join(target, 'db.sql')) === want };
-    }
-    if (tools.includes('restic')) {
-      const target = path.join(work, 'restic-restore');
-      const r = timedWithInput('restic restore', 'restic', ['-r', repos.restic, 'restore', 'latest', '--target', target, '--quiet'], resticEnv, '/dev/null', logDir);
-      restores.restic = { wallS: r.wallS, rssKiB: r.rssKiB, exact: sha256File(path.join(target, 'db.sql')) === want };
-    }
-    report(opts, rows, restores, resticVersion);
-    const bad = Object.entries(restores).filter(([, r]) => !r.exact);
-    if (bad.length > 0) {
-      log(`restore differs from the last dump: ${bad.map(([t]) => t).join(', ')}`);
-      process.exitCode = 3;
-    }
-  } finally {
-    if (opts.keep) log(`kept ${work}`);
-    else fs.rmSync(work, { recursive: true, force: true });
-  }
+  const chunk = opts.chunkSize ? ['--chunk-size', String(opts.chunkSize)] : [];
+  return {
+    ebm: {
+      init: (repo) => runChecked('ebm init', process.execPath, [EBM_MAIN, 'init', '-r', repo], { env: ebmEnv }),
+      backup: (repo, dump, label, logDir) =>
+        timedWithInput(label, process.execPath, [EBM_MAIN, 'backup', '-r', repo, '-t', 'stream', '--dataset', 'db', '--stdin', '--name', 'db.sql', '--json', ...chunk], ebmEnv, dump, logDir),
+      restore: (repo, target, label, logDir) =>
+        timedWithInput(label, process.execPath, [EBM_MAIN, 'restore', '-r', repo, 'latest', '--target', target], ebmEnv, '/dev/null', logDir),
+    },
+    restic: {
+      init: (repo) => runChecked('restic init', 'restic', ['init', '--repository-version', '2', '-r', repo], { env: resticEnv }),
+      backup: (repo, dump, label, logDir) =>
+        timedWithInput(label, 'restic', ['-r', repo, 'backup', '--stdin', '--stdin-filename', 'db.sql', '--compression', 'auto', '--json', '--quiet'], resticEnv, dump, logDir),
+      restore: (repo, target, label, logDir) =>
+        timedWithInput(label, 'restic', ['-r', repo, 'restore', 'latest', '--target', target, '--quiet'], resticEnv, '/dev/null', logDir),
+    },
+  };
 }
 
-function report(opts, rows, restores, resticVersion) {
-  const tools = Object.keys(rows[0]).filter((k) => k === 'ebm' || k === 'restic');
-  const mib = (b) => (b / 2 ** 20).toFixed(1);
-  const lines = [];
-  lines.push(`stream bench: ${opts.days} daily dumps, day 0 ≈ ${opts.mib} MiB, ${opts.fraction * 100} % of rows changed a day (mean run ${opts.meanRun} rows)${opts.chunkSize ? `, ebm --chunk-size ${opts.chunkSize}` : ''}; restic: ${resticVersion ?? 'not run'}`);
-  lines.push(['day', 'dump MiB', ...tools.flatMap((t) => [`${t} s`, `${t} repo MiB`])].join('\t'));
-  for (const r of rows) lines.push([r.day, mib(r.dumpBytes), ...tools.flatMap((t) => [r[t].wallS.toFixed(2), mib(r[t].repoBytes)])].join('\t'));
-  const total = (t) => rows.reduce((s, r) => s + r[t].wallS, 0);
-  const last = rows[rows.length - 1];
-  const summary = {};
-  for (const t of tools) {
-    summary[t] = {
-      totalBackupS: total(t),
-      repoBytes: last[t].repoBytes,
-      peakRssKiB: Math.max(...rows.map((r) => r[t].rssKiB), restores[t]?.rssKiB ?? 0),
-      restoreS: restores[t]?.wallS,
-      restoreExact: restores[t]?.exact,
+/** One run: fresh repositories, every day's dump backed up by both tools, the last one restored and compared. */
+function runOnce(ctx, run) {
+  const { opts, tools, fixture, log, logDir } = ctx;
+  const runDir = path.join(ctx.workdir, `run-${run + 1}`);
+  fs.mkdirSync(runDir);
+  const repos = {};
+  for (const t of opts.tools) {
+    repos[t] = path.join(runDir, `repo-${t}`);
+    tools[t].init(repos[t]);
+  }
+  const days = [];
+  let model = fixture.createDumpModel(20240501, ctx.mib * 1024 * 1024);
+  let dump;
+  for (let day = 0; day < opts.days; day++) {
+    if (day > 0) model = fixture.mutateDumpModel(model, opts.fraction, { meanRun: opts.meanRun });
+    if (dump) fs.rmSync(dump);
+    dump = path.join(runDir, `dump-day${day}.sql`);
+    const fd = fs.openSync(dump, 'w');
+    for (const piece of fixture.renderDump(model, 1024 * 1024)) fs.writeSync(fd, piece);
+    fs.closeSync(fd);
+    const row = { day, dumpBytes: fs.statSync(dump).size };
+    const order = (run + day) % 2 === 0 ? opts.tools.slice() : opts.tools.slice().reverse();
+    for (const t of order) {
+      const r = tools[t].backup(repos[t], dump, `${t}-backup-day${day}-run${run + 1}`, logDir);
+      spawnSync('sync', [], { stdio: 'ignore' });
+      row[t] = { wallS: r.wallS, rssKiB: r.rssKiB, repoBytes: duBytes(repos[t]) };
+    }
+    days.push(row);
+    log(`run ${run + 1} day ${day}: dump ${(row.dumpBytes / 2 ** 20).toFixed(1)} MiB` + opts.tools.map((t) => `, ${t} ${row[t].wallS.toFixed(2)} s, repo ${(row[t].repoBytes / 2 ** 20).toFixed(1)} MiB`).join(''));
+  }
+
+  const want = sha256File(dump);
+  const out = { days };
+  for (const t of run % 2 === 0 ? opts.tools.slice() : opts.tools.slice().reverse()) {
+    const target = path.join(runDir, `restore-${t}`);
+    const r = tools[t].restore(repos[t], target, `${t}-restore-run${run + 1}`, logDir);
+    const file = path.join(target, 'db.sql');
+    const got = fs.existsSync(file) ? sha256File(file) : '(missing)';
+    if (got !== want) throw new RestoreMismatch(`${t} restored ${file} with sha256 ${got}; the last dump has ${want}`);
+    const last = days[days.length - 1][t];
+    out[t] = {
+      totalBackupS: days.reduce((s, d) => s + d[t].wallS, 0),
+      repoBytes: last.repoBytes,
+      restoreS: r.wallS,
+      peakRssKiB: Math.max(r.rssKiB, ...days.map((d) => d[t].rssKiB)),
     };
-    lines.push(`${t}: total backup ${summary[t].totalBackupS.toFixed(1)} s, repository ${mib(summary[t].repoBytes)} MiB, restore ${summary[t].restoreS?.toFixed(2)} s (${summary[t].restoreExact ? 'exact' : 'DIFFERS'}), peak RSS ${(summary[t].peakRssKiB / 1024).toFixed(0)} MiB`);
+    log(`run ${run + 1}: ${t} restore ${r.wallS.toFixed(2)} s, identical to the last dump`);
   }
-  if (summary.ebm && summary.restic) {
-    lines.push(`ebm/restic: repository ${(summary.ebm.repoBytes / summary.restic.repoBytes).toFixed(3)} (target < 1), total backup time ${(summary.ebm.totalBackupS / summary.restic.totalBackupS).toFixed(3)} (target <= 1), restore time ${(summary.ebm.restoreS / summary.restic.restoreS).toFixed(3)}`);
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
-  if (opts.json) process.stdout.write(`${JSON.stringify({ opts, rows, restores, summary, resticVersion })}\n`);
+  fs.rmSync(runDir, { recursive: true, force: true });
+  return out;
 }
 
-try {
-  main();
-} catch (err) {
-  process.stderr.write(`[stream-bench] ${err.message}\n`);
-  process.exitCode = process.exitCode || 2;
+const METRICS = [
+  { key: 'repoSize', label: 'repository after all days', unit: 'MiB', target: below(1.0), pick: (r) => r.repoBytes / 2 ** 20 },
+  { key: 'totalBackup', label: 'total backup time, all days', unit: 's', target: atMost(1.0), pick: (r) => r.totalBackupS },
+  { key: 'restore', label: 'restore of the last day', unit: 's', target: null, pick: (r) => r.restoreS },
+  { key: 'peakRss', label: 'peak RSS (max of all runs)', unit: 'MiB', aggregate: 'max', target: null, pick: (r) => r.peakRssKiB / 1024 },
+];
+
+/** Per-day table of the first run, as the case's own detail. */
+function formatDays(days, tools) {
+  const mib = (b) => (b / 2 ** 20).toFixed(1);
+  return formatRows(
+    ['day', 'dump MiB', ...tools.flatMap((t) => [`${t} s`, `${t} repo MiB`])],
+    days.map((d) => [String(d.day), mib(d.dumpBytes), ...tools.flatMap((t) => [d[t].wallS.toFixed(2), mib(d[t].repoBytes)])]),
+  );
 }
+
+runCase(
+  {
+    name: 'stream',
+    title: 'stream: ebm -t stream --stdin vs restic backup --stdin on daily dumps',
+    usage: USAGE,
+    defaults: { scale: '1', runs: 1 },
+    ignores: ['--corpus-dir'],
+    options: {
+      '--mib': { key: 'mib', parse: (v, f) => Number(positiveNumberText(v, f)) },
+      '--days': { key: 'days', default: 10, parse: (v, f) => wholeAtLeastOne(v, f) },
+      '--fraction': {
+        key: 'fraction',
+        default: 0.01,
+        parse: (v, f) => {
+          if (!(Number(positiveNumberText(v, f)) < 1)) throw new Error(`${f} ${v} must be below 1`);
+          return Number(v);
+        },
+      },
+      '--mean-run': { key: 'meanRun', default: 32, parse: (v, f) => wholeAtLeastOne(v, f) },
+      '--chunk-size': { key: 'chunkSize', parse: (v, f) => wholeAtLeastOne(v, f) },
+    },
+  },
+  (opts, { workdir, logDir, log, measuring }) => {
+    for (const f of [FIXTURE, EBM_MAIN]) if (!fs.existsSync(f)) throw new Error(`${f} is missing: build first (npx tsc -b)`);
+    const versions = ensurePrerequisites(opts.tools, log);
+    if (opts.tools.includes('ebm')) versions.ebm = `node ${process.version}, -t stream --stdin`;
+    const fixture = require(FIXTURE);
+    const mib = opts.mib ?? MIB_AT_SCALE_1 * Number(opts.scale);
+    const tools = makeStreamTools(workdir, opts);
+    const ctx = { opts, tools, fixture, log, logDir, workdir, mib };
+
+    measuring();
+    const runs = [];
+    for (let i = 0; i < opts.runs; i++) runs.push(runOnce(ctx, i));
+    process.stdout.write(`\nstream case, run 1, per day:\n${formatDays(runs[0].days, opts.tools)}\n`);
+    return {
+      description:
+        `${opts.days} daily dumps, day 0 ≈ ${mib} MiB, ${opts.fraction * 100} % of rows changed a day ` +
+        `(mean run ${opts.meanRun} rows)${opts.chunkSize ? `, ebm --chunk-size ${opts.chunkSize}` : ''}, ${opts.runs} run(s), medians`,
+      versions,
+      metrics: summarizeRuns(runs, METRICS, opts.tools),
+      verified: 'every restore was byte-identical to the last dump',
+      details: { mib, days: opts.days, fraction: opts.fraction, meanRun: opts.meanRun, chunkSize: opts.chunkSize, perRun: runs },
+    };
+  },
+);
