@@ -25,8 +25,16 @@ export type { Translator, Discoverer } from './translator/translator';
 export type {
   ProgressUpdate, ProgressReporter, Logger, Warning, OperationContext, StoredContent, ContentSource,
   TreeWriter, PreviousSnapshot, BackupContext, RestoreItem, SnapshotInfo, RestoreContext, BackupOutcome, RestoreOutcome,
-  DiscoverContext, DiscoveryReport,
+  DiscoverContext, DiscoveryReport, ChangedPaths,
 } from './translator/context';
+
+// The layer-provider contract (docs/layers.md).
+export { LAYER_CONTRACT_VERSION, LAYER_KINDS, LAYER_LAYOUTS, LAYER_DIGEST_PATTERN, LAYER_CHANGE_KINDS } from './layers/layer';
+export type { LayerKind, LayerLayout, LayerInfo, LayerReport, LayerEntryType, LayerFile, LayerChangeKind, LayerChange, LayerBatch } from './layers/layer';
+export { defineLayerProvider, findLayerProviderExport } from './layers/layer-provider';
+export type { LayerProvider, LayerDiscoverContext, LayerQueryContext } from './layers/layer-provider';
+export { validateLayerReport, validateLayerBatch } from './layers/validate-layer-report';
+export { applyLayerChanges } from './layers/apply-changes';
 
 // Content addressing.
 export { computeBlobId, BLOB_ID_PATTERN } from './chunker/blob-id';

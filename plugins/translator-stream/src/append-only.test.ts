@@ -1,10 +1,22 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { BackupTaskResult } from '@ebm/sdk';
-import { backupOk, removeAll, restoreOk, streamMeta, tempDir, testRepository } from './testing/harness';
+import { backupOk, failure, removeAll, restoreOk, streamMeta, tempDir, testRepository } from './testing/harness';
+import translator from './index';
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+/** Descriptors of this process open on `file` (Linux: /proc/self/fd). */
+function openDescriptorsOn(file: string): string[] {
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false;
+    }
+  });
+}
 
 function logLines(from: number, count: number): string {
   let text = '';
@@ -69,6 +81,21 @@ describe('stream translator: an append-only file (a log) through growth and rota
     await fsp.writeFile(log, Buffer.concat([content, Buffer.from(logLines(92500, 10))]));
     const rewritten = await backupAndCheck(truncated, 'rewritten');
     expect(streamMeta(rewritten).incremental).toMatchObject({ baseline: true, reason: expect.stringMatching(/before the previous snapshot's end .* rewritten/) });
+  });
+
+  it('closes the file when an incremental is cancelled while it compares the file with its parent', async () => {
+    const file = path.join(work, 'cancel.log');
+    await fsp.writeFile(file, logLines(0, 5000));
+    const opts = { 'append-only': true, name: 'cancel.log' };
+    const first = await backupOk(repo, { source: file, options: opts });
+    await fsp.appendFile(file, logLines(5000, 100));
+    // The first messages of the incremental: the gear-key label, "source open" progress, the parent lookups.
+    for (let n = 1; n <= 6; n++) {
+      const error = failure(await repo.backup(translator, { source: file, options: opts, parentTree: first.tree, cancelAfterMessages: n }));
+      expect([n, error.code]).toEqual([n, 'E_CANCELLED']);
+      for (let i = 0; i < 50 && openDescriptorsOn(file).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect([n, openDescriptorsOn(file)]).toEqual([n, []]);
+    }
   });
 
   it('continues a framed log segment by segment', async () => {

@@ -4,7 +4,9 @@ import { EbmError, JsonValue, TreeEntry } from '@ebm/sdk';
  * How a stream lies in a snapshot's tree (format 'stream', version 1):
  *
  *   info                      kind 'stream', size = stream bytes, no content;
- *                             meta = StreamInfo (also the snapshot's meta.stream)
+ *                             meta = storedInfo(StreamInfo): the stream's facts
+ *                             without the run's (times, incremental report);
+ *                             the snapshot's meta.stream is the whole StreamInfo
  *   records/                  dir
  *   records/000000/           dir: a group of up to RECORDS_PER_GROUP records
  *   records/000000/00000000   kind 'stream': one record, content = its blobs,
@@ -112,6 +114,20 @@ export interface RecordMeta {
   /** Offset of the record's first byte in the stream. */
   readonly offset: number;
   readonly segment?: SegmentPart;
+}
+
+/**
+ * The StreamInfo kept in the tree's `info` entry: what the stream is, not how
+ * this run went. Times and the incremental report (baseline or not, the
+ * parent's id) differ from run to run; in the tree they would give two
+ * backups of the same stream different trees, and an incremental backup of
+ * an unchanged file a different tree than a full one. They stay in the
+ * snapshot's meta. Everything a later backup or a restore reads from the
+ * tree (name, bytes, sha256, records, segments, framing, append state) is kept.
+ */
+export function storedInfo(info: StreamInfo): Omit<StreamInfo, 'startTime' | 'endTime' | 'incremental'> {
+  const { startTime: _start, endTime: _end, incremental: _incremental, ...stored } = info;
+  return stored;
 }
 
 /** Reads a StreamInfo out of untrusted JSON (snapshot meta or the info entry); E_CORRUPT_OBJECT if malformed. */

@@ -51,6 +51,8 @@ export interface BackupJobSpec {
   readonly source: string;
   readonly options: Readonly<Record<string, OptionValue>>;
   readonly parent?: { readonly id: string; readonly tree: BlobId };
+  /** Paths changed since the parent, from a trusted change journal (only with parent); see ChangedPaths. */
+  readonly changes?: { readonly since: string; readonly paths: readonly string[] };
   readonly addressing: ContentAddressing;
   /** Max bytes of put-blob data in flight before the worker waits for acks (backpressure). */
   readonly windowBytes: number;

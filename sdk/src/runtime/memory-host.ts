@@ -45,6 +45,8 @@ export interface MemoryBackupRequest extends MemoryTaskControls {
   readonly source: string;
   /** Root tree of the parent snapshot, for incrementals. */
   readonly parentTree?: BlobId;
+  /** Paths changed since the parent (as a trusted change journal would give them); only with parentTree. */
+  readonly changedPaths?: readonly string[];
   readonly windowBytes?: number;
 }
 
@@ -216,6 +218,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           source: req.source,
           options: req.options ?? {},
           ...(req.parentTree ? { parent: { id: `parent-of-${req.source}`, tree: req.parentTree } } : {}),
+          ...(req.parentTree && req.changedPaths ? { changes: { since: `parent-of-${req.source}`, paths: [...req.changedPaths] } } : {}),
           addressing: { idKey, chunker },
           windowBytes: req.windowBytes ?? MEMORY_HOST_WINDOW_BYTES,
         },

@@ -39,6 +39,16 @@ export class ParentSnapshot implements PreviousSnapshot {
     }
   }
 
+  async list(path: string): Promise<readonly TreeEntry[] | undefined> {
+    let treeId = this.#rootTree;
+    if (path !== '') {
+      const dir = await this.lookup(path);
+      if (dir === undefined || dir.kind !== 'dir' || typeof dir.subtree !== 'string') return undefined;
+      treeId = dir.subtree;
+    }
+    return (await this.#trees.load(treeId)).entries;
+  }
+
   async *readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
     const ids = entry.content ?? [];
     if (!Array.isArray(ids)) throw new EbmError('E_CORRUPT_OBJECT', `parent entry ${JSON.stringify(entry.name)} has a malformed content list`, { subject: entry.name });

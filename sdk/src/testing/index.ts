@@ -26,3 +26,11 @@ export { readPluginPackage, loadPluginUnderTest } from './plugin-under-test';
 // Helpers for a plugin's own tests on the in-memory repository.
 export { backupOk, restoreOk, failure } from './task-outcomes';
 export type { BackupOk } from './task-outcomes';
+
+// Layer providers: the conformance harness of the layer contract (docs/layers.md).
+export { LayerProviderTester, loadLayerPlugin } from './layer-provider-tester';
+export type { LayerFixture, LayerFixtureBuild, ExpectedLayer, ExpectedChange, InvalidLayerSource, LayerTesterTimeouts, LayerProviderTesterOptions } from './layer-tester-options';
+export { createInProcessLayerRunner } from './layer-runner';
+export type { LayerRunner, LayerRequest, LayerRunResult, LayerCancelPoint, LayerPluginUnderTest } from './layer-runner';
+export { mergedViewOf, readTree, viewDifferences } from './layer-merged-view';
+export type { ViewEntry } from './layer-merged-view';

@@ -10,6 +10,7 @@ import type { TaskRequest, TaskResult } from '../protocol/messages';
 import { runTask } from '../runtime/run-task';
 import { createMemoryRepository } from '../runtime/memory-host';
 import type { MemoryRepository, MemoryRepositoryOptions, MemoryTaskOutcome, TaskRunner } from '../runtime/memory-host';
+import type { SnapshotInfo } from '../translator/context';
 import type { HarnessBackupRequest, HarnessHost, HarnessOutcome, HarnessRepository, HarnessRestoreRequest, Mode, PluginUnderTest } from './harness-host';
 import type { HarnessWorkerInput, HarnessWorkerOutput } from './harness-worker';
 
@@ -56,6 +57,13 @@ interface RunProbe {
 }
 
 class MemoryHarnessRepository implements HarnessRepository {
+  /**
+   * What ebm records with each snapshot besides its tree (the backup's
+   * `meta` and `root`), by tree id: a restore of that tree receives it as
+   * ctx.snapshot, as ebm's restore does. The latest backup that gave a tree wins.
+   */
+  readonly #snapshots = new Map<BlobId, Pick<SnapshotInfo, 'meta' | 'root'>>();
+
   constructor(
     private readonly repo: MemoryRepository,
     private readonly plugin: PluginUnderTest,
@@ -70,6 +78,10 @@ class MemoryHarnessRepository implements HarnessRepository {
       ...(request.options !== undefined ? { options: request.options } : {}),
       ...(request.cancelAfterMessages !== undefined ? { cancelAfterMessages: request.cancelAfterMessages } : {}),
     });
+    const r = outcome.result;
+    if (r.ok && r.result.op === 'backup') {
+      this.#snapshots.set(r.result.tree, { ...(r.result.meta !== undefined ? { meta: r.result.meta } : {}), ...(r.result.root !== undefined ? { root: r.result.root } : {}) });
+    }
     return harnessOutcome(outcome, probe);
   }
 
@@ -79,6 +91,7 @@ class MemoryHarnessRepository implements HarnessRepository {
       tree: request.tree,
       target: request.target,
       ...(request.includes !== undefined ? { includes: request.includes } : {}),
+      ...(this.#snapshots.has(request.tree) ? { snapshot: this.#snapshots.get(request.tree)! } : {}),
       ...(request.options !== undefined ? { options: request.options } : {}),
       ...(request.cancelAfterMessages !== undefined ? { cancelAfterMessages: request.cancelAfterMessages } : {}),
     });

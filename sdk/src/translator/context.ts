@@ -87,6 +87,28 @@ export interface PreviousSnapshot {
    * fall back to a full read.
    */
   readContent?(entry: TreeEntry): AsyncIterable<Uint8Array>;
+  /**
+   * The parent's entries directly inside the directory at `path` ('' for the
+   * root), or undefined when the parent has no directory there. For
+   * translators that rebuild unchanged parts of the tree from the parent
+   * without looking at the source (a trusted change journal). Optional, as
+   * readContent.
+   */
+  list?(path: string): Promise<readonly TreeEntry[] | undefined>;
+}
+
+/**
+ * Paths that may have changed since the parent snapshot, from a change
+ * journal the host kept without a gap (see docs/runtime.md "Change
+ * journals"). Everything not listed, and not below a listed path, is
+ * unchanged since the parent was taken: a translator may reuse the parent's
+ * entries for it without looking at the source.
+ */
+export interface ChangedPaths {
+  /** The parent snapshot the list is relative to (equals previous.id). */
+  readonly since: string;
+  /** Snapshot-relative POSIX paths ('' is the root itself), in no particular order. */
+  readonly paths: readonly string[];
 }
 
 export interface BackupContext extends OperationContext {
@@ -95,6 +117,8 @@ export interface BackupContext extends OperationContext {
   readonly tree: TreeWriter;
   /** The parent snapshot of this dataset, absent for a baseline (or with --full). */
   readonly previous?: PreviousSnapshot;
+  /** Present only with `previous`, when the host kept a trusted change journal since the parent was taken. */
+  readonly changes?: ChangedPaths;
 }
 
 /** One entry to restore, with its snapshot-relative path. */

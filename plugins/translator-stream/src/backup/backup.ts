@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { BackupContext, BackupOutcome, EbmError, JsonValue, throwIfCancelled } from '@ebm/sdk';
-import { INFO_PATH, ProducerStatus, STREAM_FORMAT, SourceInfo, StreamInfo } from '../layout';
+import { INFO_PATH, ProducerStatus, STREAM_FORMAT, SourceInfo, StreamInfo, storedInfo } from '../layout';
 import { BackupOptions, parseBackupOptions } from '../options';
 import { AppendPlan, planAppend, previousRecord } from './append-only';
 import { PieceCutter } from './piece-cutter';
@@ -53,9 +53,14 @@ export async function backupStream(ctx: BackupContext): Promise<BackupOutcome> {
     opened = await openPath(resolved.path);
     sourceInfo = opened.info;
     if (options.appendOnly) {
-      if (!opened.regular) throw new EbmError('E_USAGE', `--append-only needs a regular file; ${resolved.path} is not one`, { subject: resolved.path });
-      plan = await planAppend(ctx, opened.handle, opened.size, name, options.framing);
-      for (let i = 0; i < plan.reuse; i++) await records.reuse(await previousRecord(ctx, i));
+      const file = opened;
+      // Comparing with the parent asks the host for its trees: a cancel or a failure there must not leave the file open.
+      plan = await closingOnError(file, async () => {
+        if (!file.regular) throw new EbmError('E_USAGE', `--append-only needs a regular file; ${resolved.path} is not one`, { subject: resolved.path });
+        const planned = await planAppend(ctx, file.handle, file.size, name, options.framing);
+        for (let i = 0; i < planned.reuse; i++) await records.reuse(await previousRecord(ctx, i));
+        return planned;
+      });
     }
     chunks = readHandle(opened.handle, opened.regular ? (plan?.start ?? 0) : null, ctx.signal);
   }
@@ -100,9 +105,19 @@ export async function backupStream(ctx: BackupContext): Promise<BackupOutcome> {
     });
   }
   const info = streamInfo(options, { name, sourceInfo, producerStatus, startTime, totalBytes, records: records.count, segments: pump.segments, cutter, hash, plan, newBytes: pump.bytes });
-  const meta = { ...STREAM_FORMAT, stream: info as unknown as JsonValue };
-  await ctx.tree.add(INFO_PATH, { kind: 'stream', size: totalBytes, meta });
-  return { meta };
+  // The tree holds what the stream is; the snapshot's meta adds how this run went (its times, what it reused).
+  await ctx.tree.add(INFO_PATH, { kind: 'stream', size: totalBytes, meta: { ...STREAM_FORMAT, stream: storedInfo(info) as unknown as JsonValue } });
+  return { meta: { ...STREAM_FORMAT, stream: info as unknown as JsonValue } };
+}
+
+/** Runs `body`; if it throws, closes the opened source first. */
+async function closingOnError<T>(opened: OpenedPath, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    await opened.handle.close();
+    throw err;
+  }
 }
 
 interface Facts {

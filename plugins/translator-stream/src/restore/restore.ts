@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { EbmError, JsonValue, RestoreContext, RestoreOutcome, TreeEntry, throwIfCancelled } from '@ebm/sdk';
-import { INFO_PATH, StreamInfo, isRecordPath, parseStreamInfo, recordMetaOf } from '../layout';
+import { INFO_PATH, RECORDS_DIR, StreamInfo, isRecordPath, parseStreamInfo, recordMetaOf } from '../layout';
 import { parseRestoreOptions } from '../options';
 import { commandSink } from './command-sink';
 import { Selection, parseSelection } from './selection';
@@ -31,10 +31,13 @@ export async function restoreStream(ctx: RestoreContext): Promise<RestoreOutcome
     for await (const { path, entry } of ctx.entries()) {
       throwIfCancelled(ctx.signal, 'restore');
       if (path === INFO_PATH) copy.checkInfo(entry);
+      else if (path === RECORDS_DIR) copy.recordsSelected();
       else if (isRecordPath(path)) await copy.record(path, entry);
     }
     const outcome = copy.finish();
-    await sink.commit();
+    // --include info alone selects none of the stream's bytes: write nothing rather than an empty file that looks restored.
+    if (copy.nothingSelected) await sink.abort();
+    else await sink.commit();
     return { meta: outcome };
   } catch (err) {
     await sink.abort().catch(() => undefined);
@@ -56,6 +59,7 @@ class StreamCopy {
   #records = 0;
   #segments = 0;
   #written = 0;
+  #recordsDir = false;
 
   constructor(
     private readonly ctx: RestoreContext,
@@ -75,6 +79,16 @@ class StreamCopy {
     if (inTree.sha256 !== this.info.sha256 || inTree.bytes !== this.info.bytes) {
       throw new EbmError('E_CORRUPT_OBJECT', `snapshot ${this.ctx.snapshot.id}: its metadata and its tree describe different streams (sha256 ${this.info.sha256.slice(0, 12)}… vs ${inTree.sha256.slice(0, 12)}…)`, { subject: INFO_PATH });
     }
+  }
+
+  /** The records directory was yielded: the operator's includes (if any) reach into the stream's bytes. */
+  recordsSelected(): void {
+    this.#recordsDir = true;
+  }
+
+  /** True when the includes left out the records directory (e.g. --include info): no byte of the stream was selected. */
+  get nothingSelected(): boolean {
+    return !this.#recordsDir && this.#records === 0;
   }
 
   async record(path: string, entry: TreeEntry): Promise<void> {
@@ -116,7 +130,7 @@ class StreamCopy {
 
   /** Verifies the whole stream when all of it was written; returns the outcome's metadata. */
   finish(): { readonly [key: string]: JsonValue } {
-    const whole = this.selection === undefined && this.#contiguous && this.#expectedOffset === this.info.bytes;
+    const whole = this.selection === undefined && !this.nothingSelected && this.#contiguous && this.#expectedOffset === this.info.bytes;
     if (this.selection !== undefined && this.#records === 0) {
       throw new EbmError('E_PATH_NOT_IN_SNAPSHOT', `${this.selection.describe} matches no segment of stream ${JSON.stringify(this.info.name)} (${this.info.segments ?? 0} segments)`, { op: 'restore' });
     }
@@ -125,12 +139,14 @@ class StreamCopy {
       if (actual !== this.info.sha256) {
         throw new EbmError('E_CORRUPT_OBJECT', `stream ${JSON.stringify(this.info.name)} of snapshot ${this.ctx.snapshot.id}: the restored bytes hash to ${actual}, the snapshot recorded ${this.info.sha256}; restore aborted, ${this.sink.describe} did not get a verified stream`, { subject: this.info.name });
       }
+    } else if (this.selection === undefined && this.nothingSelected) {
+      this.ctx.warn({ path: this.info.name, code: 'E_PATH_NOT_IN_SNAPSHOT', message: `the restore's --include selects none of the stream's records (only its description): nothing was written; include records/… or leave --include out` });
     } else if (this.selection === undefined) {
       if (this.#expectedOffset === 0 && this.#records === 0 && this.info.bytes > 0) {
         throw new EbmError('E_CORRUPT_OBJECT', `snapshot ${this.ctx.snapshot.id} holds no records of stream ${JSON.stringify(this.info.name)} (${this.info.bytes} bytes expected)`, { subject: this.info.name });
       }
       this.ctx.warn({ path: this.info.name, code: 'E_PATH_NOT_IN_SNAPSHOT', message: `only part of the stream was restored (--include): its records were verified blob by blob, not against the whole-stream SHA-256` });
     }
-    return { name: this.info.name, bytes: this.#written, records: this.#records, ...(this.#segments > 0 ? { segments: this.#segments } : {}), verified: whole ? 'sha256' : this.selection ? 'segment-sha256' : 'blobs' };
+    return { name: this.info.name, bytes: this.#written, records: this.#records, ...(this.#segments > 0 ? { segments: this.#segments } : {}), verified: whole ? 'sha256' : this.selection ? 'segment-sha256' : this.nothingSelected ? 'nothing' : 'blobs' };
   }
 }

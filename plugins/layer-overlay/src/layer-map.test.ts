@@ -1,0 +1,70 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { LayerChange } from '@ebm/sdk';
+import { mergedViewOf, readTree, viewDifferences } from '@ebm/sdk/testing';
+import provider from './index';
+import { compilePattern } from './layer-map/layer-map-config';
+import { changesOf, ctx } from './testing/contexts';
+import { buildMachine, MAP } from './testing/machine';
+
+describe('declarative layer maps', () => {
+  let tmp: string;
+  let machine: { root: string; base: string };
+  beforeAll(async () => {
+    tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-layer-map-'));
+    machine = await buildMachine(tmp);
+  });
+  afterAll(() => fsp.rm(tmp, { recursive: true, force: true }));
+
+  it('compiles path patterns: ** spans components, * stays in one, plain paths cover their subtree', () => {
+    expect(compilePattern('/usr/**').test('usr')).toBe(true);
+    expect(compilePattern('/usr/**').test('usr/lib/x')).toBe(true);
+    expect(compilePattern('/usr/**').test('usrx')).toBe(false);
+    expect(compilePattern('/home/*/Downloads').test('home/ann/Downloads')).toBe(true);
+    expect(compilePattern('/home/*/Downloads').test('home/ann/x/Downloads')).toBe(false);
+    expect(compilePattern('/etc').test('etc/hosts')).toBe(true);
+    expect(compilePattern('**/*.log').test('var/log/boot.log')).toBe(true);
+  });
+
+  it('assigns files to layers by pattern (unmatched ones to user-data) above an immutable base image', async () => {
+    const report = await provider.discover(ctx(`layer-map:${machine.root}`, { map: MAP, base: machine.base }));
+    expect(report.layout).toBe('layer-map');
+    expect(report.layers.map((l) => [l.id, l.kind, l.immutable, l.files])).toEqual([
+      ['base', 'base', true, 5], ['os', 'os', false, 3], ['apps', 'apps', false, 1], ['user-data', 'user-data', false, 3],
+    ]);
+    expect(report.layers[0]!.digest).toMatch(/^ebmtree\+sha256:/);
+    const again = await provider.discover(ctx(`layer-map:${machine.root}`, { map: MAP, base: machine.base }));
+    expect(again).toEqual(report);
+  });
+
+  it("reports each layer's changes against the base, and they rebuild the machine's tree", async () => {
+    const source = `layer-map:${machine.root}`;
+    const options = { map: MAP, base: machine.base };
+    expect(await changesOf(source, 'os', options)).toEqual([
+      { path: 'etc/hosts', change: 'modified', type: 'file' },
+      { path: 'etc/old.conf', change: 'deleted' },
+      { path: 'usr/bin/ls', change: 'modified', type: 'file' },
+    ]);
+    expect(await changesOf(source, 'apps', options)).toEqual([
+      { path: 'opt/tool', change: 'added', type: 'dir' }, { path: 'opt/tool/bin', change: 'added', type: 'dir' }, { path: 'opt/tool/bin/tool', change: 'added', type: 'file' },
+    ]);
+    expect(await changesOf(source, 'user-data', options)).toEqual([
+      { path: 'home/ann', change: 'added', type: 'dir' }, { path: 'home/ann/notes.txt', change: 'added', type: 'file' }, { path: 'var/log/app.log', change: 'added', type: 'file' },
+    ]);
+    const report = await provider.discover(ctx(source, options));
+    const changes = new Map<string, LayerChange[]>();
+    for (const l of report.layers) changes.set(l.id, await changesOf(source, l.id, options));
+    expect(viewDifferences(await mergedViewOf(report, changes), await readTree(machine.root))).toEqual([]);
+  });
+
+  it('without a base, every file of a layer is added; a bad map is refused naming the field', async () => {
+    const report = await provider.discover(ctx(machine.root, { map: MAP }));
+    expect(report.layers.map((l) => l.id)).toEqual(['os', 'apps', 'user-data']);
+    expect((await changesOf(machine.root, 'apps', { map: MAP })).every((c) => c.change === 'added')).toBe(true);
+    await expect(provider.discover(ctx(machine.root, { map: '{"layers":[{"id":"os","kind":"kernel","patterns":[]}]}' })))
+      .rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('layers[0].kind') });
+    await expect(provider.discover(ctx(machine.root, { map: '{not json' }))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE' });
+    await expect(provider.discover(ctx(`layer-map:${machine.root}`))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('"map" option') });
+  });
+});

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { throwIfCancelled } from '@ebm/sdk';
+import type { WalkEntry } from './walk';
+
+/** The algorithm part of a digest this plugin computes over a directory tree (not a tar stream, hence the qualifier). */
+export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
+
+/**
+ * A host-independent digest of a layer directory: SHA-256 over one JSON line
+ * per entry in walk order (sorted, pre-order) holding path, type, mode, owner,
+ * size, the content's SHA-256 (files), the target (symlinks), rdev (devices)
+ * and the overlay marks. Times are left out: the same layer unpacked on two
+ * hosts at different times has the same digest. Reads every file: the cost
+ * of an identity.
+ */
+export class TreeDigest {
+  readonly #hash = createHash('sha256');
+
+  async add(e: WalkEntry, signal: AbortSignal, op: string): Promise<void> {
+    let content: string | number | null = null;
+    if (e.type === 'file' && !e.marks.metacopy && !e.marks.whiteout) content = await fileSha256(e.abs, signal, op);
+    else if (e.type === 'symlink') content = await fsp.readlink(e.abs);
+    else if (e.type === 'other') content = e.st.rdev;
+    const marks = [e.marks.whiteout ? 'w' : '', e.marks.opaque ? 'o' : '', e.marks.metacopy ? 'm' : '', e.marks.redirect ?? ''];
+    const size = e.type === 'file' ? e.st.size : 0;
+    this.#hash.update(`${JSON.stringify([e.path, e.type, e.st.mode & 0o7777, e.st.uid, e.st.gid, size, content, marks])}\n`);
+  }
+
+  digest(): string {
+    return `${TREE_DIGEST_ALGORITHM}:${this.#hash.digest('hex')}`;
+  }
+}
+
+async function fileSha256(abs: string, signal: AbortSignal, op: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) {
+    throwIfCancelled(signal, op);
+    hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,20 @@
+import type { LayerChange, LayerDiscoverContext, OptionValue, Warning } from '@ebm/sdk';
+import provider from '../index';
+
+/** A plain operation context for direct calls in tests (the conformance test goes through LayerProviderTester instead). */
+export function ctx(source: string, options: Record<string, OptionValue> = {}, warnings: Warning[] = []): LayerDiscoverContext {
+  return {
+    source,
+    options: Object.freeze({ ...options }),
+    signal: new AbortController().signal,
+    progress: { update() {} },
+    log: { debug() {}, info() {}, warn() {}, error() {} },
+    warn: (w) => warnings.push(w),
+  };
+}
+
+export async function changesOf(source: string, layer: string, options: Record<string, OptionValue> = {}): Promise<LayerChange[]> {
+  const out: LayerChange[] = [];
+  for await (const batch of provider.changes({ ...ctx(source, options), layer })) out.push(...batch);
+  return out;
+}
