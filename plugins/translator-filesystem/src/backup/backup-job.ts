@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Totals } from './progress-totals';
 import type { BigIntStats } from 'node:fs';
-import { BackupContext, EntryMetadata, StoredContent, Xattr } from '@ebm/sdk';
+import { BackupContext, EntryMetadata, StoredContent, TreeEntry, Xattr } from '@ebm/sdk';
 import { errnoCode, isNotFound, isPermissionDenied } from '../fs-errors';
 import { BackupOptions } from '../options';
 import { kindOf, metadataOf } from './entry-metadata';
@@ -11,6 +11,7 @@ import { readFileContent } from './read-file';
 import { readXattrs } from './read-xattrs';
 import { reusableContent } from './reuse';
 import { WalkedEntry, problem } from './walk';
+import { BlockModeJob } from '../block/block-job';
 
 /** Files read at once: hides open/read/fstat/close latency of small files. */
 const MAX_READS_IN_FLIGHT = 8;
@@ -33,6 +34,8 @@ export class BackupJob {
   readonly #names = new OwnerNames();
   readonly #links = new Map<string, LinkGroup>();
   readonly #adder: OrderedAdder;
+  /** Block mode (src/block), when the options turn it on. */
+  readonly blocks: BlockModeJob | undefined;
   #files = 0;
   #bytes = 0;
   #totals: Totals | undefined;
@@ -41,6 +44,7 @@ export class BackupJob {
     private readonly ctx: BackupContext,
     private readonly options: BackupOptions,
   ) {
+    this.blocks = BlockModeJob.fromOptions(ctx, ctx.options);
     this.#adder = new OrderedAdder(ctx.tree, MAX_READS_IN_FLIGHT, MAX_QUEUED_ENTRIES, (path, entry) => {
       if (entry.kind !== 'dir') this.#files++;
       this.#bytes += entry.size ?? 0;
@@ -83,6 +87,16 @@ export class BackupJob {
     }
   }
 
+  /**
+   * Keeps a parent entry as it is, without looking at the source (a trusted
+   * change journal says nothing changed there). A directory's subtree is
+   * rebuilt from the entries added below it, as for any directory.
+   */
+  reuse(relPath: string, entry: TreeEntry): Promise<void> {
+    const { name: _name, subtree: _subtree, ...kept } = entry;
+    return this.#adder.push(relPath, kept);
+  }
+
   /** Adds everything still queued; call once after the last visit. */
   finish(): Promise<void> {
     return this.#adder.drain();
@@ -103,6 +117,10 @@ export class BackupJob {
       return this.#adder.pushPending(item.relPath, entry);
     }
 
+    if (this.blocks?.selects(item) === true) {
+      const blocks = this.blocks;
+      return this.#adder.pushPending(item.relPath, this.#guarded(item, () => blocks.entry(item, meta)));
+    }
     const previous = this.ctx.previous !== undefined ? await this.ctx.previous.lookup(item.relPath) : undefined;
     const reused = reusableContent(previous, stats) ?? (stats.size === 0n ? EMPTY_CONTENT : undefined);
     if (reused !== undefined) {
@@ -121,8 +139,8 @@ export class BackupJob {
   }
 
   /** Reads a file; per-file problems become warnings and leave the file out. */
-  async #readEntry(item: WalkedEntry, meta: EntryMetadata, links: number | undefined): Promise<NewEntry | undefined> {
-    try {
+  #readEntry(item: WalkedEntry, meta: EntryMetadata, links: number | undefined): Promise<NewEntry | undefined> {
+    return this.#guarded(item, async () => {
       const { stored, changed } = await readFileContent(item.absPath, item.stats, this.ctx.tree, this.ctx.signal);
       if (changed) {
         this.ctx.warn({
@@ -133,6 +151,13 @@ export class BackupJob {
       }
       // Metadata stays the walk's lstat: if the content is torn, the next incremental sees a difference and re-reads.
       return { ...meta, kind: 'file', size: stored.size, content: stored.content, links };
+    });
+  }
+
+  /** Runs a read of one file; per-file problems become warnings and leave the file out. */
+  async #guarded(item: WalkedEntry, read: () => Promise<NewEntry>): Promise<NewEntry | undefined> {
+    try {
+      return await read();
     } catch (err) {
       if (isNotFound(err)) {
         this.ctx.warn(problem(item.relPath, err, 'vanished before it could be read; skipped'));

@@ -1,12 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import * as path from 'node:path';
-import { BackupContext, BackupOutcome, EbmError, throwIfCancelled } from '@ebm/sdk';
+import { BackupContext, BackupOutcome, EbmError, JsonValue, throwIfCancelled } from '@ebm/sdk';
 import { isNotFound, isPermissionDenied, messageOf } from '../fs-errors';
 import { parseBackupOptions } from '../options';
 import { BackupJob } from './backup-job';
 import { buildExcludeMatcher } from './exclude-matcher';
 import { walkTree } from './walk';
+import { journalWalk, JournalWalkStats } from './journal-walk';
 import { startTotalsCount } from './progress-totals';
 
 /** Recorded in the snapshot's translator metadata. */
@@ -26,11 +27,22 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   if (!source.stats.isDirectory()) {
     await job.visit({ relPath: source.name, absPath: source.absPath, stats: source.stats });
     await job.finish();
-    return { meta: { ...TREE_FORMAT, singleFile: true } };
+    return { meta: { ...TREE_FORMAT, singleFile: true, ...blockModeMeta(job) } };
   }
 
   ctx.tree.setRoot(job.metadata('', source.absPath, source.stats));
   const walkOptions = { exclude, rootDev: options.oneFileSystem ? source.stats.dev : undefined, signal: ctx.signal };
+  if (ctx.changes !== undefined && ctx.previous?.list !== undefined && ctx.changes.since === ctx.previous.id) {
+    // A trusted change journal: look only at what it names (no counting walk either: it would stat everything).
+    const scan: JournalWalkStats = { journalled: 0, statted: 0, reused: 0 };
+    for await (const step of journalWalk(source.absPath, ctx.changes, ctx.previous, { ...walkOptions, warn: (w) => ctx.warn(w) }, scan)) {
+      throwIfCancelled(ctx.signal, 'backup');
+      if (step.kind === 'walked') await job.visit(step.item);
+      else await job.reuse(step.relPath, step.entry);
+    }
+    await job.finish();
+    return { meta: { ...TREE_FORMAT, scan: { mode: 'journal', ...scan }, ...blockModeMeta(job) } };
+  }
   const totals = startTotalsCount(source.absPath, walkOptions, (t) => job.setTotals(t));
   try {
     for await (const item of walkTree(source.absPath, { ...walkOptions, warn: (w) => ctx.warn(w) })) {
@@ -41,7 +53,12 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   } finally {
     totals.stop();
   }
-  return { meta: { ...TREE_FORMAT } };
+  return { meta: { ...TREE_FORMAT, scan: { mode: 'full' }, ...blockModeMeta(job) } };
+}
+
+/** What block mode did (files, blocks, bytes read, extents method, reflink or live), when it was on. */
+function blockModeMeta(job: BackupJob): { blockMode?: { readonly [key: string]: JsonValue } } {
+  return job.blocks !== undefined ? { blockMode: job.blocks.summary() } : {};
 }
 
 interface Source {

@@ -6,6 +6,7 @@ import { SafeTarget } from './safe-target';
 import { makeDeviceNode, makeFifo } from './special-files';
 import { TaskPool } from './task-pool';
 import { createAndWrite } from './write-file';
+import { restoreImage } from '../block/restore-image';
 
 /** Entries written at once: many small files restore much faster with a few in flight. */
 const RESTORE_CONCURRENCY = 8;
@@ -40,7 +41,7 @@ export async function restoreFilesystem(ctx: RestoreContext): Promise<RestoreOut
       // Parents are verified (and leaves cleared) here, in walk order; only the writing runs in the pool.
       const abs = target.prepareLeaf(relPath);
       const { started, written } = job.write(relPath, abs, entry, pool);
-      if (entry.kind === 'file') job.remember(relPath, written);
+      if (entry.kind === 'file' || entry.kind === 'block-image') job.remember(relPath, written);
       await started;
     }
   } catch (err) {
@@ -103,6 +104,7 @@ class RestoreJob {
   async #writeEntry(relPath: string, abs: string, entry: TreeEntry): Promise<boolean> {
     switch (entry.kind) {
       case 'file':
+      case 'block-image':
         return this.#writeFile(relPath, abs, entry);
       case 'hardlink': {
         const first = entry.linkTo !== undefined ? await this.#files.get(entry.linkTo) : undefined;
@@ -143,7 +145,10 @@ class RestoreJob {
   async #writeFile(relPath: string, abs: string, entry: TreeEntry): Promise<boolean> {
     let opened;
     try {
-      opened = await createAndWrite(abs, this.ctx.readContent(entry), !this.target.overwrite, this.ctx.signal);
+      opened =
+        entry.kind === 'block-image'
+          ? await restoreImage(this.ctx, relPath, abs, entry, !this.target.overwrite) // sparse: holes stay holes
+          : await createAndWrite(abs, this.ctx.readContent(entry), !this.target.overwrite, this.ctx.signal);
     } catch (err) {
       // A damaged or missing blob costs this file only: the rest of the
       // snapshot is still restored, and the file is reported, never left
