@@ -150,6 +150,18 @@ export interface DatasetStatus {
   /** ISO time of the next scheduled run. */
   readonly nextRunAt?: string;
   readonly lastJob?: { readonly id: string; readonly state: JobState; readonly finishedAt?: string };
+  /** The dataset's change journal, when the configuration keeps one. */
+  readonly journal?: JournalStatus;
+}
+
+export interface JournalStatus {
+  /** starting: setting up watches; watching: recording; gap: the watcher is down (restarting); failed: it could not start. */
+  readonly state: 'starting' | 'watching' | 'gap' | 'failed';
+  readonly reason?: string;
+  /** The snapshot the recorded paths are relative to (the next backup is trusted only if it is its parent). */
+  readonly base?: string;
+  readonly pendingPaths?: number;
+  readonly watcherPid?: number;
 }
 
 // ---------------------------------------------------------------- snapshots

@@ -10,6 +10,7 @@ import { acquireLock } from '../locks/lock';
 import { latestForDataset, saveSnapshot } from '../snapshots/snapshot-store';
 import type { Snapshot, SnapshotRecord } from '../repository/types';
 import { RepositoryBlobServer } from './repository-blob-server';
+import type { JournalCut } from '../journal/change-journal';
 
 export interface BackupRequest {
   readonly repository: Repository;
@@ -29,6 +30,8 @@ export interface BackupRequest {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ProgressUpdate) => void;
   readonly onWarning?: (warning: Warning) => void;
+  /** The dataset's change journal (host process only): its cut decides whether the translator gets ChangedPaths. */
+  readonly changeJournal?: { cut(parentId: string | undefined, full: boolean): Promise<JournalCut> };
 }
 
 export interface BackupReport {
@@ -68,8 +71,11 @@ export class BackupService {
     const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset}` });
     const store = await BlobStore.open(repo, { compressionLevel });
     let committed = false;
+    let cut: JournalCut | undefined;
     try {
       const parent = request.full ? undefined : await latestForDataset(repo, request.dataset, hostname);
+      cut = await request.changeJournal?.cut(parent?.id, Boolean(request.full));
+      const changes = cut?.trusted && parent ? { changes: { since: parent.id, paths: cut.paths ?? [] } } : {};
       const result = (await this.host.run(
         descriptor,
         {
@@ -77,6 +83,7 @@ export class BackupService {
           source: request.source,
           options: request.options ?? {},
           ...(parent ? { parent: { id: parent.id, tree: parent.tree } } : {}),
+          ...changes,
           addressing: { idKey: repo.keys.id, chunker: repo.chunkerParams() },
           windowBytes: WINDOW_BYTES,
           compression: { algorithm: 'zstd', level: compressionLevel },
@@ -109,14 +116,19 @@ export class BackupService {
           durationMs: Date.now() - started,
           warnings: result.warnings,
           warningsDropped: result.warningsDropped,
+          ...(cut ? { changeJournal: cut.trusted ? { used: true as const, paths: cut.paths?.length ?? 0 } : { used: false as const, reason: cut.reason ?? 'unknown' } } : {}),
         },
         ...(result.meta ? { meta: result.meta } : {}),
       };
       const snapshotId = await saveSnapshot(repo, snapshot);
       committed = true;
+      cut?.commit(snapshotId);
       return { snapshotId, snapshot: { ...snapshot, id: snapshotId }, ...(parent ? { parent: parent.id } : {}) };
     } finally {
-      if (!committed) await store.abort().catch(() => undefined);
+      if (!committed) {
+        cut?.abort();
+        await store.abort().catch(() => undefined);
+      }
       await lock.release();
     }
   }

@@ -91,6 +91,16 @@ const dataset: Schema = {
       },
     },
     verify: { type: 'boolean', description: "Verify after each backup. Default: the repository's `verify`." },
+    journal: {
+      type: 'object',
+      description: 'Keep a change journal of the source directory (fswatch, inotify) while the host runs: an incremental with a gap-free journal stats only the changed paths instead of walking the tree (filesystem translator). See docs/runtime.md "Change journals".',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', description: 'Default true (the section is there to turn it on).' },
+        fullScanEvery: { type: 'integer', minimum: 0, maximum: 100000, description: 'Every Nth backup scans the whole tree even with a trusted journal (a safety net); 0 = never. Default 0.' },
+        maxPaths: positiveInt('More changed paths than this and the backup scans the whole tree instead. Default 100000.', 10_000_000),
+      },
+    },
   },
 };
 

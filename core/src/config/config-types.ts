@@ -74,6 +74,15 @@ export interface DatasetConfig {
   readonly retry: RetryPolicy;
   /** Verify after backup; default: the repository's `verify`. */
   readonly verify: boolean;
+  /** A change journal of the source kept by the host (absent = none). */
+  readonly journal?: JournalConfig;
+}
+
+export interface JournalConfig {
+  /** Every Nth backup scans everything even with a trusted journal; 0 = never. */
+  readonly fullScanEvery: number;
+  /** More changed paths than this and a backup scans everything. */
+  readonly maxPaths: number;
 }
 
 export interface Budgets {

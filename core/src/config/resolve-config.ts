@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OptionValue } from '@ebm/sdk';
 import type { ForgetPolicy } from '../snapshots/forget-policy';
-import type { ApiConfig, Budgets, ConfigLogLevel, DatasetConfig, HostConfiguration, RepositoryConfigEntry } from './config-types';
+import type { ApiConfig, Budgets, ConfigLogLevel, DatasetConfig, HostConfiguration, JournalConfig, RepositoryConfigEntry } from './config-types';
 import { parseDuration } from './duration';
 
 /**
@@ -114,7 +114,13 @@ function resolveDataset(name: string, d: Raw, repositories: Readonly<Record<stri
       maxBackoffMs: ms(retry['maxBackoff'], Math.max(CONFIG_DEFAULTS.retry.maxBackoffMs, ms(retry['backoff'], 0))),
     },
     verify: (d['verify'] as boolean | undefined) ?? repositories[repository]?.verify ?? CONFIG_DEFAULTS.verify,
+    ...journalOf(obj(d['journal']), d['journal'] !== undefined),
   };
+}
+
+function journalOf(j: Raw, given: boolean): { journal?: JournalConfig } {
+  if (!given || j['enabled'] === false) return {};
+  return { journal: { fullScanEvery: (j['fullScanEvery'] as number | undefined) ?? 0, maxPaths: (j['maxPaths'] as number | undefined) ?? 100_000 } };
 }
 
 function resolveApi(a: Raw): ApiConfig {

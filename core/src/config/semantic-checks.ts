@@ -60,6 +60,9 @@ function checkDataset(name: string, dataset: Obj, repositoryNames: readonly stri
   if (translator === 'filesystem' && typeof source === 'string' && source !== '' && !source.startsWith('/')) {
     problems.push(locator.problem(at('source'), `"${source}" must be an absolute path (starting with "/") for the filesystem translator`));
   }
+  if (isObj(dataset['journal']) && dataset['journal']['enabled'] !== false && translator !== 'filesystem') {
+    problems.push(locator.problem(at('journal'), `a change journal watches a directory tree: it applies to the filesystem translator, not "${String(translator)}" (remove journal, or set enabled: false)`));
+  }
   const schedule = dataset['schedule'];
   if (typeof schedule === 'string') {
     const why = explainBadCron(schedule);

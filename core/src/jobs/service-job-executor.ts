@@ -15,6 +15,7 @@ import type { Job } from './job';
 import type { BackupJobRequest, ForgetJobRequest, RestoreJobRequest, VerifyJobRequest } from './job-types';
 import type { RepositoryProvider } from './repository-provider';
 import { verifySnapshotData } from './verify-snapshot';
+import type { JournalRegistry } from '../journal/journal-registry';
 
 export interface ServiceJobExecutorDeps {
   readonly backup: BackupService;
@@ -24,6 +25,8 @@ export interface ServiceJobExecutorDeps {
   readonly host?: string;
   /** The configured zstd level of a repository, for backups whose request sets none (default: the repository's own). */
   readonly compressionLevelOf?: (repository: string) => number | undefined;
+  /** The host's change journals; a dataset's backup uses its own (see JournalRegistry.forBackup). */
+  readonly journals?: JournalRegistry;
 }
 
 /**
@@ -74,7 +77,9 @@ export class ServiceJobExecutor implements JobExecutor {
 
   async #backup(job: Job, repo: Repository, request: BackupJobRequest, signal: AbortSignal): Promise<Record<string, JsonValue>> {
     const compressionLevel = request.compressionLevel ?? this.#deps.compressionLevelOf?.(request.repository);
+    const journal = this.#deps.journals?.forBackup(request.dataset, request.source);
     const report = await this.#deps.backup.backup({
+      ...(journal ? { changeJournal: journal } : {}),
       repository: repo,
       ...(compressionLevel !== undefined ? { compressionLevel } : {}),
       translator: request.translator,
@@ -91,6 +96,8 @@ export class ServiceJobExecutor implements JobExecutor {
     });
     const s = report.snapshot.summary;
     job.log('info', `snapshot ${report.snapshotId.slice(0, 8)} saved${report.parent ? ` (incremental on ${report.parent.slice(0, 8)})` : ' (baseline)'}`);
+    const cj = s.changeJournal;
+    if (cj !== undefined) job.log('info', cj.used ? `change journal used: ${cj.paths} changed path(s) examined, nothing else` : `change journal not used (${cj.reason}): the whole tree was scanned`);
     return {
       snapshotId: report.snapshotId,
       ...(report.parent !== undefined ? { parent: report.parent } : {}),
@@ -98,6 +105,7 @@ export class ServiceJobExecutor implements JobExecutor {
       bytesAdded: s.bytesAdded,
       blobsAdded: s.blobsAdded,
       warnings: s.warnings.length,
+      ...(cj !== undefined ? { changeJournal: { ...cj } } : {}),
     };
   }
 

@@ -34,6 +34,11 @@ export interface SnapshotSummary extends BackupStats {
   readonly durationMs: number;
   readonly warnings: readonly Warning[];
   readonly warningsDropped: number;
+  /**
+   * For a dataset whose host keeps a change journal: whether this backup used
+   * it (and how many paths it named) or why it scanned everything.
+   */
+  readonly changeJournal?: { readonly used: true; readonly paths: number } | { readonly used: false; readonly reason: string };
 }
 
 /** A snapshot file's content (encrypted JSON under snapshots/<sha256 of the file>). */

@@ -25,12 +25,15 @@ import { EventBridge } from './event-bridge';
 import { RuntimeQueries } from './runtime-queries';
 import { LearnedCostsFile } from './learned-costs-file';
 import { HostCatalog } from './catalog-sync';
+import { JournalRegistry } from '../journal/journal-registry';
 import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
 
 export interface HostRuntimeOptions {
   readonly logger: Logger;
   /** A controllable clock for the scheduler (tests); the system clock by default. */
   readonly clock?: Clock;
+  /** The fswatch executable for change journals (default: fswatch on PATH). */
+  readonly fswatchCommand?: string;
 }
 
 /**
@@ -59,6 +62,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     container: DependencyContainer,
     private readonly clock: Clock | undefined,
     readonly learnedCosts: LearnedCostsFile,
+    readonly journals: JournalRegistry,
   ) {
     super();
     this.#container = container;
@@ -76,6 +80,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
       discovery: { dirs: config.plugins.paths },
     });
     const repositories = new RepositoryRegistry(config.repositories);
+    const journals = new JournalRegistry(Object.values(config.datasets), options.logger, options.fswatchCommand);
     const jobEvents = new JobEvents();
     const costs = new CostModel(container.resolve(PluginRegistry));
     const queue = new JobQueue({
@@ -84,6 +89,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
         restore: container.resolve(RestoreService),
         repositories,
         compressionLevelOf: (name) => repositories.entry(name).compressionLevel,
+        journals,
       }),
       costs,
       budgets: config.budgets,
@@ -91,7 +97,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     });
     const events = new EventBridge(jobEvents, container.resolve(HostEvents), options.logger);
     const learnedCosts = new LearnedCostsFile(config.state.costsFile, costs, options.logger);
-    return new HostRuntime(config, options.logger, repositories, queue, jobEvents, events, container, options.clock, learnedCosts);
+    return new HostRuntime(config, options.logger, repositories, queue, jobEvents, events, container, options.clock, learnedCosts, journals);
   }
 
   get registry(): PluginRegistry {
@@ -126,6 +132,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     this.jobEvents.on('job:done', (job) => this.#afterJob(job));
     this.catalog.open();
     void this.catalog.sync();
+    await this.journals.start();
     this.#accepting = true;
     this.#scheduler = new Scheduler<DatasetConfig>({
       datasets: Object.values(this.config.datasets),
@@ -149,6 +156,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     await this.#scheduler?.stop();
     this.#scheduler = undefined;
     await this.queue.close({ graceMs });
+    this.journals.close();
     await this.learnedCosts.close();
     await this.catalog.close();
     await this.#journal?.close();

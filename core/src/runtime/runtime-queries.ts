@@ -1,3 +1,4 @@
+import type { JournalRegistry } from '../journal/journal-registry';
 import { EbmError } from '@ebm/sdk';
 import type { TreeEntry } from '@ebm/sdk';
 import type { HostConfiguration, DatasetConfig } from '../config/config-types';
@@ -34,6 +35,7 @@ export abstract class RuntimeQueries {
   abstract get accepting(): boolean;
   abstract get scheduler(): Scheduler<DatasetConfig> | undefined;
   abstract readonly catalog: HostCatalog;
+  abstract readonly journals: JournalRegistry;
 
   async status(): Promise<HostStatus> {
     const jobs = this.queue.list();
@@ -42,6 +44,7 @@ export abstract class RuntimeQueries {
     const loaded = new Set(this.pluginHost.loadedPlugins());
     const next = new Map((this.scheduler?.nextRuns() ?? []).map((r) => [r.dataset, r.next]));
     const count = (state: JobState) => jobs.filter((j) => j.state === state).length;
+    const journals = this.journals.status();
     return {
       version: VERSION,
       pid: process.pid,
@@ -66,6 +69,7 @@ export abstract class RuntimeQueries {
           ...(d.schedule ? { schedule: d.schedule } : {}),
           ...(nextAt !== undefined ? { nextRunAt: new Date(nextAt).toISOString() } : {}),
           ...(last ? { lastJob: { id: last.id, state: last.state, ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) } } : {}),
+          ...(journals[d.name] ? { journal: { ...journals[d.name]! } } : {}),
         };
       }),
     };

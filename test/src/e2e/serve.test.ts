@@ -1,61 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateSampleTree } from '@ebm/core';
-import { EBM_MAIN, ebm, ebmOk, PASSWORD, tempDir } from '../helpers/cli';
-
-const TOKEN = 'test-token-0123456789';
-
-interface Host {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  logs(): string;
-}
-
-/** Starts a real `ebm serve` on an ephemeral loopback port and waits until its API answers. */
-function startHost(config: string): Promise<Host> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [EBM_MAIN, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--json'], {
-      env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_API_TOKEN: TOKEN } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('"op":"serve"'));
-      if (line) {
-        const { port } = JSON.parse(line) as { port: number };
-        resolve({ child, url: `http://127.0.0.1:${port}`, exited, logs: () => err });
-      }
-    });
-    void exited.then((e) => reject(new Error(`ebm serve exited early (${e.code ?? e.signal}):\n${out}\n${err}`)));
-    setTimeout(() => reject(new Error(`ebm serve did not start:\n${out}\n${err}`)), 30000);
-  });
-}
-
-async function api<T>(host: Host, method: string, route: string, body?: unknown, token: string | null = TOKEN): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${host.url}${route}`, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-}
-
-async function waitForJob(host: Host, id: string, states: string[], timeoutMs = 60000): Promise<{ state: string; error?: { code: string; message: string }; result?: Record<string, unknown> }> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await api<{ state: string }>(host, 'GET', `/api/v1/jobs/${id}`);
-    if (states.includes(body.state)) return body;
-    if (Date.now() > until) throw new Error(`job ${id} stayed ${body.state}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { ebm, ebmOk, tempDir } from '../helpers/cli';
+import { api, startHost, TOKEN, waitForJob } from '../helpers/host';
 
 describe('ebm serve (the host process)', () => {
   let work: string;
