@@ -80,7 +80,8 @@ export class CostModel {
       case 'backup':
         return this.#translatorCost(request.translator);
       case 'restore': {
-        const costs = this.#registry.list().map((d) => this.#translatorCost(d.manifest.id));
+        // Any translator may restore the snapshot (layer providers never restore): charge the largest.
+        const costs = this.#registry.list().filter((d) => d.manifest.kind === 'translator').map((d) => this.#translatorCost(d.manifest.id));
         return costs.reduce<JobCost>((a, b) => ({ workers: Math.max(a.workers, b.workers), memoryMiB: Math.max(a.memoryMiB, b.memoryMiB), ioStreams: 1 }), { workers: 1, memoryMiB: this.#defaultMemoryMiB, ioStreams: 1 });
       }
       case 'verify':
