@@ -63,11 +63,11 @@ function formatReport(spec, opts, result) {
  * @param {object} [spec.options] the case's own options (see parseCaseOptions)
  * @param {string[]} [spec.ignores] common options this case does not use
  * @param {(opts: object, ctx: {workdir: string, logDir: string, log: (m: string) => void, measuring: () => void}) =>
- *   {description: string, versions?: object, metrics: object[], verified?: string, details?: object}} body
+ *   (a Promise of) {description: string, versions?: object, metrics: object[], verified?: string, details?: object}} body
  *   measures; throws RestoreMismatch for a wrong restore, any Error otherwise (an Error after ctx.measuring()
  *   counts as a tool failure, before it as a setup problem)
  */
-function runCase(spec, body) {
+async function runCase(spec, body) {
   const argv = process.argv.slice(2);
   const t0 = Date.now();
   const log = (msg) => process.stderr.write(`[${spec.name} ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
@@ -112,7 +112,7 @@ function runCase(spec, body) {
     fs.mkdirSync(logDir);
     log(`work directory ${state.workdir}${opts.keep ? ' (kept: --keep)' : ''}`);
     const ctx = { workdir: state.workdir, logDir, log, measuring: () => (state.measuring = true) };
-    const result = body(opts, ctx);
+    const result = await body(opts, ctx); // a body may be async (e.g. it talks to ebm serve)
     const summary = {
       ...base,
       status: 'ok',

@@ -92,4 +92,4 @@ function checkFreeSpace(dir, neededBytes) {
   }
 }
 
-module.exports = { findSharedBench, ensurePrerequisites, checkFreeSpace };
+module.exports = { findSharedBench, ensurePrerequisites, checkFreeSpace, onPath, aptInstall };

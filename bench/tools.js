@@ -72,11 +72,11 @@ function makeTools(ctx) {
     init(repo) {
       runChecked('ebm init', process.execPath, [ebmMain, 'init', '-r', repo], { env: ebmEnv });
     },
-    backup(repo, source, label) {
+    backup(repo, source, label, dataset = 'bench') {
       const r = runTimed({
         label,
         cmd: process.execPath,
-        args: [ebmMain, 'backup', '-r', repo, source, '--dataset', 'bench', '--json'],
+        args: [ebmMain, 'backup', '-r', repo, source, '--dataset', dataset, '--json'],
         env: ebmEnv,
         logDir: ctx.logDir,
       });

@@ -11,7 +11,7 @@ export type { ErrorRecord, EbmErrorOptions } from './errors/ebm-error';
 
 // The normalized entry model and its deterministic serialisation.
 export { ENTRY_KINDS } from './entry/entry';
-export type { EntryKind, BlobId, JsonValue, EntryMetadata, Xattr, TreeEntry, TreeDocument } from './entry/entry';
+export type { EntryKind, BlobId, JsonValue, EntryMetadata, Xattr, TreeEntry, TreeDocument, DirTally } from './entry/entry';
 export { encodeTree, decodeTree, assertSafeName, compareNames, canonicalJson } from './entry/tree-codec';
 
 // Manifest.

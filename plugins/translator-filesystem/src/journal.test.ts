@@ -53,6 +53,9 @@ describe('incremental backup with a change journal', () => {
     // + what is below the two journalled directories: d5/moved/{deep, deep/x.txt} and the 8 files of d6/s1.
     expect(scan.statted).toBe(6 + 9 + 2 + 8);
     expect(withJournal.stats.filesRead).toBe(3); // f3.txt, new.txt, x.txt: nothing else was opened
+    // Untouched directories (d0, d7…d11, and the untouched s* of the touched ones) were kept whole: their trees were not even read.
+    const scanned = withJournal.meta?.scan as { subtreesReused: number };
+    expect(scanned.subtreesReused).toBe(6 + 2 + 2 + 2 + 2 + 3 + 2); // d0, d7…d11; then per touched dN its untouched sK (d5 keeps all three)
 
     // The journal-based snapshot is the snapshot a full scan makes of the same state.
     const fullScan = await backupOk(repo, { source, parentTree: first.tree });

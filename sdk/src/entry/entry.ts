@@ -75,6 +75,22 @@ export interface TreeEntry extends EntryMetadata {
   readonly rdev?: number;
   /** Number of hard links the inode had (informational). */
   readonly links?: number;
+  /** Dir: what the subtree holds, counted as a snapshot's summary counts (set by the SDK when it completes the directory). */
+  readonly tally?: DirTally;
+}
+
+/**
+ * Totals of everything below a directory (not the directory itself), in the
+ * snapshot summary's terms: `files` are entries of kind 'file', `dirs`
+ * directories, `others` every other kind, `bytes` the sizes of the files.
+ * Stored with each directory entry so an unchanged subtree can be reused
+ * whole (TreeWriter.reuseSubtree) and still be counted.
+ */
+export interface DirTally {
+  readonly files: number;
+  readonly dirs: number;
+  readonly others: number;
+  readonly bytes: number;
 }
 
 /** Serialised tree blob: entries sorted by name (byte order of UTF-8), no duplicates. */

@@ -70,7 +70,35 @@ describe('runTask backup through the memory host', () => {
     const result = backupOf(backup.result);
     expect(result.root).toEqual({ mode: 0o750, mtimeNs: '123' });
     const root = decodeTree(repo.get(result.tree)!);
-    expect(root.entries).toEqual([{ name: 'd', kind: 'dir', subtree: computeBlobId(repo.idKey, encodeTree([])) }]);
+    expect(root.entries).toEqual([{ name: 'd', kind: 'dir', subtree: computeBlobId(repo.idKey, encodeTree([])), tally: { files: 0, dirs: 0, others: 0, bytes: 0 } }]);
+  });
+
+  it('records what each directory holds (its tally), and keeps an unchanged parent directory whole with reuseSubtree', async () => {
+    const first = backupOf((await repo.backup(memTranslator(SOURCE), { source: 'mem' })).result);
+    const root = decodeTree(repo.get(first.tree)!);
+    // docs holds big.bin, nested/, nested/deep/, nested/deep/x.txt and empty-dir/
+    expect(root.entries.find((e) => e.name === 'docs')!.tally).toEqual({ files: 2, dirs: 3, others: 0, bytes: 300_001 });
+
+    // An incremental that keeps docs/ and zeta/ whole from the parent and adds the rest: same tree, same counts, nothing read or shipped for them.
+    const second = await repo.backup(
+      onlyBackup(async (ctx) => {
+        for (const entry of (await ctx.previous!.list!('')) ?? []) {
+          if (entry.kind === 'dir') expect(await ctx.tree.reuseSubtree!(entry.name, entry)).toBe(true);
+          else {
+            const { name, ...rest } = entry;
+            await ctx.tree.add(name, rest);
+          }
+        }
+        // An entry without a tally (a snapshot written before tallies) cannot be reused whole.
+        const { tally: _t, ...old } = root.entries.find((e) => e.name === 'docs')!;
+        expect(await ctx.tree.reuseSubtree!('later', { ...old, name: 'later' })).toBe(false);
+      }),
+      { source: 'mem', parentTree: first.tree },
+    );
+    const r2 = backupOf(second.result);
+    expect(r2.tree).toBe(first.tree);
+    expect(r2.stats).toMatchObject({ files: first.stats.files, dirs: first.stats.dirs, others: first.stats.others, bytesTotal: first.stats.bytesTotal, filesRead: 0, bytesRead: 0 });
+    expect(second.stats.putBlobs).toBe(0);
   });
 
   it('sends no data for unchanged files in an incremental that reuses previous.lookup', async () => {

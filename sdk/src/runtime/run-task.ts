@@ -69,6 +69,7 @@ async function runBackup(job: BackupJobSpec, translator: Translator, channel: Po
     writeContent: (source) => writer.writeContent(source),
     add: (path, entry) => writer.add(path, entry),
     setRoot: (meta) => writer.setRoot(meta),
+    reuseSubtree: (path, entry) => writer.reuseSubtree(path, entry),
   });
   const ctx = Object.freeze<BackupContext>({
     ...commonContext(job.options, signal, reporting),

@@ -72,6 +72,16 @@ export interface TreeWriter {
   add(path: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void>;
   /** Metadata of the snapshot root itself (e.g. the source directory's mode and times). Optional. */
   setRoot(meta: EntryMetadata): void;
+  /**
+   * Adds a directory of the PARENT snapshot (an entry from `previous.list`
+   * or `previous.lookup`) at `path` as it is, with its whole subtree, without
+   * adding anything below it (the directory is complete at once). For
+   * translators that know the directory is unchanged (a trusted change
+   * journal). Resolves false — and adds nothing — when the entry cannot be
+   * reused this way (a snapshot written before directories carried their
+   * tally): add its children instead. Optional, as `previous.list`.
+   */
+  reuseSubtree?(path: string, entry: TreeEntry): Promise<boolean>;
 }
 
 /** Read-only view of the parent snapshot, for incrementals. Lookups load trees lazily and cache them. */

@@ -48,6 +48,11 @@ export class BackupJob {
     this.#adder = new OrderedAdder(ctx.tree, MAX_READS_IN_FLIGHT, MAX_QUEUED_ENTRIES, (path, entry) => {
       if (entry.kind !== 'dir') this.#files++;
       this.#bytes += entry.size ?? 0;
+      if (entry.tally !== undefined) {
+        // A reused subtree: everything below it counts as done.
+        this.#files += entry.tally.files + entry.tally.others;
+        this.#bytes += entry.tally.bytes;
+      }
       ctx.progress.update({ files: this.#files, bytes: this.#bytes, currentPath: path, ...this.#totals });
     });
   }
@@ -93,8 +98,13 @@ export class BackupJob {
    * rebuilt from the entries added below it, as for any directory.
    */
   reuse(relPath: string, entry: TreeEntry): Promise<void> {
-    const { name: _name, subtree: _subtree, ...kept } = entry;
+    const { name: _name, subtree: _subtree, tally: _tally, ...kept } = entry;
     return this.#adder.push(relPath, kept);
+  }
+
+  /** Keeps a parent directory with its whole subtree (see TreeWriter.reuseSubtree; the journal walk checked it can). */
+  reuseSubtree(relPath: string, entry: TreeEntry): Promise<void> {
+    return this.#adder.pushSubtree(relPath, entry);
   }
 
   /** Adds everything still queued; call once after the last visit. */

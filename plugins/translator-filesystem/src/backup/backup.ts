@@ -34,10 +34,12 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   const walkOptions = { exclude, rootDev: options.oneFileSystem ? source.stats.dev : undefined, signal: ctx.signal };
   if (ctx.changes !== undefined && ctx.previous?.list !== undefined && ctx.changes.since === ctx.previous.id) {
     // A trusted change journal: look only at what it names (no counting walk either: it would stat everything).
-    const scan: JournalWalkStats = { journalled: 0, statted: 0, reused: 0 };
-    for await (const step of journalWalk(source.absPath, ctx.changes, ctx.previous, { ...walkOptions, warn: (w) => ctx.warn(w) }, scan)) {
+    const scan: JournalWalkStats = { journalled: 0, statted: 0, reused: 0, subtreesReused: 0 };
+    const walk = journalWalk(source.absPath, ctx.changes, ctx.previous, { ...walkOptions, warn: (w) => ctx.warn(w), subtreeReuse: ctx.tree.reuseSubtree !== undefined }, scan);
+    for await (const step of walk) {
       throwIfCancelled(ctx.signal, 'backup');
       if (step.kind === 'walked') await job.visit(step.item);
+      else if (step.kind === 'reuse-subtree') await job.reuseSubtree(step.relPath, step.entry);
       else await job.reuse(step.relPath, step.entry);
     }
     await job.finish();

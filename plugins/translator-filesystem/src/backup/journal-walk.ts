@@ -9,7 +9,8 @@ import { WalkedEntry, WalkOptions, problem, walkTree } from './walk';
 /** What the journal walk yields: an entry to look at (it was lstat'ed), or a parent entry to keep as it is. */
 export type JournalItem =
   | { readonly kind: 'walked'; readonly item: WalkedEntry }
-  | { readonly kind: 'reuse'; readonly relPath: string; readonly entry: TreeEntry };
+  | { readonly kind: 'reuse'; readonly relPath: string; readonly entry: TreeEntry }
+  | { readonly kind: 'reuse-subtree'; readonly relPath: string; readonly entry: TreeEntry };
 
 /** Counts of what a journal walk looked at, recorded in the snapshot's metadata. */
 export interface JournalWalkStats {
@@ -17,8 +18,10 @@ export interface JournalWalkStats {
   journalled: number;
   /** lstat calls on the source (journalled paths, their ancestor directories, and everything below a changed directory). */
   statted: number;
-  /** Parent entries kept without looking at the source. */
+  /** Parent entries kept without looking at the source (a reused subtree counts as one). */
   reused: number;
+  /** Of those, directories kept whole with their subtree (their trees were not even read). */
+  subtreesReused: number;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function* journalWalk(
   rootAbs: string,
   changes: ChangedPaths,
   previous: PreviousSnapshot,
-  options: WalkOptions,
+  options: WalkOptions & { readonly subtreeReuse: boolean },
   stats: JournalWalkStats,
 ): AsyncGenerator<JournalItem> {
   const list = previous.list?.bind(previous);
@@ -60,13 +63,16 @@ export async function* journalWalk(
     }
   };
 
-  async function* reuseSubtree(relDir: string): AsyncGenerator<JournalItem> {
-    for (const entry of (await list!(relDir)) ?? []) {
-      const relPath = join(relDir, entry.name);
-      stats.reused++;
-      yield { kind: 'reuse', relPath, entry };
-      if (entry.kind === 'dir') yield* reuseSubtree(relPath);
+  /** An unchanged parent entry: a directory whole (one step) when the tree format allows, else entry by entry. */
+  async function* keep(relPath: string, entry: TreeEntry): AsyncGenerator<JournalItem> {
+    stats.reused++;
+    if (entry.kind === 'dir' && options.subtreeReuse && entry.tally !== undefined && entry.subtree !== undefined) {
+      stats.subtreesReused++;
+      yield { kind: 'reuse-subtree', relPath, entry };
+      return;
     }
+    yield { kind: 'reuse', relPath, entry };
+    if (entry.kind === 'dir') for (const child of (await list!(relPath)) ?? []) yield* keep(join(relPath, child.name), child);
   }
 
   async function* fullWalk(item: WalkedEntry): AsyncGenerator<JournalItem> {
@@ -88,9 +94,7 @@ export async function* journalWalk(
       if (!changed && !plan.dirty.has(relPath)) {
         // Untouched since the parent: keep its entry (and everything below it).
         if (parentEntry === undefined || options.exclude.excludes(relPath, parentEntry.kind === 'dir')) continue;
-        stats.reused++;
-        yield { kind: 'reuse', relPath, entry: parentEntry };
-        if (parentEntry.kind === 'dir') yield* reuseSubtree(relPath);
+        yield* keep(relPath, parentEntry);
         continue;
       }
       let st: BigIntStats | undefined;

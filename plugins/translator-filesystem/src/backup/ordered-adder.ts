@@ -1,4 +1,4 @@
-import { TreeEntry, TreeWriter } from '@ebm/sdk';
+import { EbmError, TreeEntry, TreeWriter } from '@ebm/sdk';
 
 export type NewEntry = Omit<TreeEntry, 'name' | 'subtree'>;
 
@@ -6,6 +6,8 @@ interface Queued {
   readonly path: string;
   /** Resolves to the entry to add, or undefined to leave the path out. */
   readonly entry: NewEntry | Promise<NewEntry | undefined>;
+  /** A parent directory kept whole (tree.reuseSubtree) instead of added. */
+  readonly subtree?: TreeEntry;
 }
 
 /**
@@ -32,6 +34,12 @@ export class OrderedAdder {
   /** Queues a ready entry. */
   async push(path: string, entry: NewEntry): Promise<void> {
     this.#queue.push({ path, entry });
+    await this.#makeRoom();
+  }
+
+  /** Queues a parent directory to keep whole with its subtree (the caller checked it carries a tally). */
+  async pushSubtree(path: string, entry: TreeEntry): Promise<void> {
+    this.#queue.push({ path, entry, subtree: entry });
     await this.#makeRoom();
   }
 
@@ -64,6 +72,13 @@ export class OrderedAdder {
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue.splice(0, this.#head);
       this.#head = 0;
+    }
+    if (item.subtree !== undefined) {
+      if (this.tree.reuseSubtree === undefined || !(await this.tree.reuseSubtree(item.path, item.subtree))) {
+        throw new EbmError('E_INTERNAL', `the parent's directory ${item.path} could not be reused whole`, { subject: item.path });
+      }
+      this.onAdded(item.path, item.subtree);
+      return;
     }
     const entry = await item.entry;
     if (entry === undefined) return;
