@@ -9,6 +9,7 @@ import { checkPackPresence, listPacks, samePackBlobs } from './check-packs';
 import type { CheckOptions, CheckProblem, CheckReport } from './check-report';
 import { describeError } from './check-report';
 import { checkSnapshotTrees } from './check-trees';
+import { missingLayerProblems } from '../layers/layer-references';
 
 /** Packs re-read at once with --read-data (each is held in memory whole). */
 const READ_DATA_CONCURRENCY = 2;
@@ -61,6 +62,8 @@ export async function checkRepository(repo: Repository, options: CheckOptions = 
   // 3. Snapshots.
   const { snapshots, failures } = await listSnapshots(repo);
   for (const f of failures) report({ kind: 'snapshot', subject: f.id, message: `snapshot ${f.id} cannot be loaded: ${f.error.message}` });
+  // Layered endpoints: every layer snapshot an endpoint snapshot names must exist.
+  for (const p of missingLayerProblems(snapshots)) report({ kind: 'snapshot', ...p });
   progress({ phase: 'snapshots', done: snapshots.length + failures.length, total: snapshots.length + failures.length });
 
   // 4. Trees.

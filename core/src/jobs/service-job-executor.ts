@@ -15,6 +15,7 @@ import type { Job } from './job';
 import type { BackupJobRequest, ForgetJobRequest, RestoreJobRequest, VerifyJobRequest } from './job-types';
 import type { RepositoryProvider } from './repository-provider';
 import { verifySnapshotData } from './verify-snapshot';
+import { holdReferencedLayers } from '../layers/layer-references';
 import type { JournalRegistry } from '../journal/journal-registry';
 
 export interface ServiceJobExecutorDeps {
@@ -146,9 +147,13 @@ export class ServiceJobExecutor implements JobExecutor {
     try {
       let removed = 0;
       if (request.policy !== undefined) {
-        const snapshots = (await listSnapshots(repo)).snapshots.filter((s) => request.dataset === undefined || s.dataset === request.dataset);
+        const listing = await listSnapshots(repo);
+        const snapshots = listing.snapshots.filter((s) => request.dataset === undefined || s.dataset === request.dataset);
         const decision = applyForgetPolicy(snapshots, request.policy as ForgetPolicy);
-        for (const r of decision.remove) {
+        // Layered endpoints: layer snapshots an endpoint snapshot names are kept (core/src/layers/layer-references.ts).
+        const { remove, held } = holdReferencedLayers(listing.snapshots, decision.remove.map((r) => r.snapshot), listing.failures.length);
+        for (const h of held) job.log('info', `forget: keeping ${h.snapshot.id.slice(0, 8)} (${h.reason})`);
+        for (const r of remove.map((snapshot) => ({ snapshot }))) {
           if (signal.aborted) throw new EbmError('E_CANCELLED', `${request.kind} job ${job.id} was cancelled after removing ${removed} snapshot(s)`);
           await removeSnapshot(repo, r.snapshot.id);
           removed++;

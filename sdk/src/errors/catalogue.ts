@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   E_SNAPSHOT_NOT_FOUND: spec('no snapshot matches that id or prefix', 'see `ebm snapshots`'),
   E_AMBIGUOUS_ID: spec('the id prefix matches more than one object', 'give more characters of the id'),
   E_PATH_NOT_IN_SNAPSHOT: spec('the path does not exist in the snapshot', 'see `ebm ls <snapshot>`'),
+  E_SNAPSHOT_IN_USE: spec('the snapshot is a layer of an endpoint snapshot (ebm backup --provider) and cannot be removed alone', 'forget the endpoint snapshots named in the message first (or in the same command); base layers are shared by every endpoint built on them'),
   // --- integrity
   E_CORRUPT_OBJECT: spec('a repository file or blob failed its integrity check', 'run `ebm check --read-data` to see what is damaged; restore the file from a copy if you have one'),
   E_BLOB_NOT_FOUND: spec('a blob referenced by a tree or snapshot is missing from the index', 'run `ebm check`; the repository is damaged or was pruned concurrently'),

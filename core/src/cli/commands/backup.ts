@@ -13,6 +13,7 @@ import { BackupService } from '../../backup/backup-service';
 import { discoverPluginsForHelp } from './plugin-list';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
 import { HostEvents } from '../../events/host-events';
+import { backupLayers } from './backup-layers';
 
 interface BackupOptions {
   translator: string;
@@ -21,10 +22,14 @@ interface BackupOptions {
   full?: boolean;
   host?: string;
   compressionLevel?: number;
+  provider?: string;
+  lower?: string;
+  upper?: string;
+  layers?: string[];
   [plugin: string]: unknown;
 }
 
-const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'compression-level', 'repo', 'json', 'quiet', 'password-file', 'option']);
+const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'compression-level', 'repo', 'json', 'quiet', 'password-file', 'option', 'provider', 'lower', 'upper', 'layers']);
 
 export const registerBackup: RegisterCommand = (program, run) => {
   const cmd: Command = program
@@ -36,10 +41,19 @@ export const registerBackup: RegisterCommand = (program, run) => {
     .option('--tag <tag>', 'tag the snapshot (repeatable)', collect)
     .option('--full', 'ignore the parent snapshot and read everything (a new baseline)')
     .option('--host <name>', 'host name recorded in the snapshot (default: this machine)')
-    .option('--compression-level <0-22>', "zstd level for the data this backup adds: 0 stores, 1 fast … 22 small (default: the repository's)", parseCompressionLevel);
+    .option('--compression-level <0-22>', "zstd level for the data this backup adds: 0 stores, 1 fast … 22 small (default: the repository's)", parseCompressionLevel)
+    .option('-p, --provider <id>', 'back up an endpoint layer by layer through this layer provider (e.g. overlay); base layers are stored once per repository (docs/layers.md)')
+    .option('--lower <dir[:dir…]>', 'with --provider overlay: the overlay lower directories, uppermost first (as lowerdir=)')
+    .option('--upper <dir>', 'with --provider overlay: the overlay upper directory')
+    .option('--layers <id|kind,…>', 'with --provider: back up only these layers (ids or kinds, comma-separated or repeated); the others are referenced as last stored', collect);
   addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
   cmd.action(
     run(async (ctx: CliContext, operands: string[], opts: BackupOptions) => {
+      if (opts.provider !== undefined) {
+        if (opts.translator !== 'filesystem') throw new EbmError('E_USAGE', '--provider backs up each layer with the filesystem translator; --translator cannot be combined with it');
+        return backupLayers(ctx, operands, { ...opts, provider: opts.provider });
+      }
+      if (opts.lower !== undefined || opts.upper !== undefined || opts.layers !== undefined) throw new EbmError('E_USAGE', '--lower, --upper and --layers need --provider (e.g. --provider overlay)');
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(opts.translator);
       const options = pluginOptionValues(plugin, 'backup', opts, registry.list());

@@ -9,6 +9,7 @@ import { applyForgetPolicy } from '../../snapshots/forget-policy';
 import { listSnapshots, removeSnapshot, findSnapshot } from '../../snapshots/snapshot-store';
 import { prune } from '../../prune/prune';
 import type { Repository } from '../../repository/repository';
+import { assertForgettable, holdReferencedLayers } from '../../layers/layer-references';
 
 interface ForgetOptions {
   keepLast?: string; keepHourly?: string; keepDaily?: string; keepWeekly?: string; keepMonthly?: string; keepYearly?: string;
@@ -35,7 +36,7 @@ export const registerForget: RegisterCommand = (program, run) => {
         const repo = await ctx.openRepository();
         const lock = await acquireLock(repo, { exclusive: true, operation: 'forget' });
         try {
-          const doomed = ids.length > 0 ? await Promise.all(ids.map((id) => findSnapshot(repo, id))) : await byPolicy(ctx, repo, opts);
+          const doomed = ids.length > 0 ? await byIds(repo, ids) : await byPolicy(ctx, repo, opts);
           for (const s of doomed) {
             ctx.output.info(`${opts.dryRun ? 'would remove' : 'removing'} snapshot ${s.id.slice(0, 8)} ${s.time} ${s.dataset}`);
             ctx.output.line({ type: 'result', op: 'forget', snapshot: s.id, removed: !opts.dryRun });
@@ -65,10 +66,21 @@ async function byPolicy(ctx: CliContext, repo: Repository, opts: ForgetOptions) 
   if (Object.values(policy).every((v) => v === undefined)) {
     throw new EbmError('E_USAGE', 'forget needs snapshot ids or at least one --keep-* option (refusing to remove everything)');
   }
-  const snapshots = (await listSnapshots(repo)).snapshots.filter((s) => !opts.dataset || s.dataset === opts.dataset);
+  const listing = await listSnapshots(repo);
+  const snapshots = listing.snapshots.filter((s) => !opts.dataset || s.dataset === opts.dataset);
   const decision = applyForgetPolicy(snapshots, policy);
   for (const k of decision.keep) ctx.output.info(`keeping snapshot ${k.snapshot.id.slice(0, 8)} ${k.snapshot.time} ${k.snapshot.dataset} (${k.reasons.join(', ')})`);
-  return decision.remove.map((r) => ('snapshot' in r ? r.snapshot : r));
+  // Layered endpoints: a layer snapshot an endpoint snapshot still names is never removed (docs/format.md).
+  const { remove, held } = holdReferencedLayers(listing.snapshots, decision.remove.map((r) => r.snapshot), listing.failures.length);
+  for (const h of held) ctx.output.info(`keeping snapshot ${h.snapshot.id.slice(0, 8)} ${h.snapshot.time} ${h.snapshot.dataset} (${h.reason})`);
+  return remove;
+}
+
+/** Forget by id: refused (E_SNAPSHOT_IN_USE) for a layer snapshot that an endpoint snapshot not being forgotten names. */
+async function byIds(repo: Repository, ids: readonly string[]) {
+  const doomed = await Promise.all(ids.map((id) => findSnapshot(repo, id)));
+  assertForgettable((await listSnapshots(repo)).snapshots, doomed);
+  return doomed;
 }
 
 export const registerPrune: RegisterCommand = (program, run) => {

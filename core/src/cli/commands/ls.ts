@@ -1,3 +1,4 @@
+import { EbmError } from '@ebm/sdk';
 import type { TreeEntry } from '@ebm/sdk';
 import type { RegisterCommand } from '../command-types';
 import type { CliContext } from '../cli-context';
@@ -7,8 +8,10 @@ import { resolveSnapshotArg } from './snapshot-arg';
 import { normalizeInclude } from '../../restore/restore-service';
 import type { CatalogEntry } from '../../catalog/catalog-types';
 import { CATALOG_FILE_FLAGS, CATALOG_FILE_HELP, withSyncedCatalog } from './catalog';
+import { layeredRecordOf } from '../../layers/endpoint-snapshot';
+import { layerSnapshotOf } from '../../layers/layer-snapshots';
 
-interface LsOptions { recursive?: boolean; long?: boolean; dataset?: string; catalog?: boolean; catalogFile?: string }
+interface LsOptions { recursive?: boolean; long?: boolean; dataset?: string; catalog?: boolean; catalogFile?: string; layer?: string }
 
 export const registerLs: RegisterCommand = (program, run) => {
   program
@@ -19,6 +22,7 @@ export const registerLs: RegisterCommand = (program, run) => {
     .option('-R, --recursive', 'list everything below the path')
     .option('-l, --long', 'show kind, mode, owner, size and mtime')
     .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset")
+    .option('--layer <id>', "an endpoint snapshot (ebm backup --provider): list this layer's entries (without it, an endpoint snapshot lists its layers)")
     .option('--catalog', 'read from the catalog (synced first) instead of the repository')
     .option(CATALOG_FILE_FLAGS, CATALOG_FILE_HELP)
     .action(
@@ -29,6 +33,7 @@ export const registerLs: RegisterCommand = (program, run) => {
           if (ctx.output.json) ctx.output.line({ type: 'result', op: 'ls', path, entry: e });
           else ctx.output.print(opts.long ? longLine(path, e) : e.kind === 'dir' ? `${path}/` : path);
         };
+        if ((opts.catalog || opts.catalogFile) && opts.layer !== undefined) throw new EbmError('E_USAGE', '--layer reads the repository; it cannot be combined with --catalog/--catalog-file');
         if (opts.catalog || opts.catalogFile) {
           await withSyncedCatalog(ctx, repo, opts, (catalog) => {
             const snap = catalog.resolveSnapshot(snapshotArg, { repositoryId: repo.config.id, ...(opts.dataset ? { dataset: opts.dataset } : {}) });
@@ -38,7 +43,16 @@ export const registerLs: RegisterCommand = (program, run) => {
           });
           return;
         }
-        const snap = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+        const resolved = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+        const layers = layeredRecordOf(resolved)?.layers;
+        if (layers !== undefined && opts.layer === undefined) {
+          for (const l of layers) {
+            if (ctx.output.json) ctx.output.line({ type: 'result', op: 'ls', layer: { ...l } });
+            else ctx.output.print(`layer ${l.order} ${l.id} (${l.kind}${l.immutable ? `, immutable ${l.digest ?? ''}` : ''}): ${l.snapshot ? `snapshot ${l.snapshot.slice(0, 8)}` : 'missing'}`);
+          }
+          return;
+        }
+        const snap = opts.layer !== undefined ? await layerSnapshotOf(repo, resolved, opts.layer) : resolved;
         const store = await BlobStore.open(repo);
         const found = await resolvePath(store, snap.tree, base);
         if (found.entry && found.entry.kind !== 'dir') {

@@ -16,9 +16,11 @@ import { addPluginOptions, pluginOptionValues } from '../plugin-options';
 import { discoverPluginsForHelp } from './plugin-list';
 import { resolveSnapshotArg } from './snapshot-arg';
 import { importExport } from './export-import';
+import { restoreLayers } from './restore-layers';
+import { layeredRecordOf } from '../../layers/endpoint-snapshot';
 
-interface RestoreOptions { target?: string; include?: string[]; overwrite?: boolean; dataset?: string; fromExport?: string; exportPasswordFile?: string; [k: string]: unknown }
-const RESERVED = new Set(['target', 'include', 'overwrite', 'dataset', 'from-export', 'export-password-file', 'repo', 'json', 'quiet', 'password-file', 'option']);
+interface RestoreOptions { target?: string; include?: string[]; overwrite?: boolean; dataset?: string; fromExport?: string; exportPasswordFile?: string; flatten?: boolean; native?: boolean; layer?: string; [k: string]: unknown }
+const RESERVED = new Set(['target', 'include', 'overwrite', 'dataset', 'from-export', 'export-password-file', 'repo', 'json', 'quiet', 'password-file', 'option', 'flatten', 'native', 'layer']);
 
 export const registerRestore: RegisterCommand = (program, run) => {
   const cmd: Command = program
@@ -31,7 +33,10 @@ export const registerRestore: RegisterCommand = (program, run) => {
     .option('--overwrite', 'restore into a non-empty target, replacing what is in the way')
     .option('-d, --dataset <name>', "with 'latest': the latest snapshot of this dataset")
     .option('--from-export <file>', 'restore from an export file (`ebm export`) instead of a repository, as `ebm import FILE` does')
-    .option('--export-password-file <file>', 'with --from-export: file whose first line is the export password (or EBM_EXPORT_PASSWORD)');
+    .option('--export-password-file <file>', 'with --from-export: file whose first line is the export password (or EBM_EXPORT_PASSWORD)')
+    .option('--flatten', 'an endpoint snapshot (ebm backup --provider): restore the merged view of its layers (the default)')
+    .option('--native', 'an endpoint snapshot: restore each layer into its own directory under --target, whiteouts and overlay xattrs kept, ready to mount as the same overlay')
+    .option('--layer <id>', 'an endpoint snapshot: restore only this layer, as stored');
   addPluginOptions(cmd, discoverPluginsForHelp(), 'restore', RESERVED);
   cmd.action(
     run(async (ctx: CliContext, snapshotArg: string | undefined, operands: string[], opts: RestoreOptions) => {
@@ -40,6 +45,8 @@ export const registerRestore: RegisterCommand = (program, run) => {
       const started = Date.now();
       const repo = await ctx.openRepository();
       const snapshot = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+      if (layeredRecordOf(snapshot) !== undefined) return restoreLayers(ctx, repo, snapshot, opts);
+      if (opts.flatten || opts.native || opts.layer !== undefined) throw new EbmError('E_USAGE', `--flatten, --native and --layer restore endpoint snapshots (ebm backup --provider); snapshot ${snapshot.id.slice(0, 8)} is an ordinary ${snapshot.translator.id} snapshot`);
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(snapshot.translator.id);
       const options = withCommandOperands(plugin, pluginOptionValues(plugin, 'restore', opts, registry.list()), operands);

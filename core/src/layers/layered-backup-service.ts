@@ -1,0 +1,175 @@
+import * as os from 'node:os';
+import { inject, injectable } from 'tsyringe';
+import { EbmError, validateLayerReport } from '@ebm/sdk';
+import type { LayerInfo, LayerReport, OptionValue, Warning } from '@ebm/sdk';
+import { BackupService } from '../backup/backup-service';
+import { DiscoverService } from '../discover/discover-service';
+import { acquireLock } from '../locks/lock';
+import type { Repository } from '../repository/repository';
+import type { SnapshotRecord } from '../repository/types';
+import { listSnapshots, loadSnapshot } from '../snapshots/snapshot-store';
+import { baseLayerDataset, BASE_TAG, LAYER_TAG, LAYERED_FORMAT, LAYERED_VERSION, mutableLayerDataset } from './endpoint-snapshot';
+import type { EndpointLayerRef, LayeredRecord } from './endpoint-snapshot';
+import { saveEndpointSnapshot } from './save-endpoint-snapshot';
+import { selectLayers } from './layer-selection';
+
+export interface LayeredBackupRequest {
+  readonly repository: Repository;
+  /** Layer-provider plugin id, e.g. 'overlay'. */
+  readonly provider: string;
+  /** The provider's source string (e.g. 'overlayfs:/mnt/web', 'overlay2:/var/lib/docker#<id>'). */
+  readonly source: string;
+  /** The endpoint's dataset name. */
+  readonly dataset: string;
+  /** `--layers` words: layer ids or kinds; empty = all. */
+  readonly layers?: readonly string[];
+  readonly providerOptions?: Readonly<Record<string, OptionValue>>;
+  readonly tags?: readonly string[];
+  /** Mutable layers ignore their previous snapshot (base layers are never re-read). */
+  readonly full?: boolean;
+  readonly host?: string;
+  readonly compressionLevel?: number;
+  readonly signal?: AbortSignal;
+  /** Called before each layer is handled (for progress lines). */
+  readonly onLayer?: (layer: LayerInfo, action: 'store' | 'reference' | 'previous') => void;
+  readonly onWarning?: (warning: Warning) => void;
+}
+
+/** What happened to one layer. */
+export interface LayerOutcome extends EndpointLayerRef {
+  readonly dataset: string;
+  readonly files: number;
+  /** Files and bytes this backup read from the layer (0 for a referenced base or an unselected layer). */
+  readonly filesRead: number;
+  readonly bytesRead: number;
+  readonly bytesAdded: number;
+  readonly parent?: string;
+}
+
+export interface LayeredBackupReport {
+  readonly snapshotId: string;
+  readonly snapshot: SnapshotRecord;
+  readonly report: LayerReport;
+  readonly layers: readonly LayerOutcome[];
+}
+
+/** The translator every layer directory is read with; xattrs on, so overlay marks survive. */
+const LAYER_TRANSLATOR = 'filesystem';
+
+/**
+ * Backs up an endpoint layer by layer (docs/layers.md, "Host features"):
+ * discovery through the provider's worker, then per layer a snapshot of its
+ * root directory through the filesystem translator — an immutable layer once
+ * per repository (dataset `layer:<digest>`; when it exists nothing is read),
+ * a mutable layer incrementally against its own previous snapshot — and
+ * finally the endpoint snapshot naming them. A shared lock is held
+ * throughout, so no forget can remove a just-stored layer snapshot before
+ * the endpoint snapshot that references it exists.
+ */
+@injectable()
+export class LayeredBackupService {
+  constructor(
+    @inject(BackupService) private readonly backups: BackupService,
+    @inject(DiscoverService) private readonly discovery: DiscoverService,
+  ) {}
+
+  async backup(request: LayeredBackupRequest): Promise<LayeredBackupReport> {
+    const started = Date.now();
+    const repo = request.repository;
+    const hostname = request.host ?? os.hostname();
+    const discovered = await this.discovery.discover({
+      plugin: request.provider,
+      source: request.source,
+      options: request.providerOptions ?? {},
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    if (discovered.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `${request.provider} is a ${discovered.pluginKind}, not a layer provider`);
+    const report = validateLayerReport(discovered.report, discovered.plugin);
+    for (const w of discovered.warnings) request.onWarning?.(w);
+    checkLayerRoots(report);
+    const selected = selectLayers(report.layers, request.layers);
+    const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset} (layers)` });
+    try {
+      const existing = (await listSnapshots(repo)).snapshots;
+      const outcomes: LayerOutcome[] = [];
+      for (const layer of report.layers) {
+        if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled`);
+        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname);
+        // A digest that appears twice in one stack is stored once: later layers see this one.
+        if (outcome.action === 'stored' && outcome.snapshot !== null) existing.push(await loadSnapshot(repo, outcome.snapshot));
+        outcomes.push(outcome);
+      }
+      const record: LayeredRecord = {
+        format: LAYERED_FORMAT,
+        version: LAYERED_VERSION,
+        provider: { id: discovered.plugin, version: discovered.pluginVersion },
+        layout: report.layout,
+        source: report.source,
+        layers: outcomes.map(({ id, kind, order, immutable, digest, snapshot, action }) => ({ id, kind, order, immutable, ...(digest ? { digest } : {}), snapshot, action })),
+      };
+      const parent = existing.filter((s) => s.dataset === request.dataset && s.host === hostname).pop();
+      const saved = await saveEndpointSnapshot(repo, {
+        record, dataset: request.dataset, host: hostname, tags: request.tags ?? [], started,
+        ...(parent ? { parent: parent.id } : {}),
+        totals: outcomes,
+      });
+      return { ...saved, report, layers: outcomes };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async #layer(request: LayeredBackupRequest, layer: LayerInfo, selected: boolean, existing: readonly SnapshotRecord[], hostname: string): Promise<LayerOutcome> {
+    const base = { id: layer.id, kind: layer.kind, order: layer.order, immutable: layer.immutable, ...(layer.digest ? { digest: layer.digest } : {}) };
+    const dataset = layer.immutable && layer.digest ? baseLayerDataset(layer.digest) : mutableLayerDataset(request.dataset, layer.id);
+    // A base layer is shared by every endpoint of every host: any host's snapshot of that digest will do.
+    const previous = existing.filter((s) => s.dataset === dataset && (layer.immutable || s.host === hostname)).pop();
+    const unread = { dataset, files: previous?.summary.files ?? 0, filesRead: 0, bytesRead: 0, bytesAdded: 0 };
+    if (!selected) {
+      request.onLayer?.(layer, 'previous');
+      return { ...base, ...unread, snapshot: previous?.id ?? null, action: previous ? 'previous' : 'missing' };
+    }
+    if (layer.immutable && previous !== undefined) {
+      request.onLayer?.(layer, 'reference');
+      return { ...base, ...unread, snapshot: previous.id, action: 'referenced' };
+    }
+    request.onLayer?.(layer, 'store');
+    const done = await this.backups.backup({
+      repository: request.repository,
+      translator: LAYER_TRANSLATOR,
+      source: layer.root!,
+      dataset,
+      tags: layer.immutable ? [BASE_TAG, LAYER_TAG] : [LAYER_TAG, ...(request.tags ?? [])],
+      options: { xattrs: true },
+      full: Boolean(request.full),
+      host: hostname,
+      ...(request.compressionLevel !== undefined ? { compressionLevel: request.compressionLevel } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+      ...(request.onWarning ? { onWarning: request.onWarning } : {}),
+    });
+    const s = done.snapshot.summary;
+    return {
+      ...base, dataset, snapshot: done.snapshotId, action: 'stored',
+      files: s.files, filesRead: s.filesRead, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded,
+      ...(done.parent ? { parent: done.parent } : {}),
+    };
+  }
+}
+
+/**
+ * Every layer is read through its own directory (`root`). A layer without
+ * one, or layers sharing one (a layer map: every mapped layer's root is the
+ * machine's root), would need the provider's file lists, which the host does
+ * not read yet: refused rather than backing up the whole root per layer.
+ */
+function checkLayerRoots(report: LayerReport): void {
+  const seen = new Map<string, string>();
+  for (const l of report.layers) {
+    if (l.root === undefined) throw new EbmError('E_NOT_SUPPORTED', `layer ${l.id} of ${report.source} has no directory of its own; layered backups read each layer through its root directory`, { subject: l.id });
+    const other = seen.get(l.root);
+    if (other !== undefined) {
+      throw new EbmError('E_NOT_SUPPORTED', `layers ${other} and ${l.id} of ${report.source} share the directory ${l.root} (a ${report.layout} source): layered backups of such sources need the provider's file lists, not supported yet; back the source up with the filesystem translator instead`, { subject: l.id });
+    }
+    seen.set(l.root, l.id);
+  }
+}
