@@ -70,6 +70,24 @@ describe('ebm discover', () => {
     expect(afterRebuild.lines.filter((l) => l.op === 'discovery')).toHaveLength(2);
   });
 
+  it('lists the layers of overlay directories that are not mounted (--provider overlay --lower/--upper), and records them', async () => {
+    const lower = path.join(work, 'lower');
+    const upper = path.join(work, 'upper');
+    fs.mkdirSync(path.join(lower, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(lower, 'etc', 'os-release'), 'NAME=base\n');
+    fs.mkdirSync(path.join(upper, 'home'), { recursive: true });
+    fs.writeFileSync(path.join(upper, 'home', 'notes.txt'), 'mine');
+    const run = await ebmOk(['discover', '--lower', lower, '--upper', upper, '-r', repo, '--catalog-file', catalogFile, '--json']);
+    const r = report(run) as { layout: string; layers: Array<Record<string, unknown>> };
+    expect(r.layout).toBe('overlayfs');
+    expect(r.layers.map((l) => [l.kind, l.immutable, l.files, l.root])).toEqual([['base', true, 1, lower], ['upper', false, 1, upper]]);
+    expect(r.layers[0]!.digest).toMatch(/^ebmtree\+sha256:[0-9a-f]{64}$/);
+    const human = await ebmOk(['discover', '--lower', lower, '--upper', upper]);
+    expect(human.stdout).toMatch(/layers \(2\):\n\s+0 lower-0\s+base\s+immutable/);
+    const listed = await ebmOk(['catalog', 'discoveries', '--plugin', 'overlay', '-r', repo, '--catalog-file', catalogFile, '--json']);
+    expect(listed.lines.filter((l) => l.op === 'discovery')).toHaveLength(1);
+  });
+
   it('gives typed errors: a translator without discovery, a missing database, a file that is not one', async () => {
     const unsupported = await ebm(['discover', '-t', 'filesystem', work]);
     expect(unsupported.code).not.toBe(0);

@@ -73,7 +73,7 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
 }
 
 /** SOURCE as given (an existing path made absolute), or `overlayfs:lowerdir=…,upperdir=…` from --lower/--upper. */
-function layeredSource(operands: readonly string[], opts: LayeredBackupOptions): string {
+export function layeredSource(operands: readonly string[], opts: Pick<LayeredBackupOptions, 'lower' | 'upper'>): string {
   const dirs = opts.lower !== undefined || opts.upper !== undefined;
   if (dirs && operands.length > 0) throw new EbmError('E_USAGE', `give either a SOURCE or --lower/--upper, not both (got ${operands.join(' ')})`);
   if (dirs) {

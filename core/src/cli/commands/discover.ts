@@ -12,17 +12,20 @@ import type { DiscoveryRecord } from '../../catalog/discoveries';
 import { DiscoverService } from '../../discover/discover-service';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
 import { discoverPluginsForHelp } from './plugin-list';
+import { layeredSource } from './backup-layers';
 import { CATALOG_FILE_FLAGS, CATALOG_FILE_HELP, catalogFileFor } from './catalog';
 
 interface DiscoverOptions {
   translator?: string;
   provider?: string;
+  lower?: string;
+  upper?: string;
   record?: boolean;
   catalogFile?: string;
   [plugin: string]: unknown;
 }
 
-const RESERVED = new Set(['translator', 'provider', 'record', 'catalog-file', 'repo', 'json', 'quiet', 'password-file', 'option']);
+const RESERVED = new Set(['translator', 'provider', 'lower', 'upper', 'record', 'catalog-file', 'repo', 'json', 'quiet', 'password-file', 'option']);
 /** Without --translator/--provider, a discovery asks the layer provider (`ebm discover SOURCE` prints an endpoint's layers). */
 const DEFAULT_PROVIDER = 'overlay';
 
@@ -33,6 +36,8 @@ export const registerDiscover: RegisterCommand = (program, run) => {
     .argument('[source...]', 'what to look at, as for `ebm backup` with the same plugin')
     .option('-t, --translator <id>', 'a translator that implements discovery (e.g. sqlite)')
     .option('-p, --provider <id>', `a layer provider (default: ${DEFAULT_PROVIDER})`)
+    .option('--lower <dirs>', 'overlay layer directories that are not mounted: the lower directories, uppermost first, ":"-separated (as lowerdir=)')
+    .option('--upper <dir>', 'with --lower: the upper (writable) directory')
     .option('--no-record', 'do not record the result in the catalog even when a repository is given')
     .option(CATALOG_FILE_FLAGS, CATALOG_FILE_HELP);
   addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
@@ -43,7 +48,7 @@ export const registerDiscover: RegisterCommand = (program, run) => {
       const plugin = registry.get(opts.translator ?? opts.provider ?? DEFAULT_PROVIDER);
       checkKind(plugin, opts);
       const options = pluginOptionValues(plugin, 'backup', opts, registry.list());
-      const source = sourceOf(operands);
+      const source = opts.lower !== undefined || opts.upper !== undefined ? layeredSource(operands, opts) : sourceOf(operands);
       const result = await ctx.container.resolve(DiscoverService).discover({ plugin: plugin.manifest.id, source, options, signal: ctx.signal });
       for (const w of result.warnings) {
         ctx.output.warn(`${w.path}: ${w.message}`);
