@@ -1,7 +1,7 @@
 // Decorator metadata must exist before any plugin (or the SDK's tsyringe use) is loaded.
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
-import { EbmError, findDiscovererExport, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
+import { EbmError, findDiscovererExport, findLayerProviderExport, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
 import type { BlobEncoder, TaskPlugin, TaskRequest, TaskResult } from '@ebm/sdk';
 import { compressForStorage } from '../compression/payload-codec';
 
@@ -49,7 +49,7 @@ function encoderFor(request: TaskRequest): BlobEncoder | undefined {
   return (plaintext) => (shipped++ % 2 === 0 ? compressForStorage(plaintext, compression.level) : { codec: 0, body: plaintext });
 }
 
-/** The plugin's translator, or (a layer provider) the object that answers discover. */
+/** The plugin's translator, its layer provider (discover, files, changes), or another object that answers discover. */
 async function loadPlugin(entryPath: string, pluginId: string): Promise<TaskPlugin> {
   const cached = loaded.get(entryPath);
   if (cached !== undefined) return cached;
@@ -61,7 +61,7 @@ async function loadPlugin(entryPath: string, pluginId: string): Promise<TaskPlug
     if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw err;
     mod = await import(pathToFileURL(entryPath).href); // an ES module plugin
   }
-  const plugin = findTranslatorExport(mod) ?? findDiscovererExport(mod);
+  const plugin = findTranslatorExport(mod) ?? findLayerProviderExport(mod) ?? findDiscovererExport(mod);
   if (plugin === undefined) {
     throw new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} (${entryPath}) exports no translator or layer provider: export one built with defineTranslator (or defineLayerProvider) as "default"`, { plugin: pluginId, op: 'load', subject: entryPath });
   }

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { toErrorRecord } from '@ebm/sdk';
-import type { ErrorRecord, HostToWorker, JsonValue, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
+import type { ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
 import { parseWorkerMessage } from './protocol-guard';
 
@@ -15,6 +16,13 @@ export interface SessionHandlers {
   onProgress?(progress: ProgressUpdate): void;
   onLog?(entry: PluginLogEntry): void;
   onWarning?(warning: Warning): void;
+  /**
+   * A layer query's batch (only layer-files/layer-changes jobs set it; for any
+   * other job a layer-batch is E_PROTOCOL). The ack goes back when the promise
+   * resolves — that is the worker's backpressure; a rejection goes back as a
+   * reply-error, and the worker's task fails with it.
+   */
+  onBatch?(items: readonly (LayerFile | LayerChange)[]): Promise<void> | void;
   /** Every message from the worker, and every reply the host sends (the stall clock). */
   onActivity(): void;
   /** The session cannot go on (malformed message, a handler threw): the job must fail with `error`. Called at most once. */
@@ -29,6 +37,7 @@ export interface SessionHandlers {
  * limits the bytes it has in flight, so a slow repository slows the plugin
  * instead of filling the host's memory. A server error goes back to the
  * worker as a reply-error (the plugin decides whether that fails the job).
+ * A layer-batch is acknowledged the same way, after `onBatch` resolves.
  */
 export class HostSession {
   readonly #port: MessagePort;
@@ -80,6 +89,10 @@ export class HostSession {
         case 'warning':
           this.#handlers.onWarning?.(msg.warning);
           break;
+        case 'layer-batch':
+          if (this.#handlers.onBatch === undefined) throw new EbmError('E_PROTOCOL', `plugin ${this.#pluginId} sent a layer-batch, but this job is not a layer query`, { plugin: this.#pluginId });
+          this.#serve(msg);
+          break;
         default:
           this.#serve(msg);
       }
@@ -113,6 +126,9 @@ export class HostSession {
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };
       case 'load-blob':
         return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.loadBlob(msg.id) };
+      case 'layer-batch':
+        await this.#handlers.onBatch?.(msg.items);
+        return { t: 'layer-batch-ack', seq: msg.seq };
     }
   }
 

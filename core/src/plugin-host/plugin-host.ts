@@ -5,12 +5,14 @@ import { Piscina } from 'piscina';
 import { inject, injectable } from 'tsyringe';
 import { EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
 import type {
-  BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, JobSpec, PluginDescriptor, ProgressUpdate, RestoreJobSpec,
-  RestoreTaskResult, TaskOp, TaskResult, Warning,
+  AnyTaskResult, BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, JobSpec, LayerQueryJobSpec,
+  LayerQueryTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskResult, Warning,
 } from '@ebm/sdk';
 import { HostEvents } from '../events/host-events';
 import type { BlobServer } from './blob-server';
 import { HOST_CONFIG, HostConfig, resolveHostConfig } from './host-config';
+import { batchReceiver } from './layer-batches';
+import type { BatchConsumer } from './layer-batches';
 import type { PluginLogEntry } from './host-session';
 import { runSupervisedTask } from './task-runner';
 
@@ -28,6 +30,11 @@ export interface PluginRunOptions {
   readonly onProgress?: (progress: ProgressUpdate) => void;
   readonly onLog?: (entry: PluginLogEntry) => void;
   readonly onWarning?: (warning: Warning) => void;
+}
+
+/** A layer query's options: where its batches go. */
+export interface LayerRunOptions extends PluginRunOptions {
+  readonly onBatch: BatchConsumer;
 }
 
 /** One plugin's worker pool, created on first use and destroyed after idleTimeoutMs without jobs. */
@@ -74,19 +81,21 @@ export class PluginHost {
   run(descriptor: PluginDescriptor, job: BackupJobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult>;
   run(descriptor: PluginDescriptor, job: RestoreJobSpec, server: BlobServer, options: PluginRunOptions): Promise<RestoreTaskResult>;
   run(descriptor: PluginDescriptor, job: DiscoverJobSpec, server: BlobServer, options: PluginRunOptions): Promise<DiscoverTaskResult>;
-  run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult | DiscoverTaskResult>;
+  run(descriptor: PluginDescriptor, job: LayerQueryJobSpec, server: BlobServer, options: LayerRunOptions): Promise<LayerQueryTaskResult>;
+  run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions | LayerRunOptions): Promise<AnyTaskResult>;
   /**
-   * Runs one job of a plugin (a translator's backup or restore, or any
-   * plugin's discovery) and resolves with its result; rejects
+   * Runs one job of a plugin (a translator's backup or restore, any
+   * plugin's discovery, a layer provider's files or changes of one layer,
+   * streamed to `options.onBatch`) and resolves with its result; rejects
    * with an EbmError whose `plugin` and `op` are set (E_PLUGIN_FAILED,
    * E_PLUGIN_LOAD, E_PLUGIN_CRASHED, E_PLUGIN_OUT_OF_MEMORY, E_PLUGIN_TIMEOUT,
    * E_PROTOCOL, E_CANCELLED, or the plugin's own catalogue code).
    */
-  async run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions): Promise<BackupTaskResult | RestoreTaskResult | DiscoverTaskResult> {
+  async run(descriptor: PluginDescriptor, job: JobSpec, server: BlobServer, options: PluginRunOptions | LayerRunOptions): Promise<AnyTaskResult> {
     const pluginId = descriptor.manifest.id;
     const { jobId } = options;
     const started = performance.now();
-    const finish = (outcome: TaskResult): BackupTaskResult | RestoreTaskResult | DiscoverTaskResult => {
+    const finish = (outcome: TaskResult): AnyTaskResult => {
       const durationMs = Math.round(performance.now() - started);
       if (outcome.ok) {
         this.#events.emit('job:finished', { jobId, pluginId, op: job.op, ok: true, durationMs });
@@ -96,6 +105,12 @@ export class PluginHost {
       this.#events.emit('job:finished', { jobId, pluginId, op: job.op, ok: false, error: outcome.error, durationMs });
       throw EbmError.fromRecord(outcome.error);
     };
+    let onBatch: LayerRunOptions['onBatch'] | undefined;
+    if (job.op === 'layer-files' || job.op === 'layer-changes') {
+      const given = (options as Partial<LayerRunOptions>).onBatch;
+      if (typeof given !== 'function') throw new TypeError(`PluginHost.run: a ${job.op} job needs options.onBatch to receive its batches`);
+      onBatch = batchReceiver(job, pluginId, given);
+    }
     this.#events.emit('job:started', { jobId, pluginId, op: job.op });
     if (this.#closed) return finish({ ok: false, error: closedRecord(pluginId, job.op) });
 
@@ -132,6 +147,7 @@ export class PluginHost {
             this.#events.emit('job:warning', { jobId, pluginId, warning });
             options.onWarning?.(warning);
           },
+          ...(onBatch !== undefined ? { onBatch } : {}),
         },
         start: (request, transferList, hardAbort) => entry.pool.run(request, { transferList, signal: hardAbort }),
       });

@@ -10,6 +10,8 @@ import type { WorkerToHost } from '@ebm/sdk';
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 /** Upper bound on ids in one query (the SDK batches far fewer); stops a plugin making the host allocate without limit. */
 const MAX_QUERY_IDS = 1 << 16;
+/** Upper bound on items in one layer batch (providers yield ~1000); the same allocation guard. */
+const MAX_BATCH_ITEMS = 1 << 16;
 
 export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost {
   const bad = (problem: string): never => {
@@ -40,6 +42,14 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
     case 'load-blob':
       seq();
       blobId(m.id, 'id');
+      break;
+    case 'layer-batch':
+      // Shape only: the host validates the items against the job's report (validateLayerBatch) where it has one.
+      seq();
+      if (!Array.isArray(m.items) || m.items.length > MAX_BATCH_ITEMS) bad(`"layer-batch" items must be an array of at most ${MAX_BATCH_ITEMS} entries`);
+      (m.items as unknown[]).forEach((item, i) => {
+        if (typeof item !== 'object' || item === null || typeof (item as { path?: unknown }).path !== 'string') bad(`"layer-batch" items[${i}] must be an object with a string path, got ${describe(item)}`);
+      });
       break;
     case 'progress':
       if (typeof m.progress !== 'object' || m.progress === null) bad(`"progress" needs a progress object, got ${describe(m.progress)}`);

@@ -14,7 +14,7 @@ export interface SupervisedTask {
   /** 0 disables stall detection. */
   readonly stallTimeoutMs: number;
   readonly cancelGraceMs: number;
-  readonly handlers: Pick<SessionHandlers, 'onProgress' | 'onLog' | 'onWarning'>;
+  readonly handlers: Pick<SessionHandlers, 'onProgress' | 'onLog' | 'onWarning' | 'onBatch'>;
   /**
    * Starts the task in a worker: `pool.run(request, { transferList, signal })`.
    * Aborting `hardAbort` must terminate the worker (piscina does).
@@ -31,7 +31,8 @@ export interface SupervisedTask {
  * `cancelGraceMs` to return; then the worker is terminated. A synchronous
  * loop only the hard kill can stop, which is why it exists. The stall clock
  * runs only while the worker owes the host a message: time the host spends
- * serving the worker's requests (a slow repository) does not count.
+ * serving the worker's requests (a slow repository, a slow consumer of layer
+ * batches) does not count; every message, layer batches included, resets it.
  */
 export function runSupervisedTask(task: SupervisedTask): Promise<TaskResult> {
   const { ctx, signal, stallTimeoutMs, cancelGraceMs } = task;

@@ -8,3 +8,5 @@ import 'reflect-metadata';
 export { createPluginHostHarness, PluginHostHarness } from './plugin-host-harness';
 export type { PluginHostHarnessOptions } from './plugin-host-harness';
 export type { RepositoryKind } from './repository-template';
+export { createPluginHostLayerRunner, PluginHostLayerRunner } from './plugin-host-layer-runner';
+export type { PluginHostLayerRunnerOptions } from './plugin-host-layer-runner';

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LayerProviderTester } from '@ebm/sdk/testing';
+import { createInProcessLayerRunner, createWorkerLayerRunner, LayerProviderTester } from '@ebm/sdk/testing';
 import type { LayerFixture } from '@ebm/sdk/testing';
 import { buildDockerStorage } from './testing/docker-storage';
 import { buildMachine, MAP } from './testing/machine';
@@ -12,8 +12,13 @@ import { buildMountedStack } from './testing/overlayfs-fixture';
  * The plugin passes the SDK's layer-provider conformance harness on all
  * three layouts, each with a merged-view oracle: the overlay mount itself,
  * a read-only overlay mount of a container's overlay2 stack, and the
- * machine's own tree for the layer map. (The tests run as root; where
- * overlay cannot be mounted the overlay fixtures' builds fail and say so.)
+ * machine's own tree for the layer map. Every case runs in-process and in a
+ * real worker thread (the host protocol's discover / layer-files /
+ * layer-changes), and the two answers must agree. (The tests run as root;
+ * where overlay cannot be mounted the overlay fixtures' builds fail and say
+ * so.) Through ebm's real plugin host the same harness runs in
+ * core/src/testing (createPluginHostLayerRunner); running it here would make
+ * @ebm/core a devDependency of this package.
  */
 /** Options are fixed when the tester is built, so the layer map's base image lives at a path known up front (rebuilt by each case). */
 const BASE = path.join(os.tmpdir(), `ebm-layer-map-base-${process.pid}`);
@@ -63,6 +68,7 @@ const fixtures: LayerFixture[] = [
 new LayerProviderTester({
   packageDir: path.resolve(__dirname, '..'),
   fixtures,
+  runners: [createInProcessLayerRunner(), createWorkerLayerRunner()],
   invalidSources: [
     { name: 'a plain directory', build: () => undefined, expect: 'E_INVALID_SOURCE' },
     { name: 'overlay2 without a container', build: async (dir) => `overlay2:${(await buildDockerStorage(dir)).root}#0123456789ab`, expect: 'E_INVALID_SOURCE' },

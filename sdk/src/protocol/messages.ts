@@ -14,6 +14,9 @@
  *   host  → worker  cancel                      (cooperative; the host hard-kills after a grace period)
  *   worker→ host    TaskResult (the pool task's return value)
  * A restore uses load-tree and load-blob (verified plaintext) instead of query/put.
+ * A discovery uses none of them. A layer query (layer-files / layer-changes)
+ * streams its answer instead:
+ *   worker→ host    layer-batch {items}         host → worker  layer-batch-ack   (backpressure window)
  *
  * The worker side chunks and hashes, asks which chunks are missing, and ships
  * only those. The host re-hashes every blob it receives (it never trusts an id).
@@ -24,8 +27,15 @@ import type { ErrorRecord } from '../errors/ebm-error';
 import type { OptionValue } from '../manifest/manifest';
 import type { DiscoveryReport, ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
 import type { ChunkerParams } from '../chunker/chunker-params';
+import type { LayerChange, LayerFile, LayerReport } from '../layers/layer';
 
-/** Bumped only for incompatible changes of this file. */
+/**
+ * Bumped only for incompatible changes of this file. Additive changes keep it:
+ * a new operation (a host that does not send it is unaffected; a worker that
+ * does not know it answers E_PROTOCOL "unknown task operation", which names
+ * it), or a new optional field. The layer operations (layer-files,
+ * layer-changes and their layer-batch messages) were added this way.
+ */
 export const PROTOCOL_VERSION = 1;
 
 export type BlobKind = 'data' | 'tree';
@@ -78,7 +88,34 @@ export interface DiscoverJobSpec {
   readonly options: Readonly<Record<string, OptionValue>>;
 }
 
-export type JobSpec = BackupJobSpec | RestoreJobSpec | DiscoverJobSpec;
+/** The layer queries of a layer provider: its `files(ctx)` or its `changes(ctx)` for one layer. */
+export type LayerQueryOp = 'layer-files' | 'layer-changes';
+
+/** Batches in flight (sent, not yet acknowledged) before a layer query waits, unless the job says otherwise. */
+export const DEFAULT_LAYER_WINDOW_BATCHES = 4;
+
+/**
+ * One layer's files or changes, streamed as layer-batch messages (see
+ * LayerProvider.files / .changes). Read-only: no blob messages.
+ */
+export interface LayerQueryJobSpec {
+  readonly op: LayerQueryOp;
+  readonly source: string;
+  /** The layer's id, from a discovery of the same source. */
+  readonly layer: string;
+  readonly options: Readonly<Record<string, OptionValue>>;
+  /**
+   * The discovery the layer id comes from: the worker validates every batch
+   * against it (a metacopy's data must come from a layer below). Without it
+   * the worker discovers the source itself before the first batch, which
+   * costs a discovery (digests read every file): hosts pass it.
+   */
+  readonly report?: LayerReport;
+  /** Batches sent but not acknowledged before the worker waits (default DEFAULT_LAYER_WINDOW_BATCHES). */
+  readonly windowBatches?: number;
+}
+
+export type JobSpec = BackupJobSpec | RestoreJobSpec | DiscoverJobSpec | LayerQueryJobSpec;
 export type TaskOp = JobSpec['op'];
 
 export interface TaskRequest {
@@ -136,9 +173,22 @@ export interface DiscoverTaskResult {
   readonly warningsDropped: number;
 }
 
+/** The end of a layer query: what was streamed (the host checks the counts against what it received). */
+export interface LayerQueryTaskResult {
+  readonly op: LayerQueryOp;
+  /** layer-batch messages sent (empty batches included). */
+  readonly batches: number;
+  /** LayerFile or LayerChange items in them. */
+  readonly items: number;
+  readonly warnings: readonly Warning[];
+  readonly warningsDropped: number;
+}
+
+export type AnyTaskResult = BackupTaskResult | RestoreTaskResult | DiscoverTaskResult | LayerQueryTaskResult;
+
 /** A task never rejects for plugin errors: failures come back as data. */
 export type TaskResult =
-  | { readonly ok: true; readonly result: BackupTaskResult | RestoreTaskResult | DiscoverTaskResult }
+  | { readonly ok: true; readonly result: AnyTaskResult }
   | { readonly ok: false; readonly error: ErrorRecord };
 
 // ---------------------------------------------------------- worker → host
@@ -169,10 +219,21 @@ export interface LogMessage {
   readonly fields?: Record<string, JsonValue>;
 }
 export interface WarningMessage { readonly t: 'warning'; readonly warning: Warning }
+/**
+ * One batch of a layer query's answer (the provider's yielded array, validated
+ * by the worker, structured-cloned). The host acknowledges it once its
+ * consumer took it: the worker keeps at most the job's windowBatches
+ * unacknowledged, so a slow consumer slows the provider.
+ */
+export interface LayerBatchMessage {
+  readonly t: 'layer-batch';
+  readonly seq: number;
+  readonly items: readonly (LayerFile | LayerChange)[];
+}
 
-export type WorkerToHost = QueryBlobs | PutBlob | LoadTree | LoadBlob | ProgressMessage | LogMessage | WarningMessage;
+export type WorkerToHost = QueryBlobs | PutBlob | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage;
 /** Requests that expect exactly one reply with the same seq. */
-export type WorkerRequest = QueryBlobs | PutBlob | LoadTree | LoadBlob;
+export type WorkerRequest = QueryBlobs | PutBlob | LoadTree | LoadBlob | LayerBatchMessage;
 
 // ---------------------------------------------------------- host → worker
 
@@ -180,8 +241,9 @@ export interface QueryBlobsReply { readonly t: 'query-blobs-reply'; readonly seq
 export interface PutBlobAck { readonly t: 'put-blob-ack'; readonly seq: number }
 export interface LoadTreeReply { readonly t: 'load-tree-reply'; readonly seq: number; readonly data: Uint8Array }
 export interface LoadBlobReply { readonly t: 'load-blob-reply'; readonly seq: number; readonly data: Uint8Array }
+export interface LayerBatchAck { readonly t: 'layer-batch-ack'; readonly seq: number }
 /** A request failed on the host; the worker side throws it as an EbmError. */
 export interface ReplyError { readonly t: 'reply-error'; readonly seq: number; readonly error: ErrorRecord }
 export interface CancelMessage { readonly t: 'cancel'; readonly reason: string }
 
-export type HostToWorker = QueryBlobsReply | PutBlobAck | LoadTreeReply | LoadBlobReply | ReplyError | CancelMessage;
+export type HostToWorker = QueryBlobsReply | PutBlobAck | LoadTreeReply | LoadBlobReply | LayerBatchAck | ReplyError | CancelMessage;

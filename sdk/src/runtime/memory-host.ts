@@ -182,6 +182,9 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           }
           break;
         }
+        case 'layer-batch':
+          fail(message.seq, new EbmError('E_PROTOCOL', 'the in-memory repository runs backups and restores; a layer-batch belongs to a layer query'));
+          break;
         case 'progress':
           events.progress.push(message.progress);
           break;

@@ -1,7 +1,8 @@
+import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { EbmError } from '../errors/ebm-error';
 import type {
-  HostToWorker, LoadBlobReply, LoadTreeReply, LogMessage, ProgressMessage, PutBlobAck, QueryBlobsReply, WarningMessage, WorkerRequest,
+  HostToWorker, LayerBatchAck, LoadBlobReply, LoadTreeReply, LogMessage, ProgressMessage, PutBlobAck, QueryBlobsReply, WarningMessage, WorkerRequest,
 } from '../protocol/messages';
 
 /** The reply each request expects (same seq). */
@@ -10,6 +11,7 @@ export interface ReplyFor {
   'put-blob': PutBlobAck;
   'load-tree': LoadTreeReply;
   'load-blob': LoadBlobReply;
+  'layer-batch': LayerBatchAck;
 }
 
 const EXPECTED_REPLY: { readonly [K in keyof ReplyFor]: ReplyFor[K]['t'] } = {
@@ -17,6 +19,7 @@ const EXPECTED_REPLY: { readonly [K in keyof ReplyFor]: ReplyFor[K]['t'] } = {
   'put-blob': 'put-blob-ack',
   'load-tree': 'load-tree-reply',
   'load-blob': 'load-blob-reply',
+  'layer-batch': 'layer-batch-ack',
 };
 
 export type RequestBody<T extends keyof ReplyFor> = Omit<Extract<WorkerRequest, { t: T }>, 'seq'>;
@@ -44,6 +47,12 @@ export class PortChannel {
 
   constructor(port: MessagePort) {
     this.#port = port;
+    // A cancel the host sent before the task started waits in the port's queue:
+    // take it now, synchronously, so the plugin starts with an aborted signal
+    // instead of running until the next turn of the event loop delivers it.
+    for (let queued = receiveMessageOnPort(port); queued !== undefined; queued = receiveMessageOnPort(port)) {
+      this.#receive(queued.message as HostToWorker);
+    }
     port.on('message', this.#onMessage);
   }
 

@@ -3,6 +3,8 @@ import { EbmError, ErrorRecord, isEbmError, throwIfCancelled, toErrorRecord } fr
 import {
   BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, PROTOCOL_VERSION, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskRequest, TaskResult,
 } from '../protocol/messages';
+import type { LayerProvider } from '../layers/layer-provider';
+import { validateLayerReport } from '../layers/validate-layer-report';
 import type { BackupContext, DiscoverContext, DiscoveryReport, RestoreContext, TreeWriter } from '../translator/context';
 import type { Discoverer, Translator } from '../translator/translator';
 import { emptyBackupStats } from './backup-stats';
@@ -12,14 +14,15 @@ import { ContentWriter } from './content-writer';
 import { deepFreeze } from './deep-freeze';
 import { PortChannel } from './port-channel';
 import { ParentSnapshot } from './previous-snapshot';
+import { isLayerProvider, runLayerQuery } from './run-layer-query';
 import { Reporting } from './reporting';
 import { RestoreSession } from './restore-session';
 import { SnapshotTreeWriter } from './tree-writer';
 import { TreeLoader } from './tree-loader';
 
 /**
- * Runs one backup, restore or discover task of a plugin, worker side: builds the
- * context over the request's MessagePort, runs the translator, and returns
+ * Runs one backup, restore, discover or layer-query task of a plugin, worker
+ * side: builds the context over the request's MessagePort, runs the plugin, and returns
  * the outcome as plain data. Never rejects: every failure comes back as
  * `{ ok: false, error }` — EbmErrors keep their code, a cancelled task gives
  * E_CANCELLED, anything else the plugin throws gives E_PLUGIN_FAILED with the
@@ -33,11 +36,13 @@ export interface RunTaskOptions {
   readonly encoder?: BlobEncoder;
 }
 
-/** What a plugin module exports: a translator (which may also discover), or a discoverer such as a layer provider. */
-export type TaskPlugin = Translator | Discoverer;
+/** What a plugin module exports: a translator (which may also discover), a layer provider, or another discoverer. */
+export type TaskPlugin = Translator | LayerProvider | Discoverer;
+
+const OPS: readonly TaskOp[] = ['backup', 'restore', 'discover', 'layer-files', 'layer-changes'];
 
 export async function runTask(request: TaskRequest, plugin: TaskPlugin, pluginId: string, options: RunTaskOptions = {}): Promise<TaskResult> {
-  const op: TaskOp = request?.job?.op === 'restore' || request?.job?.op === 'discover' ? request.job.op : 'backup';
+  const op: TaskOp = OPS.includes(request?.job?.op) ? request.job.op : 'backup';
   let channel: PortChannel | undefined;
   let reporting: Reporting | undefined;
   try {
@@ -49,7 +54,9 @@ export async function runTask(request: TaskRequest, plugin: TaskPlugin, pluginId
       ? await runBackup(job, plugin as Translator, channel, reporting, options.encoder)
       : job.op === 'restore'
         ? await runRestore(job, plugin as Translator, channel, reporting)
-        : await runDiscover(job, plugin as Discoverer, channel, reporting);
+        : job.op === 'discover'
+          ? await runDiscover(job, plugin as Discoverer | LayerProvider, pluginId, channel, reporting)
+          : await runLayerQuery(job, plugin as LayerProvider, pluginId, channel, reporting, commonContext(job.options, channel.signal, reporting));
     return { ok: true, result };
   } catch (err) {
     return { ok: false, error: taskError(err, pluginId, op, channel?.signal) };
@@ -118,17 +125,30 @@ async function runRestore(job: RestoreJobSpec, translator: Translator, channel: 
   };
 }
 
-async function runDiscover(job: DiscoverJobSpec, plugin: Discoverer, channel: PortChannel, reporting: Reporting): Promise<DiscoverTaskResult> {
+/**
+ * A translator's discovery answers any plain JSON object; a layer provider's
+ * must be a LayerReport (validateLayerReport: E_PLUGIN_FAILED naming the
+ * field), copied by structured clone as every layer answer is.
+ */
+async function runDiscover(job: DiscoverJobSpec, plugin: Discoverer | LayerProvider, pluginId: string, channel: PortChannel, reporting: Reporting): Promise<DiscoverTaskResult> {
   const signal = channel.signal;
   const ctx = Object.freeze<DiscoverContext>({ ...commonContext(job.options, signal, reporting), source: job.source });
-  const report = await plugin.discover(ctx);
+  const report: unknown = await plugin.discover(ctx);
   throwIfCancelled(signal, 'discover');
+  if (isLayerProvider(plugin)) {
+    return {
+      op: 'discover',
+      report: plainClone(validateLayerReport(report, pluginId), 'the report returned by discover') as unknown as DiscoveryReport,
+      warnings: [...reporting.warnings],
+      warningsDropped: reporting.warningsDropped,
+    };
+  }
   if (typeof report !== 'object' || report === null || Array.isArray(report)) {
     throw new TypeError('discover returned something other than a plain object (a DiscoveryReport)');
   }
   return {
     op: 'discover',
-    report: plainJson<DiscoveryReport>(report, 'the report returned by discover'),
+    report: plainJson<DiscoveryReport>(report as DiscoveryReport, 'the report returned by discover'),
     warnings: [...reporting.warnings],
     warningsDropped: reporting.warningsDropped,
   };
@@ -156,10 +176,18 @@ function checkRequest(request: TaskRequest, plugin: TaskPlugin, pluginId: string
     if (!(job.addressing?.idKey instanceof Uint8Array) || !Number.isSafeInteger(job.windowBytes) || job.windowBytes <= 0) {
       throw new EbmError('E_PROTOCOL', 'the backup job lacks its id key or a positive windowBytes');
     }
+  } else if (job?.op === 'layer-files' || job?.op === 'layer-changes') {
+    if (typeof job.source !== 'string' || typeof job.layer !== 'string' || job.layer === '') throw new EbmError('E_PROTOCOL', `the ${job.op} job lacks its source or layer`);
+    if (job.windowBatches !== undefined && (!Number.isSafeInteger(job.windowBatches) || job.windowBatches <= 0)) throw new EbmError('E_PROTOCOL', `the ${job.op} job's windowBatches must be a positive integer, got ${job.windowBatches}`);
+    if (job.report !== undefined && !Array.isArray((job.report as { layers?: unknown })?.layers)) throw new EbmError('E_PROTOCOL', `the ${job.op} job's report is not a layer report`);
   } else if (job?.op !== 'restore' && job?.op !== 'discover') {
     throw new EbmError('E_PROTOCOL', `unknown task operation ${JSON.stringify((job as { op?: unknown })?.op)}`);
   }
-  if (job.op === 'discover') {
+  if (job.op === 'layer-files' || job.op === 'layer-changes') {
+    if (!isLayerProvider(plugin)) {
+      throw new EbmError('E_NOT_SUPPORTED', `plugin ${pluginId} is not a layer provider (it exports no discover, files and changes functions), so it cannot answer ${job.op}`, { plugin: pluginId, op: job.op });
+    }
+  } else if (job.op === 'discover') {
     if (typeof (plugin as Partial<Discoverer>)?.discover !== 'function') {
       throw new EbmError('E_NOT_SUPPORTED', `plugin ${pluginId} does not implement discovery (it exports no discover function)`, { plugin: pluginId, op: 'discover' });
     }
@@ -182,6 +210,15 @@ function plainJson<T>(value: T, what: string): T {
     return JSON.parse(JSON.stringify(value)) as T;
   } catch (err) {
     throw new TypeError(`${what} is not JSON-serialisable: ${(err as Error).message}`);
+  }
+}
+
+/** A structured-clone copy (what crosses the worker boundary); throws a TypeError naming `what` otherwise. */
+function plainClone<T>(value: T, what: string): T {
+  try {
+    return structuredClone(value);
+  } catch (err) {
+    throw new TypeError(`${what} is not plain data (structured clone failed: ${(err as Error).message})`);
   }
 }
 

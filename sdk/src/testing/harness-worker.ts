@@ -13,7 +13,8 @@ import { EbmError, toErrorRecord } from '../errors/ebm-error';
 import type { TaskRequest, TaskResult } from '../protocol/messages';
 import { runTask } from '../runtime/run-task';
 import { findTranslatorExport } from '../translator/translator';
-import type { Translator } from '../translator/translator';
+import { findLayerProviderExport } from '../layers/layer-provider';
+import type { TaskPlugin } from '../runtime/run-task';
 import { activeResourceCounts, resourcesAbove } from './resources';
 
 /** What the harness sends: one task per worker. */
@@ -21,6 +22,8 @@ export interface HarnessWorkerInput {
   readonly request: TaskRequest;
   readonly entryPath: string;
   readonly pluginId: string;
+  /** What the entry module must export (default: a translator). */
+  readonly kind?: 'translator' | 'layer-provider';
 }
 
 /** What the worker answers. Times are wall-clock milliseconds (comparable across threads). */
@@ -34,7 +37,7 @@ export interface HarnessWorkerOutput {
 /** Lets pending close callbacks of a cancelled task run before resources are counted. */
 const SETTLE_MS = 50;
 
-async function loadTranslator(entryPath: string, pluginId: string): Promise<Translator> {
+async function loadPlugin(entryPath: string, pluginId: string, kind: HarnessWorkerInput['kind']): Promise<TaskPlugin> {
   const pluginRequire = createRequire(entryPath);
   try {
     pluginRequire('reflect-metadata'); // as ebm's bootstrap does, for plugins that use decorators
@@ -47,6 +50,13 @@ async function loadTranslator(entryPath: string, pluginId: string): Promise<Tran
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'ERR_REQUIRE_ESM') throw err;
     mod = await import(pathToFileURL(entryPath).href);
+  }
+  if (kind === 'layer-provider') {
+    const provider = findLayerProviderExport(mod);
+    if (provider === undefined) {
+      throw new EbmError('E_PLUGIN_LOAD', `plugin ${pluginId} (${entryPath}) exports no layer provider: export one built with defineLayerProvider as "default" or "layerProvider"`, { plugin: pluginId, op: 'load' });
+    }
+    return provider;
   }
   const translator = findTranslatorExport(mod);
   if (translator === undefined) {
@@ -63,8 +73,8 @@ async function runOne(input: HarnessWorkerInput): Promise<HarnessWorkerOutput> {
   });
   let result: TaskResult;
   try {
-    const translator = await loadTranslator(input.entryPath, input.pluginId);
-    result = await runTask(input.request, translator, input.pluginId);
+    const plugin = await loadPlugin(input.entryPath, input.pluginId, input.kind);
+    result = await runTask(input.request, plugin, input.pluginId);
   } catch (err) {
     input.request.port.close();
     const cause = toErrorRecord(err, 'E_PLUGIN_LOAD');

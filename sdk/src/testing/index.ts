@@ -32,5 +32,8 @@ export { LayerProviderTester, loadLayerPlugin } from './layer-provider-tester';
 export type { LayerFixture, LayerFixtureBuild, ExpectedLayer, ExpectedChange, InvalidLayerSource, LayerTesterTimeouts, LayerProviderTesterOptions } from './layer-tester-options';
 export { createInProcessLayerRunner } from './layer-runner';
 export type { LayerRunner, LayerRequest, LayerRunResult, LayerCancelPoint, LayerPluginUnderTest } from './layer-runner';
+export { createWorkerLayerRunner } from './layer-worker-runner';
+export type { WorkerLayerRunnerOptions } from './layer-worker-runner';
+export { localCopy } from './local-copy';
 export { mergedViewOf, readTree, viewDifferences } from './layer-merged-view';
 export type { ViewEntry } from './layer-merged-view';

@@ -34,16 +34,21 @@ export type LayerRunResult = (
   readonly warnings: readonly Warning[];
   /** Progress updates the provider sent. */
   readonly progressUpdates: number;
-  /** The runner aborted the request's signal. */
+  /**
+   * The runner cancelled the request and the cancel reached it before it
+   * ended (in-process: whenever the runner aborted the signal; in a worker,
+   * a cancel can cross the thread boundary after a short request finished).
+   */
   readonly cancelled: boolean;
   /** Milliseconds from the cancel to the request's end. */
   readonly cancelLatencyMs?: number;
 };
 
 /**
- * Where the tester's requests run. The SDK ships the in-process runner; a
- * runner that posts the same LayerRequest to a worker thread through the
- * host protocol (and rebuilds the plain results) plugs in here unchanged.
+ * Where the tester's requests run. The SDK ships the in-process runner and
+ * a worker-thread runner (createWorkerLayerRunner: the host protocol's
+ * discover / layer-files / layer-changes over a MessagePort);
+ * `@ebm/core/testing` adds one through ebm's real plugin host.
  */
 export interface LayerRunner {
   /** Names the runner in failures, e.g. 'in-process'. */

@@ -6,6 +6,7 @@ import type { OptionValue } from '../manifest/manifest';
 import { deepFreeze } from '../runtime/deep-freeze';
 import { createInProcessLayerRunner } from './layer-runner';
 import type { LayerRunner } from './layer-runner';
+import { createWorkerLayerRunner } from './layer-worker-runner';
 import type { DescribeFn, HookFn, ItFn } from './tester-options';
 
 /** What a fixture's build returns: the source to discover, and optionally an oracle and a clean-up. */
@@ -81,7 +82,12 @@ export interface LayerProviderTesterOptions {
   readonly provider?: LayerProvider;
   readonly fixtures: readonly LayerFixture[];
   readonly invalidSources?: readonly InvalidLayerSource[];
-  /** Where requests run (default: [in-process]); every case runs on each, and their answers must agree. */
+  /**
+   * Where requests run; every case runs on each, and their answers must agree.
+   * Default: in-process and in a real worker thread (createWorkerLayerRunner);
+   * with `provider` given, in-process only (a worker loads the compiled entry,
+   * not that object).
+   */
   readonly runners?: readonly LayerRunner[];
   readonly timeouts?: LayerTesterTimeouts;
   readonly describe?: DescribeFn;
@@ -117,7 +123,7 @@ export function resolveLayerOptions(o: LayerProviderTesterOptions): ResolvedLaye
     const codes = s.expect === undefined ? [] : typeof s.expect === 'string' ? [s.expect] : s.expect;
     for (const c of codes) if (!isErrorCode(c)) fail(`invalidSources[${i}].expect has ${JSON.stringify(c)}, which is not an error code of the catalogue`);
   }
-  const runners = o.runners ?? [createInProcessLayerRunner()];
+  const runners = o.runners ?? (o.provider !== undefined ? [createInProcessLayerRunner()] : [createInProcessLayerRunner(), createWorkerLayerRunner()]);
   if (!Array.isArray(runners) || runners.length === 0) fail('options.runners must list at least one runner');
   const t = o.timeouts ?? {};
   const timeouts = { invalidInputMs: t.invalidInputMs ?? 10_000, cancelMs: t.cancelMs ?? 2_000, taskMs: t.taskMs ?? 60_000, caseMs: t.caseMs ?? 120_000 };
