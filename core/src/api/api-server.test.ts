@@ -188,7 +188,7 @@ describe('HTTP API', () => {
   describe('snapshots and restores', () => {
     it('lists snapshots, filtered by dataset', async () => {
       const all = await request(port, '/api/v1/snapshots');
-      expect(all.json<{ snapshots: { dataset: string }[] }>().snapshots.map((s) => s.dataset)).toEqual(['home', 'db']);
+      expect(all.json<{ snapshots: { dataset: string }[] }>().snapshots.map((s) => s.dataset)).toEqual(['home', 'db', 'web1']);
       const db = await request(port, '/api/v1/snapshots?dataset=db');
       expect(db.json<{ snapshots: { id: string }[] }>().snapshots).toEqual([expect.objectContaining({ id: expect.stringMatching(/^e5f6a7b8/) })]);
     });

@@ -3,8 +3,8 @@ import { EbmError } from '@ebm/sdk';
 import type { JobRecord, JobState } from '../jobs/job-types';
 import { catalogueCode } from './http-errors';
 import type {
-  ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
-  RuntimeEventSource, RuntimeFacade, RuntimeMetrics, SnapshotFilter, StartRestoreRequest, TriggerBackupOptions,
+  ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
+  RuntimeEventSource, RuntimeFacade, RuntimeMetrics, SnapshotFilter, SnapshotSelector, StartRestoreRequest, TriggerBackupOptions,
 } from './runtime-facade';
 
 /**
@@ -24,7 +24,7 @@ export class FakeRuntime implements RuntimeFacade {
     listenerCount: (name) => this.emitter.listenerCount(name),
   };
   readonly jobs = new Map<string, JobRecord>();
-  readonly snapshots: ApiSnapshotSummary[] = [snapshot('a1b2c3d4', 'home', '2024-05-01T02:00:00.000Z'), snapshot('e5f6a7b8', 'db', '2024-05-02T02:00:00.000Z')];
+  readonly snapshots: ApiSnapshotSummary[] = [snapshot('a1b2c3d4', 'home', '2024-05-01T02:00:00.000Z'), snapshot('e5f6a7b8', 'db', '2024-05-02T02:00:00.000Z'), snapshot('c0ffee00', 'web1', '2024-05-03T02:00:00.000Z')];
   metricsValue: RuntimeMetrics = {
     jobsByState: { queued: 1, running: 2, done: 5 },
     bytesRead: 1_048_576,
@@ -101,12 +101,29 @@ export class FakeRuntime implements RuntimeFacade {
     const dir = request.path.replace(/^\/+|\/+$/g, '');
     const entries = TREE[dir];
     if (!entries) throw new EbmError('E_PATH_NOT_IN_SNAPSHOT', `${request.path} is not in snapshot ${snap.id.slice(0, 8)}`, { subject: request.path });
-    return { snapshot: snap.id, path: dir, entries: entries.slice(request.offset, request.offset + request.limit), total: entries.length };
+    const layered = request.layer !== undefined ? { endpoint: snap.id, layer: request.layer } : {};
+    return { snapshot: snap.id, path: dir, entries: entries.slice(request.offset, request.offset + request.limit), total: entries.length, ...layered };
+  }
+
+  /** `web1` is the one layered endpoint: a base layer and a writable upper layer. */
+  async listLayers(request: SnapshotSelector): Promise<EndpointLayers> {
+    const snap = this.#findSnapshot(request.snapshot);
+    if (snap.dataset !== 'web1') throw new EbmError('E_USAGE', `snapshot ${snap.id.slice(0, 8)} (${snap.dataset}) is not a layered endpoint snapshot`);
+    return {
+      snapshot: snap.id, repository: 'main', dataset: 'web1', provider: 'overlay', layout: 'overlayfs', source: 'overlayfs:/mnt/web1',
+      layers: [
+        { id: 'lower-0', kind: 'base', order: 0, immutable: true, digest: `ebmtree+sha256:${'ab'.repeat(32)}`, snapshot: 'b'.repeat(64), action: 'referenced', dataset: `layer:ebmtree+sha256:${'ab'.repeat(32)}`, files: 120, bytesTotal: 1 << 20 },
+        { id: 'upper', kind: 'upper', order: 1, immutable: false, snapshot: null, action: 'missing' },
+      ],
+    };
   }
 
   async startRestore(request: StartRestoreRequest): Promise<JobRecord> {
     const snap = this.#findSnapshot(request.snapshot);
-    const job = this.#add({ kind: 'restore', repository: 'main', snapshot: snap.id, target: request.target, includes: request.include, overwrite: request.overwrite, priority: 0 });
+    const job = this.#add({
+      kind: 'restore', repository: 'main', snapshot: snap.id, target: request.target, includes: request.include, overwrite: request.overwrite, priority: 0,
+      ...(request.layer !== undefined ? { layer: request.layer } : {}), ...(request.native ? { native: true } : {}),
+    });
     this.emit({ type: 'job:queued', data: { job } });
     return job;
   }

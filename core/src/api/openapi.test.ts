@@ -102,6 +102,9 @@ describe('docs/openapi.yaml', () => {
       check('JobRecord', (await request(port, '/api/v1/restores', { method: 'POST', body: { snapshot: 'a1b2', target: '/tmp/r' } })).json());
       for (const s of (await request(port, '/api/v1/snapshots')).json<{ snapshots: unknown[] }>().snapshots) check('SnapshotSummary', s);
       check('BrowseListing', (await request(port, '/api/v1/snapshots/a1b2/tree')).json());
+      check('BrowseListing', (await request(port, '/api/v1/snapshots/c0ff/tree?layer=upper')).json());
+      check('EndpointLayers', (await request(port, '/api/v1/snapshots/c0ff/layers')).json());
+      check('JobRecord', (await request(port, '/api/v1/restores', { method: 'POST', body: { snapshot: 'c0ff', target: '/tmp/r', layer: 'upper' } })).json());
       check('Error', (await request(port, '/api/v1/jobs/nope')).json());
       check('Error', (await request(port, '/api/v1/status', { token: 'wrong' })).json());
       // The schemas are not vacuous: a record without its id fails.

@@ -44,12 +44,14 @@ export interface BrowseQuery {
   readonly dataset?: string;
   readonly offset: number;
   readonly limit: number;
+  readonly layer?: string;
 }
 
 export function parseBrowseQuery(query: URLSearchParams): BrowseQuery {
-  allowOnly(query, ['path', 'repository', 'dataset', 'offset', 'limit']);
+  allowOnly(query, ['path', 'repository', 'dataset', 'offset', 'limit', 'layer']);
   return {
     path: query.get('path') ?? '',
+    ...optionalText(query, 'layer'),
     ...optionalText(query, 'repository'),
     ...optionalText(query, 'dataset'),
     offset: integerParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
@@ -93,8 +95,17 @@ export function parseTriggerBackup(body: unknown): TriggerBackupOptions {
   return out;
 }
 
+/** `repository` and `dataset` (for `latest`) of a route that names one snapshot. */
+export function parseSnapshotSelector(query: URLSearchParams): { repository?: string; dataset?: string } {
+  allowOnly(query, ['repository', 'dataset']);
+  return { ...optionalText(query, 'repository'), ...optionalText(query, 'dataset') };
+}
+
 export function parseStartRestore(body: unknown): StartRestoreRequest {
-  const obj = objectBody(body, ['snapshot', 'repository', 'dataset', 'target', 'include', 'overwrite']);
+  const obj = objectBody(body, ['snapshot', 'repository', 'dataset', 'target', 'include', 'overwrite', 'layer', 'native']);
+  const layer = obj.layer !== undefined ? requiredText(obj.layer, 'body.layer') : undefined;
+  const native = obj.native !== undefined ? booleanField(obj.native, 'body.native') : false;
+  if (layer !== undefined && native) throw badRequest('body.layer restores one layer as stored; it takes no body.native');
   const target = requiredText(obj.target, 'body.target');
   if (!path.isAbsolute(target)) throw badRequest(`body.target must be an absolute path on the host, got ${JSON.stringify(target)}`);
   return {
@@ -104,6 +115,8 @@ export function parseStartRestore(body: unknown): StartRestoreRequest {
     target,
     include: obj.include === undefined ? [] : stringArray(obj.include, 'body.include'),
     overwrite: obj.overwrite === undefined ? false : booleanField(obj.overwrite, 'body.overwrite'),
+    ...(layer !== undefined ? { layer } : {}),
+    ...(native ? { native } : {}),
   };
 }
 

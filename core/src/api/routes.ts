@@ -4,7 +4,7 @@ import type { EventStreamHub } from './event-stream';
 import { badRequest, notFound } from './http-errors';
 import { readJsonBody, sendJson } from './http-io';
 import {
-  parseBrowseQuery, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseStartRestore, parseTriggerBackup,
+  parseBrowseQuery, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseSnapshotSelector, parseStartRestore, parseTriggerBackup,
 } from './request-validation';
 import type { Route } from './router';
 import type { RuntimeFacade } from './runtime-facade';
@@ -74,6 +74,10 @@ export function apiRoutes(deps: RouteDeps): Route[] {
     {
       method: 'GET', path: '/api/v1/snapshots/{id}/tree',
       handler: async ({ res, params, query }) => sendJson(res, 200, await facade.browse({ snapshot: params.id!, ...parseBrowseQuery(query) })),
+    },
+    {
+      method: 'GET', path: '/api/v1/snapshots/{id}/layers',
+      handler: async ({ res, params, query }) => sendJson(res, 200, await facade.listLayers({ snapshot: params.id!, ...parseSnapshotSelector(query) })),
     },
     {
       method: 'POST', path: '/api/v1/restores',

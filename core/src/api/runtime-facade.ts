@@ -36,6 +36,8 @@ export interface RuntimeFacade {
    * E_AMBIGUOUS_ID, E_PATH_NOT_IN_SNAPSHOT.
    */
   browse(request: BrowseRequest): Promise<BrowseListing>;
+  /** The layers of an endpoint snapshot (docs/layers.md). E_SNAPSHOT_NOT_FOUND; E_USAGE for an ordinary snapshot. */
+  listLayers(request: SnapshotSelector): Promise<EndpointLayers>;
   /** Validates and queues a restore job. E_SNAPSHOT_NOT_FOUND, E_USAGE… */
   startRestore(request: StartRestoreRequest): Promise<JobRecord>;
   /** The live events the API streams at GET /api/v1/events. */
@@ -79,6 +81,42 @@ export interface BrowseRequest {
   readonly path: string;
   readonly offset: number;
   readonly limit: number;
+  /** Of an endpoint snapshot: browse this layer's snapshot (as stored: whiteouts show as chardev entries). */
+  readonly layer?: string;
+}
+
+/** A snapshot named by id, prefix or `latest` (with `dataset`), in one repository or any. */
+export interface SnapshotSelector {
+  readonly snapshot: string;
+  readonly repository?: string;
+  readonly dataset?: string;
+}
+
+/** An endpoint snapshot's layers, bottom first (GET /api/v1/snapshots/{id}/layers). */
+export interface EndpointLayers {
+  readonly snapshot: string;
+  readonly repository: string;
+  readonly dataset: string;
+  readonly provider: string;
+  readonly layout: string;
+  readonly source: string;
+  readonly layers: readonly EndpointLayerSummary[];
+}
+
+export interface EndpointLayerSummary {
+  readonly id: string;
+  readonly kind: string;
+  readonly order: number;
+  readonly immutable: boolean;
+  readonly digest?: string;
+  /** The layer snapshot; null when the layer was never stored. */
+  readonly snapshot: string | null;
+  /** stored | referenced | previous | missing: what the endpoint's backup did with the layer. */
+  readonly action: string;
+  /** The layer snapshot's dataset, files and bytes; absent when it is missing or gone. */
+  readonly dataset?: string;
+  readonly files?: number;
+  readonly bytesTotal?: number;
 }
 
 export interface StartRestoreRequest {
@@ -90,6 +128,10 @@ export interface StartRestoreRequest {
   /** Snapshot-relative paths to restore; all when empty. */
   readonly include: readonly string[];
   readonly overwrite: boolean;
+  /** Endpoint snapshots: restore this layer alone, as stored. */
+  readonly layer?: string;
+  /** Endpoint snapshots: one directory per layer (default: flattened). */
+  readonly native?: boolean;
 }
 
 // ---------------------------------------------------------------- status
@@ -202,8 +244,11 @@ export interface BrowseEntry {
 }
 
 export interface BrowseListing {
-  /** The full snapshot id the selector resolved to. */
+  /** The full snapshot id the selector resolved to (with `layer`: the layer's snapshot). */
   readonly snapshot: string;
+  /** With `layer`: the endpoint snapshot and the layer browsed. */
+  readonly endpoint?: string;
+  readonly layer?: string;
   readonly path: string;
   readonly entries: readonly BrowseEntry[];
   /** Entries in the directory (entries holds at most `limit` of them from `offset`). */

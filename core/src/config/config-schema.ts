@@ -101,6 +101,9 @@ const dataset: Schema = {
         maxPaths: positiveInt('More changed paths than this and the backup scans the whole tree instead. Default 100000.', 10_000_000),
       },
     },
+    provider: { type: 'string', pattern: TRANSLATOR_ID_PATTERN, 'x-hint': 'is not a plugin id (lowercase a-z, 0-9 and "-", starting with a letter, like "overlay")', description: 'Id of a layer-provider plugin (e.g. "overlay"): the dataset is a layered endpoint, backed up layer by layer (docs/layers.md). Not together with translator.' },
+    layers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true, description: 'With provider: the layers this dataset backs up, by id or kind (e.g. ["upper"], ["base"]); the others are referenced at their latest snapshot. Default: every layer.' },
+    endpoint: { type: 'string', pattern: NAME_PATTERN, 'x-hint': NAME_HINT, description: 'With provider: the endpoint\'s name, under which its snapshots and its layers\' incrementals are filed; datasets that back up different layers of one endpoint share it. Default: the dataset\'s name.' },
   },
 };
 

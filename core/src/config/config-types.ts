@@ -49,7 +49,10 @@ export interface RepositoryConfigEntry {
 export interface DatasetConfig {
   /** The key under `datasets`; snapshots record it as their dataset. */
   readonly name: string;
-  /** Translator plugin id. Default "filesystem". */
+  /**
+   * Translator plugin id. Default "filesystem". For a layered endpoint
+   * (`layered` set) the layer provider's id: the plugin the queue charges.
+   */
   readonly translator: string;
   /** What the translator reads (an absolute path for the filesystem translator). */
   readonly source: string;
@@ -76,6 +79,22 @@ export interface DatasetConfig {
   readonly verify: boolean;
   /** A change journal of the source kept by the host (absent = none). */
   readonly journal?: JournalConfig;
+  /** Set when the dataset is a layered endpoint backed up through a layer provider (`provider` in the file). */
+  readonly layered?: LayeredDatasetConfig;
+}
+
+/**
+ * A dataset that backs up (some of) the layers of an endpoint (docs/layers.md,
+ * "In the host process"). Several datasets may name the same endpoint with
+ * different `layers`, each with its own schedule and retention.
+ */
+export interface LayeredDatasetConfig {
+  /** Layer-provider plugin id (e.g. "overlay"). */
+  readonly provider: string;
+  /** The endpoint's name: endpoint snapshots are filed under it, its writable layers under `<endpoint>#layer:<id>`. Default: the dataset's name. */
+  readonly endpoint: string;
+  /** Layer ids or kinds this dataset reads; empty = every layer. */
+  readonly layers: readonly string[];
 }
 
 export interface JournalConfig {

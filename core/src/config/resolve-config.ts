@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { OptionValue } from '@ebm/sdk';
 import type { ForgetPolicy } from '../snapshots/forget-policy';
-import type { ApiConfig, Budgets, ConfigLogLevel, DatasetConfig, HostConfiguration, JournalConfig, RepositoryConfigEntry } from './config-types';
+import type { ApiConfig, Budgets, ConfigLogLevel, DatasetConfig, HostConfiguration, JournalConfig, LayeredDatasetConfig, RepositoryConfigEntry } from './config-types';
 import { parseDuration } from './duration';
 
 /**
@@ -97,7 +97,7 @@ function resolveDataset(name: string, d: Raw, repositories: Readonly<Record<stri
   const repository = d['repository'] as string;
   return {
     name,
-    translator: (d['translator'] as string | undefined) ?? CONFIG_DEFAULTS.translator,
+    translator: (d['provider'] as string | undefined) ?? (d['translator'] as string | undefined) ?? CONFIG_DEFAULTS.translator,
     source: d['source'] as string,
     repository,
     ...(d['schedule'] === undefined ? {} : { schedule: (d['schedule'] as string).trim() }),
@@ -115,7 +115,13 @@ function resolveDataset(name: string, d: Raw, repositories: Readonly<Record<stri
     },
     verify: (d['verify'] as boolean | undefined) ?? repositories[repository]?.verify ?? CONFIG_DEFAULTS.verify,
     ...journalOf(obj(d['journal']), d['journal'] !== undefined),
+    ...layeredOf(name, d),
   };
+}
+
+function layeredOf(name: string, d: Raw): { layered?: LayeredDatasetConfig } {
+  if (d['provider'] === undefined) return {};
+  return { layered: { provider: d['provider'] as string, endpoint: (d['endpoint'] as string | undefined) ?? name, layers: (d['layers'] as string[] | undefined) ?? [] } };
 }
 
 function journalOf(j: Raw, given: boolean): { journal?: JournalConfig } {

@@ -55,12 +55,14 @@ function checkDataset(name: string, dataset: Obj, repositoryNames: readonly stri
     const defined = repositoryNames.length === 0 ? 'none are defined' : `defined: ${repositoryNames.join(', ')}`;
     problems.push(locator.problem(at('repository'), `no repository named "${repository}" in repositories (${defined})${guess === undefined ? '' : `; did you mean "${guess}"?`}`));
   }
-  const translator = dataset['translator'] ?? 'filesystem';
+  const layered = dataset['provider'] !== undefined;
+  const translator = layered ? dataset['provider'] : dataset['translator'] ?? 'filesystem';
+  checkLayered(dataset, at, locator, problems);
   const source = dataset['source'];
-  if (translator === 'filesystem' && typeof source === 'string' && source !== '' && !source.startsWith('/')) {
+  if (!layered && translator === 'filesystem' && typeof source === 'string' && source !== '' && !source.startsWith('/')) {
     problems.push(locator.problem(at('source'), `"${source}" must be an absolute path (starting with "/") for the filesystem translator`));
   }
-  if (isObj(dataset['journal']) && dataset['journal']['enabled'] !== false && translator !== 'filesystem') {
+  if (isObj(dataset['journal']) && dataset['journal']['enabled'] !== false && (layered || translator !== 'filesystem')) {
     problems.push(locator.problem(at('journal'), `a change journal watches a directory tree: it applies to the filesystem translator, not "${String(translator)}" (remove journal, or set enabled: false)`));
   }
   const schedule = dataset['schedule'];
@@ -82,6 +84,17 @@ function checkDataset(name: string, dataset: Obj, repositoryNames: readonly stri
     if (backoff !== undefined && maxBackoff !== undefined && maxBackoff < backoff) {
       problems.push(locator.problem(at('retry', 'maxBackoff'), `"${String(retry['maxBackoff'])}" is shorter than backoff "${String(retry['backoff'])}"`));
     }
+  }
+}
+
+/** provider XOR translator; layers and endpoint only with a provider. */
+function checkLayered(dataset: Obj, at: (...rest: string[]) => string[], locator: YamlLocator, problems: ConfigProblem[]): void {
+  if (dataset['provider'] !== undefined) {
+    if (dataset['translator'] !== undefined) problems.push(locator.problem(at('translator'), 'give either provider (a layered endpoint, backed up layer by layer) or translator, not both', 'key'));
+    return;
+  }
+  for (const key of ['layers', 'endpoint']) {
+    if (dataset[key] !== undefined) problems.push(locator.problem(at(key), `${key} applies to layered endpoints only: add provider (e.g. provider: overlay), or remove ${key}`, 'key'));
   }
 }
 

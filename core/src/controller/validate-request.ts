@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { EbmError } from '@ebm/sdk';
 import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
 import type { PluginRegistry } from '../plugin-host/plugin-registry';
-import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, RestoreJobRequest, RetryPolicy, VerifyJobRequest } from '../jobs/job-types';
+import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, LayeredJobSpec, RestoreJobRequest, RetryPolicy, VerifyJobRequest } from '../jobs/job-types';
 import { Fields, isOptionValue, isPlainObject, show } from './fields';
 import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 
@@ -79,8 +79,11 @@ export function validateRequest(input: unknown, context: ControllerContext): Val
 
 function backup(f: Fields, context: ControllerContext, repository: string | undefined, priority: number, now: Date): ValidatedRequest | undefined {
   const dataset = f.string('dataset', { required: true, pattern: NAME, patternHint: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' });
-  const translatorId = f.string('translator') ?? (f.has('translator') ? undefined : 'filesystem');
-  const descriptor = translatorId !== undefined ? translatorOf(f, context.plugins, translatorId) : undefined;
+  const provider = f.has('provider') ? f.string('provider') : undefined;
+  if (f.has('provider') && f.has('translator')) f.problem('translator', 'give either provider (a layered endpoint backup) or translator, not both');
+  const layered = f.has('provider') ? layeredOf(f, dataset) : noLayerFields(f);
+  const translatorId = f.has('provider') ? provider : f.string('translator') ?? (f.has('translator') ? undefined : 'filesystem');
+  const descriptor = translatorId === undefined ? undefined : f.has('provider') ? providerOf(f, context.plugins, translatorId) : translatorOf(f, context.plugins, translatorId);
   const source = f.string('source', { required: true });
   const options = descriptor !== undefined ? pluginOptions(f, descriptor) : {};
   const tags = [...new Set(f.strings('tags'))].sort();
@@ -93,6 +96,7 @@ function backup(f: Fields, context: ControllerContext, repository: string | unde
   if (dataset === undefined || descriptor === undefined || source === undefined || repository === undefined) return undefined;
   const request: BackupJobRequest = {
     kind: 'backup', dataset, repository, translator: descriptor.manifest.id, source, options, tags, full, priority, verify,
+    ...(layered !== undefined ? { layered } : {}),
     ...(deadline !== undefined ? { deadline } : {}),
     ...(compressionLevel !== undefined ? { compressionLevel } : {}),
     ...(retry !== undefined ? { retry } : {}),
@@ -146,6 +150,29 @@ function translatorOf(f: Fields, plugins: PluginRegistry, id: string): PluginDes
   return d;
 }
 
+/** `endpoint` (default: the dataset) and `layers` (ids or kinds; default all) of a layered request. */
+function layeredOf(f: Fields, dataset: string | undefined): LayeredJobSpec | undefined {
+  const endpoint = f.string('endpoint', { pattern: NAME, patternHint: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' }) ?? dataset;
+  const layers = [...new Set(f.strings('layers'))];
+  return endpoint === undefined ? undefined : { endpoint, layers };
+}
+
+/** A request that is not layered may not carry layered fields. */
+function noLayerFields(f: Fields): undefined {
+  for (const field of ['endpoint', 'layers']) if (f.has(field)) f.problem(field, 'applies to layered endpoints only (give provider, e.g. "overlay")');
+  return undefined;
+}
+
+function providerOf(f: Fields, plugins: PluginRegistry, id: string): PluginDescriptor | undefined {
+  if (!plugins.has(id)) {
+    const available = plugins.list().filter((d) => d.manifest.kind === 'layer-provider').map((d) => d.manifest.id);
+    return f.problem('provider', `no installed layer provider '${id}' (available: ${available.join(', ') || 'none'})`);
+  }
+  const d = plugins.get(id);
+  if (d.manifest.kind !== 'layer-provider') return f.problem('provider', `plugin '${id}' is a ${d.manifest.kind}, not a layer provider`);
+  return d;
+}
+
 function pluginOptions(f: Fields, descriptor: PluginDescriptor): Record<string, OptionValue> {
   const raw = f.raw('options');
   if (raw === undefined) return {};
@@ -183,8 +210,11 @@ function restore(f: Fields, repository: string | undefined, priority: number): R
   if (target !== undefined && !path.isAbsolute(target)) f.problem('target', `must be an absolute path, got ${show(target)}`);
   const includes = f.strings('includes');
   const overwrite = f.boolean('overwrite', false);
+  const layer = f.string('layer');
+  const native = f.boolean('native', false);
+  if (layer !== undefined && native) f.problem('native', 'layer restores one layer as stored; it takes no native');
   if (snapshot === undefined || target === undefined || repository === undefined || !path.isAbsolute(target)) return undefined;
-  return { kind: 'restore', repository, snapshot, target, includes, overwrite, priority };
+  return { kind: 'restore', repository, snapshot, target, includes, overwrite, priority, ...(layer !== undefined ? { layer } : {}), ...(native ? { native } : {}) };
 }
 
 function verify(f: Fields, repository: string | undefined, priority: number): VerifyJobRequest | undefined {
@@ -214,8 +244,10 @@ function forget(f: Fields, kind: 'forget' | 'prune', repository: string | undefi
   }
   if (kind === 'forget' && raw === undefined) f.problem('policy', 'a forget request needs a retention policy (at least one keep rule); refusing to remove everything');
   if (kind === 'prune' && raw !== undefined) f.problem('policy', 'a prune request takes no policy (send a forget request with prune: true)');
+  const layered = f.has('endpoint') ? layeredOf(f, undefined) : noLayerFields(f);
+  if (layered !== undefined && policy === undefined) f.problem('endpoint', 'a layered retention (endpoint) needs a policy');
   if (repository === undefined) return undefined;
-  return { kind, repository, prune: pruneAfter, priority, ...(dataset !== undefined ? { dataset } : {}), ...(policy !== undefined ? { policy } : {}) };
+  return { kind, repository, prune: pruneAfter, priority, ...(dataset !== undefined ? { dataset } : {}), ...(policy !== undefined ? { policy } : {}), ...(layered !== undefined ? { layered } : {}) };
 }
 
 function policyOf(f: Fields, raw: Record<string, unknown>): Record<string, number | readonly string[]> | undefined {

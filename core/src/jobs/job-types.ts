@@ -34,12 +34,29 @@ export interface RetryPolicy {
   readonly maxBackoffMs: number;
 }
 
+/**
+ * A layered endpoint (docs/layers.md, "In the host process"): the backup
+ * reads the selected layers through the layered backup service; a forget
+ * applies its policy to the endpoint snapshots that selected the same
+ * layers and to those layers' own snapshots, never removing a layer an
+ * endpoint snapshot still names.
+ */
+export interface LayeredJobSpec {
+  /** The endpoint's name (its snapshots' dataset; its writable layers are `<endpoint>#layer:<id>`). */
+  readonly endpoint: string;
+  /** Layer ids or kinds; empty = every layer. */
+  readonly layers: readonly string[];
+}
+
 /** A validated request: what the backup controller accepts and the queue runs. */
 export interface BackupJobRequest {
   readonly kind: 'backup';
   readonly dataset: string;
   readonly repository: string;
+  /** The translator; for a layered backup (`layered` set) the layer provider. */
   readonly translator: string;
+  /** Set: a layered endpoint backup through the layer provider `translator`. */
+  readonly layered?: LayeredJobSpec;
   readonly source: string;
   readonly options: Readonly<Record<string, OptionValue>>;
   readonly tags: readonly string[];
@@ -64,6 +81,12 @@ export interface RestoreJobRequest {
   readonly includes: readonly string[];
   readonly overwrite: boolean;
   readonly priority: number;
+  /**
+   * Endpoint snapshots only: `layer` restores that layer as stored; `native`
+   * one directory per layer; neither = flattened (the merged view).
+   */
+  readonly layer?: string;
+  readonly native?: boolean;
 }
 
 export interface VerifyJobRequest {
@@ -82,6 +105,8 @@ export interface ForgetJobRequest {
   readonly policy?: Readonly<Record<string, number | readonly string[]>>;
   readonly prune: boolean;
   readonly priority: number;
+  /** A layered dataset's retention: the policy applies to this endpoint's snapshots that selected these layers, and to those layers' snapshots. */
+  readonly layered?: LayeredJobSpec;
 }
 
 export type JobRequest = BackupJobRequest | RestoreJobRequest | VerifyJobRequest | ForgetJobRequest;

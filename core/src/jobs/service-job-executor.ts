@@ -17,6 +17,11 @@ import type { RepositoryProvider } from './repository-provider';
 import { verifySnapshotData } from './verify-snapshot';
 import { holdReferencedLayers } from '../layers/layer-references';
 import type { JournalRegistry } from '../journal/journal-registry';
+import type { LayeredBackupService } from '../layers/layered-backup-service';
+import type { LayeredRestoreService } from '../layers/layered-restore-service';
+import { layeredRecordOf } from '../layers/endpoint-snapshot';
+import { layeredRetentionCandidates, runLayeredBackup, runLayeredRestore, storedLayers } from './layered-jobs';
+import type { LayeredJobContext } from './layered-jobs';
 
 export interface ServiceJobExecutorDeps {
   readonly backup: BackupService;
@@ -28,6 +33,9 @@ export interface ServiceJobExecutorDeps {
   readonly compressionLevelOf?: (repository: string) => number | undefined;
   /** The host's change journals; a dataset's backup uses its own (see JournalRegistry.forBackup). */
   readonly journals?: JournalRegistry;
+  /** Layered endpoints (docs/layers.md): backups of layered datasets and restores of endpoint snapshots. Without them such jobs fail with E_NOT_SUPPORTED. */
+  readonly layeredBackup?: LayeredBackupService;
+  readonly layeredRestore?: LayeredRestoreService;
 }
 
 /**
@@ -66,6 +74,7 @@ export class ServiceJobExecutor implements JobExecutor {
     const snapshotId = job.result?.snapshotId;
     if (request.kind !== 'backup' || typeof snapshotId !== 'string') throw new EbmError('E_INTERNAL', `job ${job.id}: only a backup with a snapshot can be verified`);
     const repo = await this.#deps.repositories.open(request.repository);
+    if (request.layered !== undefined) return this.#verifyLayers(job, repo, snapshotId, signal);
     return withSharedLock(repo, `verify ${snapshotId.slice(0, 8)}`, async () => {
       const snapshot = await loadSnapshot(repo, snapshotId);
       const parentId = job.result?.parent;
@@ -76,8 +85,38 @@ export class ServiceJobExecutor implements JobExecutor {
     });
   }
 
+  /** A layered backup's endpoint snapshot has an empty tree: its verification re-reads the layer snapshots it stored. */
+  async #verifyLayers(job: Job, repo: Repository, snapshotId: string, signal: AbortSignal): Promise<Record<string, JsonValue>> {
+    return withSharedLock(repo, `verify ${snapshotId.slice(0, 8)} (layers)`, async () => {
+      const totals = { packsRead: 0, blobsRead: 0, trees: 0 };
+      for (const stored of storedLayers(job.result)) {
+        const snapshot = await loadSnapshot(repo, stored.snapshot);
+        const parent = stored.parent !== undefined ? await loadSnapshot(repo, stored.parent).catch(() => undefined) : undefined;
+        const v = await verifySnapshotData(repo, snapshot, { ...(parent ? { parent } : {}), signal });
+        totals.packsRead += v.packsRead;
+        totals.blobsRead += v.blobsRead;
+        totals.trees += v.trees;
+      }
+      job.log('info', `verified endpoint snapshot ${snapshotId.slice(0, 8)}: ${totals.packsRead} pack(s), ${totals.blobsRead} blob(s) of its stored layers re-read`);
+      return { snapshotId, ...totals };
+    });
+  }
+
+  #layeredContext(job: Job, signal: AbortSignal): LayeredJobContext {
+    return {
+      jobId: job.id, signal,
+      ...(this.#deps.host !== undefined ? { host: this.#deps.host } : {}),
+      log: (level, message, fields) => job.log(level, message, fields),
+      onProgress: (p) => job.setProgress(p),
+    };
+  }
+
   async #backup(job: Job, repo: Repository, request: BackupJobRequest, signal: AbortSignal): Promise<Record<string, JsonValue>> {
     const compressionLevel = request.compressionLevel ?? this.#deps.compressionLevelOf?.(request.repository);
+    if (request.layered !== undefined) {
+      if (this.#deps.layeredBackup === undefined) throw new EbmError('E_NOT_SUPPORTED', `dataset ${request.dataset} is a layered endpoint, and this host runs no layered backup service`);
+      return runLayeredBackup(this.#deps.layeredBackup, repo, { ...request, layered: request.layered }, compressionLevel, this.#layeredContext(job, signal));
+    }
     const journal = this.#deps.journals?.forBackup(request.dataset, request.source);
     const report = await this.#deps.backup.backup({
       ...(journal ? { changeJournal: journal } : {}),
@@ -112,6 +151,13 @@ export class ServiceJobExecutor implements JobExecutor {
 
   async #restore(job: Job, repo: Repository, request: RestoreJobRequest, signal: AbortSignal): Promise<Record<string, JsonValue>> {
     const snapshot = await findSnapshot(repo, request.snapshot);
+    if (layeredRecordOf(snapshot) !== undefined) {
+      if (this.#deps.layeredRestore === undefined) throw new EbmError('E_NOT_SUPPORTED', `snapshot ${snapshot.id.slice(0, 8)} is a layered endpoint snapshot, and this host runs no layered restore service`);
+      return runLayeredRestore(this.#deps.layeredRestore, repo, snapshot, request, this.#layeredContext(job, signal));
+    }
+    if (request.layer !== undefined || request.native) {
+      throw new EbmError('E_USAGE', `snapshot ${snapshot.id.slice(0, 8)} (${snapshot.dataset}) is not a layered endpoint snapshot: restore it without layer/native`, { subject: snapshot.id });
+    }
     const result = await this.#deps.restore.restore({
       repository: repo,
       snapshot,
@@ -148,17 +194,18 @@ export class ServiceJobExecutor implements JobExecutor {
       let removed = 0;
       if (request.policy !== undefined) {
         const listing = await listSnapshots(repo);
-        const snapshots = listing.snapshots.filter((s) => request.dataset === undefined || s.dataset === request.dataset);
-        const decision = applyForgetPolicy(snapshots, request.policy as ForgetPolicy);
+        const candidates = request.layered !== undefined
+          ? layeredRetentionCandidates(listing.snapshots, request.layered, request.policy as ForgetPolicy)
+          : applyForgetPolicy(listing.snapshots.filter((s) => request.dataset === undefined || s.dataset === request.dataset), request.policy as ForgetPolicy).remove.map((r) => r.snapshot);
         // Layered endpoints: layer snapshots an endpoint snapshot names are kept (core/src/layers/layer-references.ts).
-        const { remove, held } = holdReferencedLayers(listing.snapshots, decision.remove.map((r) => r.snapshot), listing.failures.length);
+        const { remove, held } = holdReferencedLayers(listing.snapshots, candidates, listing.failures.length);
         for (const h of held) job.log('info', `forget: keeping ${h.snapshot.id.slice(0, 8)} (${h.reason})`);
         for (const r of remove.map((snapshot) => ({ snapshot }))) {
           if (signal.aborted) throw new EbmError('E_CANCELLED', `${request.kind} job ${job.id} was cancelled after removing ${removed} snapshot(s)`);
           await removeSnapshot(repo, r.snapshot.id);
           removed++;
         }
-        job.log('info', `forget: removed ${removed} snapshot(s), kept ${decision.keep.length}`);
+        job.log('info', `forget: removed ${removed} snapshot(s)${held.length > 0 ? `, kept ${held.length} the policy would remove (layers in use)` : ''}`);
       }
       if (!request.prune) return { snapshotsRemoved: removed };
       const report = await prune(repo, { signal, onProgress: (p) => job.setProgress({ files: p.done, ...(p.total !== undefined ? { totalFiles: p.total } : {}), currentPath: p.phase }) });

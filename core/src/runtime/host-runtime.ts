@@ -26,6 +26,8 @@ import { RuntimeQueries } from './runtime-queries';
 import { LearnedCostsFile } from './learned-costs-file';
 import { HostCatalog } from './catalog-sync';
 import { JournalRegistry } from '../journal/journal-registry';
+import { LayeredBackupService } from '../layers/layered-backup-service';
+import { LayeredRestoreService } from '../layers/layered-restore-service';
 import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
 
 export interface HostRuntimeOptions {
@@ -90,6 +92,8 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
         repositories,
         compressionLevelOf: (name) => repositories.entry(name).compressionLevel,
         journals,
+        layeredBackup: container.resolve(LayeredBackupService),
+        layeredRestore: container.resolve(LayeredRestoreService),
       }),
       costs,
       budgets: config.budgets,
@@ -194,7 +198,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
 
   async startRestore(request: StartRestoreRequest): Promise<JobRecord> {
     const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
-    const job = this.#submit({ kind: 'restore', repository, snapshot: snapshot.id, target: request.target, includes: [...request.include], overwrite: request.overwrite, priority: 0 });
+    const job = this.#submit({ kind: 'restore', repository, snapshot: snapshot.id, target: request.target, includes: [...request.include], overwrite: request.overwrite, priority: 0, ...(request.layer !== undefined ? { layer: request.layer } : {}), ...(request.native ? { native: true } : {}) });
     return this.queue.record(job.id)!;
   }
 
@@ -205,7 +209,9 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
       kind: 'backup',
       dataset: dataset.name,
       repository: dataset.repository,
-      translator: dataset.translator,
+      ...(dataset.layered !== undefined
+        ? { provider: dataset.layered.provider, endpoint: dataset.layered.endpoint, ...(dataset.layered.layers.length > 0 ? { layers: [...dataset.layered.layers] } : {}) }
+        : { translator: dataset.translator }),
       source: dataset.source,
       options: dataset.options,
       tags: [...new Set([...dataset.tags, ...(options.tags ?? [])])],
@@ -237,7 +243,8 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     const dataset = this.config.datasets[(job.request as { dataset: string }).dataset];
     if (!dataset?.retention) return;
     try {
-      this.#submit({ kind: 'forget', repository: dataset.repository, dataset: dataset.name, policy: { ...dataset.retention }, prune: true, priority: -10 });
+      const layered = dataset.layered !== undefined ? { endpoint: dataset.layered.endpoint, layers: [...dataset.layered.layers] } : {};
+      this.#submit({ kind: 'forget', repository: dataset.repository, dataset: dataset.name, policy: { ...dataset.retention }, prune: true, priority: -10, ...layered });
     } catch (err) {
       this.log.warn('retention not applied', { dataset: dataset.name, error: (err as Error).message });
     }

@@ -15,7 +15,8 @@ import { normalizeInclude } from '../restore/restore-service';
 import type { RepositoryRegistry } from './repository-registry';
 import type { EventBridge } from './event-bridge';
 import type { HostCatalog } from './catalog-sync';
-import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, HostStatus, RuntimeMetrics, SnapshotFilter } from '../api/runtime-facade';
+import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, RuntimeMetrics, SnapshotFilter, SnapshotSelector } from '../api/runtime-facade';
+import { describeEndpointLayers, layerSnapshot } from './endpoint-layers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -87,8 +88,21 @@ export abstract class RuntimeQueries {
     return out.sort((a, b) => (a.time < b.time ? 1 : -1)).slice(0, filter.limit);
   }
 
-  async browse(request: BrowseRequest): Promise<BrowseListing> {
+  async listLayers(request: SnapshotSelector): Promise<EndpointLayers> {
     const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+    return describeEndpointLayers(await this.repositories.open(repository), repository, snapshot);
+  }
+
+  async browse(request: BrowseRequest): Promise<BrowseListing> {
+    const found = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+    const { repository } = found;
+    // endpoint → layer → files: with `layer`, the layer's own snapshot is listed (as stored).
+    const snapshot = request.layer !== undefined ? await layerSnapshot(await this.repositories.open(repository), found.snapshot, request.layer) : found.snapshot;
+    const layered = request.layer !== undefined ? { endpoint: found.snapshot.id, layer: request.layer } : {};
+    return { ...(await this.#browseSnapshot(repository, snapshot, request)), ...layered };
+  }
+
+  async #browseSnapshot(repository: string, snapshot: SnapshotRecord, request: BrowseRequest): Promise<BrowseListing> {
     const fromCatalog = this.catalog.listDirectory(snapshot.id, normalizeInclude(request.path));
     if (fromCatalog !== undefined) {
       return {

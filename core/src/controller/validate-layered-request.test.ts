@@ -1,0 +1,49 @@
+import * as path from 'node:path';
+import { isEbmError } from '@ebm/sdk';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { validateRequest } from './validate-request';
+
+/** The real first-party plugins (a translator and the overlay layer provider), as the host discovers them. */
+const plugins = PluginRegistry.discover({ dirs: [path.resolve(__dirname, '../../../plugins')], pluginPath: '' });
+const context = { repositories: ['main'], plugins };
+
+function rejection(input: unknown): string {
+  try {
+    validateRequest(input, context);
+  } catch (err) {
+    expect(isEbmError(err) && err.code).toBe('E_USAGE');
+    return (err as Error).message;
+  }
+  throw new Error('expected the request to be rejected');
+}
+
+const layered = { kind: 'backup', dataset: 'web1-data', repository: 'main', provider: 'overlay', source: 'overlayfs:/mnt/web1' };
+
+describe('validateRequest: layered endpoints', () => {
+  it('a layered backup names its provider; endpoint defaults to the dataset, layers to all', () => {
+    expect(validateRequest(layered, context)).toMatchObject({ translator: 'overlay', layered: { endpoint: 'web1-data', layers: [] } });
+    expect(validateRequest({ ...layered, endpoint: 'web1', layers: ['upper', 'upper', 'apps'] }, context)).toMatchObject({ layered: { endpoint: 'web1', layers: ['upper', 'apps'] } });
+    expect(validateRequest({ kind: 'backup', dataset: 'home', repository: 'main', source: '/home' }, context)).not.toHaveProperty('layered');
+  });
+
+  it('refuses a translator as provider, a provider as translator, both at once, and layer fields on ordinary requests', () => {
+    expect(rejection({ ...layered, provider: 'filesystem' })).toMatch(/provider: plugin 'filesystem' is a translator, not a layer provider/);
+    expect(rejection({ ...layered, provider: 'nope' })).toMatch(/provider: no installed layer provider 'nope' \(available: overlay\)/);
+    expect(rejection({ ...layered, translator: 'filesystem' })).toMatch(/translator: give either provider .* or translator, not both/);
+    const { provider: _p, ...plain } = layered;
+    expect(rejection({ ...plain, translator: 'overlay' })).toMatch(/translator: plugin 'overlay' is a layer-provider, not a translator/);
+    expect(rejection({ ...plain, layers: ['upper'] })).toMatch(/layers: applies to layered endpoints only/);
+    expect(rejection({ ...layered, endpoint: '../x' })).toMatch(/endpoint: /);
+  });
+
+  it('restore requests may pick one layer or the native layout, not both; forget may carry a layered retention', () => {
+    const restore = { kind: 'restore', repository: 'main', snapshot: 'abcd1234', target: '/restore' };
+    expect(validateRequest({ ...restore, layer: 'upper' }, context)).toMatchObject({ layer: 'upper' });
+    expect(validateRequest({ ...restore, native: true }, context)).toMatchObject({ native: true });
+    expect(validateRequest(restore, context)).not.toHaveProperty('native');
+    expect(rejection({ ...restore, layer: 'upper', native: true })).toMatch(/native: layer restores one layer as stored/);
+    const forget = { kind: 'forget', repository: 'main', dataset: 'web1-data', policy: { keepLast: 2 } };
+    expect(validateRequest({ ...forget, endpoint: 'web1', layers: ['upper'] }, context)).toMatchObject({ layered: { endpoint: 'web1', layers: ['upper'] } });
+    expect(rejection({ ...forget, layers: ['upper'] })).toMatch(/layers: applies to layered endpoints only/);
+  });
+});
