@@ -23,6 +23,8 @@ import { registerCatalog } from './commands/catalog';
 import { registerFind } from './commands/find';
 import { registerExportImport } from './commands/export-import';
 import { registerDiscover } from './commands/discover';
+import { registerSynthesize } from './commands/synthesize';
+import { registerRebase } from './commands/rebase';
 
 /** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 
@@ -53,7 +55,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport, registerDiscover]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport, registerDiscover, registerSynthesize, registerRebase]) {
     register(program, run);
   }
   return program;

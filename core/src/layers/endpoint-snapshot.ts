@@ -11,6 +11,15 @@ import type { Snapshot } from '../repository/types';
  */
 export const LAYERED_FORMAT = 'ebm-layered-endpoint';
 export const LAYERED_VERSION = 1;
+/**
+ * The version of a record one of whose layers names a layered snapshot (a
+ * base stored as an older base plus a delta): a version-1 reader would
+ * restore that layer's empty tree and silently lose the base, so it must
+ * refuse such a record. Writers use it only when a layer nests
+ * (saveEndpointSnapshot decides); readers read both.
+ */
+export const LAYERED_NESTED_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [LAYERED_VERSION, LAYERED_NESTED_VERSION];
 /** Tag of every layer snapshot of an immutable layer (stored once per repository). */
 export const BASE_TAG = 'base';
 /** Tag of every layer snapshot (base or mutable). */
@@ -69,8 +78,8 @@ export function layeredRecordOf(snapshot: Pick<Snapshot, 'meta'> & { readonly id
   };
   const r = raw as Partial<Record<keyof LayeredRecord, JsonValue>>;
   if (typeof r !== 'object' || r === null || r.format !== LAYERED_FORMAT) return bad('format is not ebm-layered-endpoint');
-  if (r.version !== LAYERED_VERSION) {
-    throw new EbmError('E_UNSUPPORTED_FORMAT', `${what} is a layered-endpoint record of version ${JSON.stringify(r.version)}; this ebm reads version ${LAYERED_VERSION}: upgrade ebm`, { subject: snapshot.id ?? 'snapshot' });
+  if (!READABLE_VERSIONS.includes(r.version)) {
+    throw new EbmError('E_UNSUPPORTED_FORMAT', `${what} is a layered-endpoint record of version ${JSON.stringify(r.version)}; this ebm reads versions ${READABLE_VERSIONS.join(' and ')}: upgrade ebm`, { subject: snapshot.id ?? 'snapshot' });
   }
   if (typeof r.layout !== 'string' || !(LAYER_LAYOUTS as readonly string[]).includes(r.layout)) return bad('unknown layout');
   if (!Array.isArray(r.layers) || r.layers.length === 0) return bad('no layers');

@@ -74,7 +74,7 @@ describe('layer references: forget and check rules', () => {
 
   it('reads its own record back and refuses a newer record version', () => {
     expect(layeredRecordOf(epOld)!.layers.map((l) => l.snapshot)).toEqual([base.id, upperOld.id]);
-    const newer = { ...epOld, meta: { layered: { ...(epOld.meta!.layered as object), version: 2 } } };
-    expect(() => layeredRecordOf(newer)).toThrow(/version 2/);
+    const newer = { ...epOld, meta: { layered: { ...(epOld.meta!.layered as object), version: 3 } } };
+    expect(() => layeredRecordOf(newer)).toThrow(/version 3/);
   });
 });

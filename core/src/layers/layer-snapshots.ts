@@ -17,10 +17,17 @@ export async function layerSnapshotOf(repo: Repository, endpoint: SnapshotRecord
   const ref = findLayer(record.layers, layerId);
   const missing = (): EbmError => new EbmError('E_SNAPSHOT_NOT_FOUND', `layer ${ref.id} of endpoint snapshot ${endpoint.id.slice(0, 8)} has no stored snapshot${ref.snapshot ? ` (${ref.snapshot.slice(0, 8)} is gone)` : ''}`, { subject: ref.snapshot ?? ref.id });
   if (ref.snapshot === null) throw missing();
+  let snapshot: SnapshotRecord;
   try {
-    return await loadSnapshot(repo, ref.snapshot);
+    snapshot = await loadSnapshot(repo, ref.snapshot);
   } catch (err) {
     if (isEbmError(err) && err.code === 'E_STORAGE_NOT_FOUND') throw missing();
     throw err;
   }
+  // A base stored as an older base plus a delta has no tree of its own: name its parts.
+  const parts = layeredRecordOf(snapshot)?.layers;
+  if (parts !== undefined) {
+    throw new EbmError('E_USAGE', `layer ${ref.id} of endpoint snapshot ${endpoint.id.slice(0, 8)} is stored as layers ${parts.map((l) => l.id).join(', ')} (snapshot ${snapshot.id.slice(0, 8)}): list one with ebm ls ${snapshot.id.slice(0, 8)} --layer ID`, { subject: ref.id });
+  }
+  return snapshot;
 }

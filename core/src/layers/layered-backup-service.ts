@@ -12,6 +12,8 @@ import { baseLayerDataset, BASE_TAG, LAYER_TAG, LAYERED_FORMAT, LAYERED_VERSION,
 import type { EndpointLayerRef, LayeredRecord } from './endpoint-snapshot';
 import { saveEndpointSnapshot } from './save-endpoint-snapshot';
 import { selectLayers } from './layer-selection';
+import { storeBaseUpdate } from './base-update';
+import { baseNameTag } from './delta-base';
 
 export interface LayeredBackupRequest {
   readonly repository: Repository;
@@ -33,6 +35,13 @@ export interface LayeredBackupRequest {
   /** Called before each layer is handled (for progress lines). */
   readonly onLayer?: (layer: LayerInfo, action: 'store' | 'reference' | 'previous') => void;
   readonly onWarning?: (warning: Warning) => void;
+  /**
+   * Names the stack's bottom (base) layer across versions (`--base-name`):
+   * its snapshot is tagged `base-name:NAME`, and a version whose digest is
+   * not stored yet is stored as the newest older version of that name plus a
+   * delta (docs/layers.md, "Base updates").
+   */
+  readonly baseName?: string;
 }
 
 /** What happened to one layer. */
@@ -44,6 +53,8 @@ export interface LayerOutcome extends EndpointLayerRef {
   readonly bytesRead: number;
   readonly bytesAdded: number;
   readonly parent?: string;
+  /** A base update: the older version this layer was stored as a delta on. */
+  readonly deltaOf?: string;
 }
 
 export interface LayeredBackupReport {
@@ -88,13 +99,14 @@ export class LayeredBackupService {
     for (const w of discovered.warnings) request.onWarning?.(w);
     checkLayerRoots(report);
     const selected = selectLayers(report.layers, request.layers);
+    if (request.baseName !== undefined) checkBaseName(report, request.baseName);
     const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset} (layers)` });
     try {
       const existing = (await listSnapshots(repo)).snapshots;
       const outcomes: LayerOutcome[] = [];
       for (const layer of report.layers) {
         if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled`);
-        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname);
+        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout });
         // A digest that appears twice in one stack is stored once: later layers see this one.
         if (outcome.action === 'stored' && outcome.snapshot !== null) existing.push(await loadSnapshot(repo, outcome.snapshot));
         outcomes.push(outcome);
@@ -119,7 +131,7 @@ export class LayeredBackupService {
     }
   }
 
-  async #layer(request: LayeredBackupRequest, layer: LayerInfo, selected: boolean, existing: readonly SnapshotRecord[], hostname: string): Promise<LayerOutcome> {
+  async #layer(request: LayeredBackupRequest, layer: LayerInfo, selected: boolean, existing: readonly SnapshotRecord[], hostname: string, stack: Pick<LayeredRecord, 'provider' | 'layout'>): Promise<LayerOutcome> {
     const base = { id: layer.id, kind: layer.kind, order: layer.order, immutable: layer.immutable, ...(layer.digest ? { digest: layer.digest } : {}) };
     const dataset = layer.immutable && layer.digest ? baseLayerDataset(layer.digest) : mutableLayerDataset(request.dataset, layer.id);
     // A base layer is shared by every endpoint of every host: any host's snapshot of that digest will do.
@@ -133,13 +145,27 @@ export class LayeredBackupService {
       request.onLayer?.(layer, 'reference');
       return { ...base, ...unread, snapshot: previous.id, action: 'referenced' };
     }
+    const nameTag = request.baseName !== undefined && layer.order === 0 ? baseNameTag(request.baseName) : undefined;
+    const older = nameTag === undefined ? undefined : existing.filter((s) => s.tags.includes(nameTag) && s.tags.includes(BASE_TAG) && s.dataset !== dataset).pop();
     request.onLayer?.(layer, 'store');
+    if (nameTag !== undefined && older !== undefined) {
+      const update = await storeBaseUpdate(this.backups, {
+        repository: request.repository, layer, dataset, older, nameTag, host: hostname, provider: stack.provider, layout: stack.layout,
+        ...(request.compressionLevel !== undefined ? { compressionLevel: request.compressionLevel } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+        ...(request.onWarning ? { onWarning: request.onWarning } : {}),
+      });
+      return {
+        ...base, dataset, snapshot: update.snapshot.id, action: 'stored', deltaOf: older.id,
+        files: update.snapshot.summary.files, filesRead: update.filesRead, bytesRead: update.bytesRead, bytesAdded: update.bytesAdded,
+      };
+    }
     const done = await this.backups.backup({
       repository: request.repository,
       translator: LAYER_TRANSLATOR,
       source: layer.root!,
       dataset,
-      tags: layer.immutable ? [BASE_TAG, LAYER_TAG] : [LAYER_TAG, ...(request.tags ?? [])],
+      tags: layer.immutable ? [BASE_TAG, LAYER_TAG, ...(nameTag ? [nameTag] : [])] : [LAYER_TAG, ...(request.tags ?? [])],
       options: { xattrs: true },
       full: Boolean(request.full),
       host: hostname,
@@ -153,6 +179,15 @@ export class LayeredBackupService {
       files: s.files, filesRead: s.filesRead, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded,
       ...(done.parent ? { parent: done.parent } : {}),
     };
+  }
+}
+
+/** --base-name names the bottom layer, which must be a base (immutable, with a digest). */
+function checkBaseName(report: LayerReport, name: string): void {
+  const bottom = report.layers[0]!;
+  if (name === '' || /[\s,]/.test(name)) throw new EbmError('E_USAGE', `--base-name ${JSON.stringify(name)}: give a non-empty name without spaces or commas`);
+  if (!bottom.immutable || bottom.digest === undefined) {
+    throw new EbmError('E_USAGE', `--base-name ${name}: the bottom layer ${bottom.id} of ${report.source} is not an immutable layer with a digest, so it cannot be a versioned base`, { subject: bottom.id });
   }
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { inject, injectable } from 'tsyringe';
-import { decodeTree, EbmError, isEbmError } from '@ebm/sdk';
+import { decodeTree, EbmError } from '@ebm/sdk';
 import type { ProgressUpdate, RestoreTaskResult, Warning } from '@ebm/sdk';
 import { RestoreService } from '../restore/restore-service';
 import { RepositoryBlobServer } from '../backup/repository-blob-server';
@@ -9,10 +9,11 @@ import { acquireLock } from '../locks/lock';
 import { BlobStore } from '../repository/blob-store';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/types';
-import { loadSnapshot } from '../snapshots/snapshot-store';
 import { layeredRecordOf } from './endpoint-snapshot';
 import type { EndpointLayerRef, LayeredRecord } from './endpoint-snapshot';
 import { findLayer } from './layer-selection';
+import { expandLayerStack } from './layer-stack';
+import type { StackLayer } from './layer-stack';
 import { mergeLayerTrees } from './merge-layer-trees';
 import { MergedTreeServer } from './merged-tree-server';
 
@@ -61,8 +62,7 @@ export class LayeredRestoreService {
   async restore(request: LayeredRestoreRequest): Promise<LayeredRestoreResult> {
     const record = layeredRecordOf(request.snapshot);
     if (record === undefined) throw new EbmError('E_USAGE', `snapshot ${request.snapshot.id.slice(0, 8)} is not a layered endpoint snapshot (it has no layers); restore it without --flatten/--native/--layer`, { subject: request.snapshot.id });
-    const wanted = request.layer !== undefined ? [findLayer(record.layers, request.layer)] : record.layers;
-    const layers = await loadLayerSnapshots(request.repository, request.snapshot, wanted);
+    const layers = request.layer !== undefined ? await oneLayer(request.repository, request.snapshot, record, request.layer) : await expandLayerStack(request.repository, request.snapshot);
     if (request.layer !== undefined || request.mode === 'native') return this.#separate(request, record, layers);
     return this.#flatten(request, layers);
   }
@@ -120,31 +120,22 @@ export class LayeredRestoreService {
   }
 }
 
-interface Loaded {
-  readonly ref: EndpointLayerRef;
-  readonly snapshot: SnapshotRecord;
-}
+type Loaded = StackLayer;
 
-/** Loads the layer snapshots; any that is missing stops the restore before anything is written, naming them all. */
-async function loadLayerSnapshots(repo: Repository, endpoint: SnapshotRecord, refs: readonly EndpointLayerRef[]): Promise<Loaded[]> {
-  const loaded: Loaded[] = [];
-  const missing: string[] = [];
-  for (const ref of refs) {
-    if (ref.snapshot === null) {
-      missing.push(`${ref.id} (never stored)`);
-      continue;
-    }
-    try {
-      loaded.push({ ref, snapshot: await loadSnapshot(repo, ref.snapshot) });
-    } catch (err) {
-      if (!isEbmError(err) || err.code !== 'E_STORAGE_NOT_FOUND') throw err;
-      missing.push(`${ref.id} (snapshot ${ref.snapshot.slice(0, 8)} is gone)`);
-    }
+/**
+ * `--layer ID`: a layer of the record, or of a nested layered layer (a base
+ * stored as an older base plus a delta: `lower-0.previous`, `lower-0.delta`).
+ * A nested layer named by its outer id is refused, naming its parts: it is
+ * not one stored layer.
+ */
+async function oneLayer(repo: Repository, endpoint: SnapshotRecord, record: LayeredRecord, id: string): Promise<Loaded[]> {
+  const outer = record.layers.find((l) => l.id === id);
+  const found = outer !== undefined ? await expandLayerStack(repo, endpoint, [outer]) : (await expandLayerStack(repo, endpoint)).filter((l) => l.ref.id === id);
+  if (found.length === 0) findLayer(record.layers, id); // throws E_USAGE listing the layers
+  if (found.length > 1) {
+    throw new EbmError('E_USAGE', `--layer ${id}: that layer is stored as ${found.length} layers (${found.map((l) => l.ref.id).join(', ')}); name one of them, or restore the endpoint flattened`, { subject: id });
   }
-  if (missing.length > 0) {
-    throw new EbmError('E_SNAPSHOT_NOT_FOUND', `endpoint snapshot ${endpoint.id.slice(0, 8)} (${endpoint.dataset}) lacks layer(s) ${missing.join(', ')}: restore the layers that exist with --layer ID, or back the endpoint up again with those layers selected`, { subject: endpoint.id });
-  }
-  return loaded;
+  return found;
 }
 
 /** `<order>-<id>`, the id made a safe file name (Docker ids hold ':'). */

@@ -1,14 +1,7 @@
-import { computeBlobId, encodeTree } from '@ebm/sdk';
 import type { EntryMetadata, TreeEntry, Warning } from '@ebm/sdk';
 import { isMetacopy, isOpaque, isWhiteout, redirectOf, withoutOverlayXattrs } from './overlay-marks';
-
-/** A directory of the in-memory merged view: name → node. */
-type Dir = ReadonlyMap<string, Node>;
-interface Node {
-  readonly entry: TreeEntry;
-  /** Children of a directory (its `subtree` is re-derived when the view is encoded). */
-  readonly children?: Dir;
-}
+import { encodeView, loadView } from './layer-view';
+import type { ViewDir as Dir, ViewNode as Node } from './layer-view';
 
 export interface LayerTree {
   /** Root tree blob id of the layer snapshot. */
@@ -23,6 +16,13 @@ export interface MergedTrees {
   readonly root?: EntryMetadata;
   /** Every tree blob of the merged view: id (HMAC under the repository's id key) → plaintext. */
   readonly blobs: ReadonlyMap<string, Buffer>;
+  readonly warnings: readonly Warning[];
+}
+
+/** The merged view in memory (see mergeLayerTrees), before it is encoded. */
+export interface MergedView {
+  readonly view: Dir;
+  readonly root?: EntryMetadata;
   readonly warnings: readonly Warning[];
 }
 
@@ -42,14 +42,16 @@ export interface MergedTrees {
  * is built in memory (every layer's trees are loaded once).
  */
 export async function mergeLayerTrees(layers: readonly LayerTree[], load: (id: string) => Promise<readonly TreeEntry[]>, idKey: Uint8Array): Promise<MergedTrees> {
+  const { view, root, warnings } = await mergeLayerViews(layers, load);
+  const blobs = new Map<string, Buffer>();
+  const { tree } = encodeView(view, idKey, blobs);
+  return { tree, ...(root ? { root } : {}), blobs, warnings };
+}
+
+/** mergeLayerTrees without the encoding: the merged view in memory (directory tallies are recomputed when it is encoded). */
+export async function mergeLayerViews(layers: readonly LayerTree[], load: (id: string) => Promise<readonly TreeEntry[]>): Promise<MergedView> {
   const warnings: Warning[] = [];
-  const expand = async (id: string): Promise<Dir> => {
-    const out = new Map<string, Node>();
-    for (const entry of await load(id)) {
-      out.set(entry.name, entry.kind === 'dir' && entry.subtree !== undefined ? { entry, children: await expand(entry.subtree) } : { entry });
-    }
-    return out;
-  };
+  const expand = (id: string): Promise<Dir> => loadView(id, load);
   let merged: Dir = new Map();
   for (const layer of layers) {
     const below = merged;
@@ -87,15 +89,6 @@ export async function mergeLayerTrees(layers: readonly LayerTree[], load: (id: s
     };
     merged = apply(below, await expand(layer.tree), '');
   }
-  const blobs = new Map<string, Buffer>();
-  const encode = (dir: Dir): string => {
-    const entries = [...dir.values()].map(({ entry, children }) => (entry.kind === 'dir' ? { ...entry, subtree: encode(children ?? new Map()) } : entry));
-    const bytes = encodeTree(entries);
-    const id = computeBlobId(idKey, bytes);
-    blobs.set(id, bytes);
-    return id;
-  };
-  const tree = encode(merged);
   const top = layers[layers.length - 1]?.root;
-  return { tree, ...(top ? { root: withoutOverlayXattrs(top) } : {}), blobs, warnings };
+  return { view: merged, ...(top ? { root: withoutOverlayXattrs(top) } : {}), warnings };
 }

@@ -1,11 +1,14 @@
 import * as os from 'node:os';
-import { computeBlobId, encodeTree } from '@ebm/sdk';
+import { computeBlobId, encodeTree, isEbmError } from '@ebm/sdk';
+import type { JsonValue } from '@ebm/sdk';
 import { BlobStore } from '../repository/blob-store';
 import type { Repository } from '../repository/repository';
 import type { Snapshot, SnapshotRecord } from '../repository/types';
-import { saveSnapshot } from '../snapshots/snapshot-store';
-import { ENDPOINT_TAG, layeredMeta } from './endpoint-snapshot';
+import { loadSnapshot, saveSnapshot } from '../snapshots/snapshot-store';
+import { ENDPOINT_TAG, LAYERED_NESTED_VERSION, LAYERED_VERSION, layeredMeta, layeredRecordOf } from './endpoint-snapshot';
 import type { LayeredRecord } from './endpoint-snapshot';
+import { DERIVED_FORMAT, DERIVED_VERSION } from './derived-snapshot';
+import type { DerivedRecord } from './derived-snapshot';
 
 export interface EndpointSnapshotInput {
   readonly record: LayeredRecord;
@@ -17,6 +20,10 @@ export interface EndpointSnapshotInput {
   readonly started: number;
   /** Per-layer statistics summed into the endpoint's summary. */
   readonly totals: readonly { readonly files: number; readonly filesRead: number; readonly bytesRead: number; readonly bytesAdded: number }[];
+  /** False for a layered snapshot that is not an endpoint (a base stored as an older base plus a delta): no `endpoint` tag. */
+  readonly endpoint?: boolean;
+  /** How ebm computed it, when it did (rebase, a base update): stored as `meta.derived`. */
+  readonly derived?: Omit<DerivedRecord, 'format' | 'version'>;
 }
 
 /**
@@ -34,6 +41,8 @@ export async function saveEndpointSnapshot(repo: Repository, input: EndpointSnap
     await store.saveBlob('tree', tree, empty);
     await store.flush();
   }
+  // A layer naming a layered snapshot (a delta-stored base) needs a reader that expands it.
+  const record: LayeredRecord = { ...input.record, version: (await namesLayered(repo, input.record)) ? LAYERED_NESTED_VERSION : LAYERED_VERSION };
   const sum = (k: 'files' | 'filesRead' | 'bytesRead' | 'bytesAdded'): number => input.totals.reduce((n, t) => n + t[k], 0);
   const snapshot: Snapshot = {
     v: 1,
@@ -43,7 +52,7 @@ export async function saveEndpointSnapshot(repo: Repository, input: EndpointSnap
     dataset: input.dataset,
     translator: { id: input.record.provider.id, version: input.record.provider.version },
     source: input.record.source,
-    tags: [...new Set([ENDPOINT_TAG, ...input.tags])].sort(),
+    tags: [...new Set([...(input.endpoint === false ? [] : [ENDPOINT_TAG]), ...input.tags])].sort(),
     ...(input.parent ? { parent: input.parent } : {}),
     tree,
     summary: {
@@ -55,10 +64,26 @@ export async function saveEndpointSnapshot(repo: Repository, input: EndpointSnap
       durationMs: Date.now() - input.started,
       warnings: [], warningsDropped: 0,
     },
-    meta: layeredMeta(input.record),
+    meta: {
+      ...layeredMeta(record),
+      ...(input.derived ? { derived: JSON.parse(JSON.stringify({ format: DERIVED_FORMAT, version: DERIVED_VERSION, ...input.derived })) as JsonValue } : {}),
+    },
   };
   const snapshotId = await saveSnapshot(repo, snapshot);
   return { snapshotId, snapshot: { ...snapshot, id: snapshotId } };
+}
+
+/** Whether any layer of the record names a layered snapshot (a missing one counts as not layered: check reports it). */
+async function namesLayered(repo: Repository, record: LayeredRecord): Promise<boolean> {
+  for (const l of record.layers) {
+    if (l.snapshot === null) continue;
+    try {
+      if (layeredRecordOf(await loadSnapshot(repo, l.snapshot)) !== undefined) return true;
+    } catch (err) {
+      if (!isEbmError(err) || err.code !== 'E_STORAGE_NOT_FOUND') throw err;
+    }
+  }
+  return false;
 }
 
 function username(): string {

@@ -20,6 +20,7 @@ export interface LayeredBackupOptions {
   full?: boolean;
   host?: string;
   compressionLevel?: number;
+  baseName?: string;
   [plugin: string]: unknown;
 }
 
@@ -45,6 +46,7 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
     dataset: opts.dataset,
     providerOptions: options,
     ...(opts.layers ? { layers: opts.layers } : {}),
+    ...(opts.baseName !== undefined ? { baseName: opts.baseName } : {}),
     tags: opts.tag ?? [],
     full: Boolean(opts.full),
     ...(opts.host ? { host: opts.host } : {}),
@@ -56,7 +58,8 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
   const s = report.snapshot.summary;
   ctx.output.info(`endpoint snapshot ${report.snapshotId.slice(0, 8)} saved (dataset ${opts.dataset}, ${report.report.layout}, ${report.layers.length} layers)`);
   for (const l of report.layers) {
-    const what = l.action === 'stored' ? `stored ${l.snapshot!.slice(0, 8)}${l.parent ? ` (incremental on ${l.parent.slice(0, 8)})` : ''}: ${l.filesRead} files / ${formatBytes(l.bytesRead)} read, ${formatBytes(l.bytesAdded)} added`
+    const what = l.action === 'stored' && l.deltaOf ? `new base version ${l.snapshot!.slice(0, 8)} stored as ${l.deltaOf.slice(0, 8)} + delta: ${l.filesRead} files / ${formatBytes(l.bytesRead)} read, ${formatBytes(l.bytesAdded)} added`
+      : l.action === 'stored' ? `stored ${l.snapshot!.slice(0, 8)}${l.parent ? ` (incremental on ${l.parent.slice(0, 8)})` : ''}: ${l.filesRead} files / ${formatBytes(l.bytesRead)} read, ${formatBytes(l.bytesAdded)} added`
       : l.action === 'referenced' ? `referenced base ${l.snapshot!.slice(0, 8)}: nothing read`
       : l.action === 'previous' ? `not selected: latest snapshot ${l.snapshot!.slice(0, 8)}`
       : 'not selected and never stored: MISSING from this endpoint snapshot';

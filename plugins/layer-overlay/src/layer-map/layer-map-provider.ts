@@ -5,6 +5,7 @@ import { throwIfCancelled } from '@ebm/sdk';
 import type { LayerChange, LayerDiscoverContext, LayerFile, LayerInfo, LayerQueryContext } from '@ebm/sdk';
 import { fsError, invalidSource } from '../shared/errors';
 import { TreeDigest } from '../shared/tree-digest';
+import { ContentHashCache } from '../shared/content-hash-cache';
 import { batched, typeOf, walkLayer } from '../shared/walk';
 import { sameContent } from './same-content';
 import { compilePattern, loadLayerMap } from './layer-map-config';
@@ -39,7 +40,7 @@ export class MappedTree {
   async describe(ctx: LayerDiscoverContext): Promise<LayerInfo[]> {
     const infos: LayerInfo[] = [];
     if (this.map.base !== undefined) {
-      const digest = new TreeDigest();
+      const digest = new TreeDigest(ContentHashCache.open(this.map.base, ctx.options));
       let files = 0;
       let bytes = 0;
       for await (const e of walkLayer(this.map.base, ctx.signal, 'discover', this.excluded)) {

@@ -6,6 +6,7 @@ import type { LayerChange, LayerDiscoverContext, LayerFile, LayerInfo, LayerKind
 import { invalidSource, PLUGIN_ID } from './errors';
 import { overlayMarks, resolveRedirect } from './overlay-marks';
 import { TreeDigest } from './tree-digest';
+import { ContentHashCache } from './content-hash-cache';
 import { batched, walkLayer } from './walk';
 import type { WalkEntry } from './walk';
 
@@ -26,7 +27,7 @@ export async function describeStack(layers: readonly DirLayer[], ctx: LayerDisco
   let totalFiles = 0;
   let totalBytes = 0;
   for (const [order, layer] of layers.entries()) {
-    const digest = layer.immutable && layer.digest === undefined ? new TreeDigest() : undefined;
+    const digest = layer.immutable && layer.digest === undefined ? new TreeDigest(ContentHashCache.open(layer.root, ctx.options)) : undefined;
     let files = 0;
     let bytes = 0;
     for await (const e of walkLayer(layer.root, ctx.signal, 'discover')) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { throwIfCancelled } from '@ebm/sdk';
 import type { WalkEntry } from './walk';
+import type { ContentHashCache } from './content-hash-cache';
 
 /** The algorithm part of a digest this plugin computes over a directory tree (not a tar stream, hence the qualifier). */
 export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
@@ -11,15 +12,21 @@ export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
  * per entry in walk order (sorted, pre-order) holding path, type, mode, owner,
  * size, the content's SHA-256 (files), the target (symlinks), rdev (devices)
  * and the overlay marks. Times are left out: the same layer unpacked on two
- * hosts at different times has the same digest. Reads every file: the cost
- * of an identity.
+ * hosts at different times has the same digest. Reads every file the
+ * `cache` does not know unchanged (see ContentHashCache): the first digest
+ * of a layer costs a full read, later ones a walk.
  */
 export class TreeDigest {
   readonly #hash = createHash('sha256');
 
+  constructor(private readonly cache?: ContentHashCache) {}
+
   async add(e: WalkEntry, signal: AbortSignal, op: string): Promise<void> {
     let content: string | number | null = null;
-    if (e.type === 'file' && !e.marks.metacopy && !e.marks.whiteout) content = await fileSha256(e.abs, signal, op);
+    if (e.type === 'file' && !e.marks.metacopy && !e.marks.whiteout) {
+      content = this.cache?.lookup(e.path, e.st) ?? (await fileSha256(e.abs, signal, op));
+      this.cache?.store(e.path, e.st, content);
+    }
     else if (e.type === 'symlink') content = await fsp.readlink(e.abs);
     else if (e.type === 'other') content = e.st.rdev;
     const marks = [e.marks.whiteout ? 'w' : '', e.marks.opaque ? 'o' : '', e.marks.metacopy ? 'm' : '', e.marks.redirect ?? ''];
@@ -28,6 +35,7 @@ export class TreeDigest {
   }
 
   digest(): string {
+    this.cache?.save();
     return `${TREE_DIGEST_ALGORITHM}:${this.#hash.digest('hex')}`;
   }
 }
