@@ -35,9 +35,10 @@ function readPasswordFile(file: string): string {
 export function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
+    // Echo off before the prompt appears: a person starts typing when they see it.
+    stdin.setRawMode?.(true);
     process.stderr.write(question);
     let value = '';
-    stdin.setRawMode?.(true);
     stdin.resume();
     stdin.setEncoding('utf8');
     const finish = (err?: Error) => {

@@ -8,20 +8,36 @@ import { EBM_MAIN, ebm, ebmOk, tempDir } from '../helpers/cli';
  * pseudo-terminal, so the password prompt and the live progress line run
  * exactly as they do for a person; the keystrokes are written to the pty.
  */
-function onTerminal(command: string, keystrokes: Array<[delayMs: number, text: string]>, env: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
+/**
+ * Each keystroke is typed once its prompt is on the screen (after the previous
+ * prompt), as a person would: a fixed delay raced the program's start on a
+ * loaded machine and typed before the terminal's echo was off.
+ */
+function onTerminal(command: string, keystrokes: Array<[afterPrompt: string, text: string]>, env: Record<string, string | undefined> = {}): Promise<{ code: number | null; screen: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
       env: { ...process.env, EBM_PASSWORD: undefined, EBM_REPOSITORY: undefined, ...env } as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let screen = '';
-    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (screen += d.toString()));
-    let at = 0;
-    for (const [delay, text] of keystrokes) {
-      at += delay;
-      setTimeout(() => child.stdin.write(text), at);
-    }
+    let next = 0;
+    let from = 0;
+    const typeWhenPrompted = (): void => {
+      while (next < keystrokes.length) {
+        const [prompt, text] = keystrokes[next]!;
+        const at = screen.indexOf(prompt, from);
+        if (at < 0) return;
+        from = at + prompt.length;
+        next++;
+        child.stdin.write(text);
+      }
+    };
+    const onData = (d: Buffer): void => {
+      screen += d.toString();
+      typeWhenPrompted();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -41,7 +57,7 @@ describe('on a terminal', () => {
 
   it('init asks for the password twice without echoing it, and the repository opens with it', async () => {
     const repo = path.join(work, 'repo');
-    const run = await onTerminal(`node ${EBM_MAIN} init -r ${repo}`, [[800, 'typed-secret\r'], [400, 'typed-secret\r']]);
+    const run = await onTerminal(`node ${EBM_MAIN} init -r ${repo}`, [['repository password:', 'typed-secret\r'], ['enter the password again:', 'typed-secret\r']]);
     expect(run.code).toBe(0);
     expect(run.screen).toContain('repository password:');
     expect(run.screen).toContain('enter the password again:');
@@ -51,7 +67,7 @@ describe('on a terminal', () => {
 
   it('init refuses two different passwords with a usage error and creates nothing', async () => {
     const repo = path.join(work, 'mismatch');
-    const run = await onTerminal(`node ${EBM_MAIN} init -r ${repo}`, [[800, 'one\r'], [400, 'two\r']]);
+    const run = await onTerminal(`node ${EBM_MAIN} init -r ${repo}`, [['repository password:', 'one\r'], ['enter the password again:', 'two\r']]);
     expect(run.code).toBe(2);
     expect(run.screen).toContain('the passwords do not match');
     expect(fs.existsSync(path.join(repo, 'config'))).toBe(false);
