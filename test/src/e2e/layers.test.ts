@@ -4,7 +4,7 @@ import { getAttributeSync } from '@napi-rs/xattr';
 import { ebm, ebmOk, summaryOf, tempDir } from '../helpers/cli';
 import type { EbmRun } from '../helpers/cli';
 import { buildBase, changeThroughMount, mountOverlay, readManifest, treeBytes, unmount } from '../helpers/overlay-fixtures';
-import { buildDockerStorage } from '../helpers/docker-storage';
+import { buildDockerStorage } from '@ebm/layer-overlay/testing';
 
 /**
  * Layered endpoints through the real CLI, on real overlayfs mounts (as

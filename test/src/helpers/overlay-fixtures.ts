@@ -1,49 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
+import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { markOpaque, mountOverlay as mountWith, unmount, whiteout, writeTree } from '@ebm/layer-overlay/testing';
 
 /**
- * Real overlay stacks for the layered-endpoint e2e tests (as root: mount and
- * mknod are run as commands, Node has neither). The minimum of
- * plugins/layer-overlay/src/testing/overlay-mount.ts, copied because a
- * plugin's testing files are not exported from its package.
+ * Real overlay stacks for the layered-endpoint e2e tests (as root). The mount,
+ * whiteout and tree helpers are layer-overlay's own test fixtures
+ * (@ebm/layer-overlay/testing); this file adds what the host's tests need:
+ * the mount options they use, a base image, changes made through a mount, and
+ * tree manifests.
  */
 export const OVERLAY_OPTIONS = ['metacopy=on', 'redirect_dir=on'] as const;
 
+export { unmount, whiteout, markOpaque, writeTree };
+
+/** mountOverlay of @ebm/layer-overlay/testing, with metacopy and redirect_dir on unless told otherwise. */
 export function mountOverlay(target: string, lower: readonly string[], upper?: string, work?: string, extra: readonly string[] = OVERLAY_OPTIONS): void {
-  const opts = [`lowerdir=${lower.join(':')}`, ...(upper !== undefined ? [`upperdir=${upper}`, `workdir=${work!}`] : []), ...extra];
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', opts.join(','), target], { stdio: 'pipe' });
-}
-
-export function unmount(target: string): void {
-  try {
-    execFileSync('umount', [target], { stdio: 'pipe' });
-  } catch {
-    execFileSync('umount', ['-l', target], { stdio: 'pipe' });
-  }
-}
-
-/** A whiteout as overlayfs and Docker write it: a character device 0/0. */
-export function whiteout(p: string): void {
-  execFileSync('mknod', [p, 'c', '0', '0']);
-}
-
-export function markOpaque(dir: string): void {
-  setAttributeSync(dir, 'trusted.overlay.opaque', 'y');
-}
-
-/** Writes files (path → content; content null = directory) under `root`. */
-export async function writeTree(root: string, files: Readonly<Record<string, string | Buffer | null>>): Promise<void> {
-  for (const [rel, content] of Object.entries(files)) {
-    const abs = path.join(root, rel);
-    if (content === null) await fsp.mkdir(abs, { recursive: true });
-    else {
-      await fsp.mkdir(path.dirname(abs), { recursive: true });
-      await fsp.writeFile(abs, content);
-    }
-  }
+  mountWith(target, lower, upper, work, extra);
 }
 
 /** The shared base image (an overlay lowerdir): ~2 MiB of random data plus small files, foreign owners, a symlink. */

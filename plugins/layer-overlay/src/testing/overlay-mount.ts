@@ -53,7 +53,7 @@ export function markOpaque(dir: string): void {
 }
 
 /** Writes files (path → content; content null = directory) under `root`. */
-export async function writeTree(root: string, files: Readonly<Record<string, string | null>>): Promise<void> {
+export async function writeTree(root: string, files: Readonly<Record<string, string | Uint8Array | null>>): Promise<void> {
   for (const [rel, content] of Object.entries(files)) {
     const abs = path.join(root, rel);
     if (content === null) await fsp.mkdir(abs, { recursive: true });
