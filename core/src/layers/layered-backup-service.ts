@@ -4,6 +4,7 @@ import { EbmError, validateLayerReport } from '@ebm/sdk';
 import type { LayerInfo, LayerReport, OptionValue, Warning } from '@ebm/sdk';
 import { BackupService } from '../backup/backup-service';
 import { DiscoverService } from '../discover/discover-service';
+import { LayerQueryService } from '../discover/layer-query-service';
 import { acquireLock } from '../locks/lock';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/types';
@@ -14,6 +15,7 @@ import { saveEndpointSnapshot } from './save-endpoint-snapshot';
 import { selectLayers } from './layer-selection';
 import { storeBaseUpdate } from './base-update';
 import { baseNameTag } from './delta-base';
+import { backupMappedLayer, mappedLayerList } from './mapped-layer-backup';
 
 export interface LayeredBackupRequest {
   readonly repository: Repository;
@@ -72,8 +74,10 @@ const LAYER_TRANSLATOR = 'filesystem';
  * discovery through the provider's worker, then per layer a snapshot of its
  * root directory through the filesystem translator — an immutable layer once
  * per repository (dataset `layer:<digest>`; when it exists nothing is read),
- * a mutable layer incrementally against its own previous snapshot — and
- * finally the endpoint snapshot naming them. A shared lock is held
+ * a mutable layer incrementally against its own previous snapshot; a
+ * layer-map source's layers share the machine's root, so each is read from
+ * the provider's list of its paths (backupMappedLayer) — and finally the
+ * endpoint snapshot naming them. A shared lock is held
  * throughout, so no forget can remove a just-stored layer snapshot before
  * the endpoint snapshot that references it exists.
  */
@@ -82,6 +86,7 @@ export class LayeredBackupService {
   constructor(
     @inject(BackupService) private readonly backups: BackupService,
     @inject(DiscoverService) private readonly discovery: DiscoverService,
+    @inject(LayerQueryService) private readonly queries: LayerQueryService,
   ) {}
 
   async backup(request: LayeredBackupRequest): Promise<LayeredBackupReport> {
@@ -97,7 +102,8 @@ export class LayeredBackupService {
     if (discovered.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `${request.provider} is a ${discovered.pluginKind}, not a layer provider`);
     const report = validateLayerReport(discovered.report, discovered.plugin);
     for (const w of discovered.warnings) request.onWarning?.(w);
-    checkLayerRoots(report);
+    // A layer map's layers share the machine's root: each is read from the provider's list of its paths instead.
+    checkLayerRoots(report, report.layout === 'layer-map');
     const selected = selectLayers(report.layers, request.layers);
     if (request.baseName !== undefined) checkBaseName(report, request.baseName);
     const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset} (layers)` });
@@ -106,7 +112,7 @@ export class LayeredBackupService {
       const outcomes: LayerOutcome[] = [];
       for (const layer of report.layers) {
         if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled`);
-        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout });
+        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout, report });
         // A digest that appears twice in one stack is stored once: later layers see this one.
         if (outcome.action === 'stored' && outcome.snapshot !== null) existing.push(await loadSnapshot(repo, outcome.snapshot));
         outcomes.push(outcome);
@@ -131,7 +137,7 @@ export class LayeredBackupService {
     }
   }
 
-  async #layer(request: LayeredBackupRequest, layer: LayerInfo, selected: boolean, existing: readonly SnapshotRecord[], hostname: string, stack: Pick<LayeredRecord, 'provider' | 'layout'>): Promise<LayerOutcome> {
+  async #layer(request: LayeredBackupRequest, layer: LayerInfo, selected: boolean, existing: readonly SnapshotRecord[], hostname: string, stack: Pick<LayeredRecord, 'provider' | 'layout'> & { readonly report: LayerReport }): Promise<LayerOutcome> {
     const base = { id: layer.id, kind: layer.kind, order: layer.order, immutable: layer.immutable, ...(layer.digest ? { digest: layer.digest } : {}) };
     const dataset = layer.immutable && layer.digest ? baseLayerDataset(layer.digest) : mutableLayerDataset(request.dataset, layer.id);
     // A base layer is shared by every endpoint of every host: any host's snapshot of that digest will do.
@@ -160,7 +166,7 @@ export class LayeredBackupService {
         files: update.snapshot.summary.files, filesRead: update.filesRead, bytesRead: update.bytesRead, bytesAdded: update.bytesAdded,
       };
     }
-    const done = await this.backups.backup({
+    const backup = {
       repository: request.repository,
       translator: LAYER_TRANSLATOR,
       source: layer.root!,
@@ -172,6 +178,10 @@ export class LayeredBackupService {
       ...(request.compressionLevel !== undefined ? { compressionLevel: request.compressionLevel } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onWarning ? { onWarning: request.onWarning } : {}),
+    };
+    const done = stack.layout !== 'layer-map' ? await this.backups.backup(backup) : await backupMappedLayer(this.backups, this.queries, {
+      backup, list: mappedLayerList(stack.report, layer),
+      query: { plugin: stack.provider.id, source: request.source, layer: layer.id, options: request.providerOptions ?? {}, report: stack.report, ...(request.signal ? { signal: request.signal } : {}) },
     });
     const s = done.snapshot.summary;
     return {
@@ -192,17 +202,18 @@ function checkBaseName(report: LayerReport, name: string): void {
 }
 
 /**
- * Every layer is read through its own directory (`root`). A layer without
- * one, or layers sharing one (a layer map: every mapped layer's root is the
- * machine's root), would need the provider's file lists, which the host does
- * not read yet: refused rather than backing up the whole root per layer.
+ * Every layer of an overlay-style source is read through its own directory
+ * (`root`). A layer without one, or layers sharing one, would need the
+ * provider's file lists — which the host reads for layer-map sources only
+ * (mapped-layer-backup.ts): refused rather than backing up the whole root
+ * per layer. `shared` allows layers to share a directory (a layer map).
  */
-function checkLayerRoots(report: LayerReport): void {
+function checkLayerRoots(report: LayerReport, shared: boolean): void {
   const seen = new Map<string, string>();
   for (const l of report.layers) {
     if (l.root === undefined) throw new EbmError('E_NOT_SUPPORTED', `layer ${l.id} of ${report.source} has no directory of its own; layered backups read each layer through its root directory`, { subject: l.id });
     const other = seen.get(l.root);
-    if (other !== undefined) {
+    if (other !== undefined && !shared) {
       throw new EbmError('E_NOT_SUPPORTED', `layers ${other} and ${l.id} of ${report.source} share the directory ${l.root} (a ${report.layout} source): layered backups of such sources need the provider's file lists, not supported yet; back the source up with the filesystem translator instead`, { subject: l.id });
     }
     seen.set(l.root, l.id);

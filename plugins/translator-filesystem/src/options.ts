@@ -10,6 +10,8 @@ export interface BackupOptions {
   readonly xattrs: boolean;
   /** Do not descend into directories on another filesystem (default false). */
   readonly oneFileSystem: boolean;
+  /** A file listing exactly the entries to back up (src/backup/path-list-walk.ts); unset = walk everything. */
+  readonly pathsFrom?: string;
 }
 
 /**
@@ -23,6 +25,7 @@ export function parseBackupOptions(raw: Readonly<Record<string, OptionValue>>): 
     excludeFiles: stringList(raw, 'exclude-file'),
     xattrs: flag(raw, 'xattrs', true),
     oneFileSystem: flag(raw, 'one-file-system', false),
+    ...pathsFrom(raw),
   };
 }
 
@@ -32,6 +35,13 @@ function stringList(raw: Readonly<Record<string, OptionValue>>, name: string): r
   if (typeof value === 'string') return [value];
   if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as readonly string[];
   throw new EbmError('E_INVALID_OPTION', `option --${name} must be a list of strings, got ${JSON.stringify(value)}`, { subject: name });
+}
+
+function pathsFrom(raw: Readonly<Record<string, OptionValue>>): { pathsFrom?: string } {
+  const value = raw['paths-from'];
+  if (value === undefined) return {};
+  if (typeof value === 'string' && value !== '') return { pathsFrom: value };
+  throw new EbmError('E_INVALID_OPTION', `option --paths-from must name a file listing the paths to back up, got ${JSON.stringify(value)}`, { subject: 'paths-from' });
 }
 
 function flag(raw: Readonly<Record<string, OptionValue>>, name: string, fallback: boolean): boolean {

@@ -8,6 +8,7 @@ import { BackupJob } from './backup-job';
 import { buildExcludeMatcher } from './exclude-matcher';
 import { walkTree } from './walk';
 import { journalWalk, JournalWalkStats } from './journal-walk';
+import { backupPathList } from './path-list-walk';
 import { startTotalsCount } from './progress-totals';
 
 /** Recorded in the snapshot's translator metadata. */
@@ -25,6 +26,7 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   const job = new BackupJob(ctx, options);
 
   if (!source.stats.isDirectory()) {
+    if (options.pathsFrom !== undefined) throw new EbmError('E_INVALID_OPTION', `option --paths-from lists paths below a directory, but the source ${source.absPath} is a single file`, { subject: 'paths-from' });
     await job.visit({ relPath: source.name, absPath: source.absPath, stats: source.stats });
     await job.finish();
     return { meta: { ...TREE_FORMAT, singleFile: true, ...blockModeMeta(job) } };
@@ -32,6 +34,11 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
 
   ctx.tree.setRoot(job.metadata('', source.absPath, source.stats));
   const walkOptions = { exclude, rootDev: options.oneFileSystem ? source.stats.dev : undefined, signal: ctx.signal };
+  if (options.pathsFrom !== undefined) {
+    // Exactly the listed entries (and their ancestors): nothing else is listed, statted or read.
+    const scan = await backupPathList(ctx, job, source.absPath, options.pathsFrom, { ...walkOptions, warn: (w) => ctx.warn(w) });
+    return { meta: { ...TREE_FORMAT, scan: { ...scan }, ...blockModeMeta(job) } };
+  }
   if (ctx.changes !== undefined && ctx.previous?.list !== undefined && ctx.changes.since === ctx.previous.id) {
     // A trusted change journal: look only at what it names (no counting walk either: it would stat everything).
     const scan: JournalWalkStats = { journalled: 0, statted: 0, reused: 0, subtreesReused: 0 };
