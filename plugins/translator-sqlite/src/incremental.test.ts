@@ -33,7 +33,7 @@ describe('incremental backups of a database', () => {
 
     const baseBytes = baseline.outcome.stats.putBytes;
     expect(incremental.outcome.stats.putBytes).toBeLessThan(baseBytes / 3);
-    expect(incremental.outcome.events.logs.some((l) => /runs read and stored, [1-9]\d* reused/.test(l.message))).toBe(true);
+    expect(incremental.outcome.events.logs.some((l) => /runs stored whole, [1-9]\d* as deltas against their key images, \d+ reused/.test(l.message))).toBe(true);
     await expectRestores(repo, incremental, `one-percent-${journalMode}.db`, pageDigests(db), `one-percent-${journalMode}`);
   });
 

@@ -8,6 +8,14 @@ import { EbmError, OptionValue } from '@ebm/sdk';
  */
 
 export type IntegrityCheck = 'quick' | 'full' | 'none';
+/**
+ * How a changed run is stored against its key image: 'patch' — the byte
+ * ranges that differ (cheap; the default), 'deflate' — pages SQLite
+ * rearranged are deflated against the key's neighbouring pages (smaller,
+ * several times the CPU), 'off' — changed runs are stored whole as new key
+ * images (no key image is read).
+ */
+export type PageDelta = 'patch' | 'deflate' | 'off';
 
 export interface SqliteOptions {
   /** How long to wait for another process's lock before failing with E_SOURCE_BUSY / E_TARGET_IN_USE (ms). */
@@ -21,6 +29,7 @@ export interface SqliteOptions {
    * when the operator did not choose.
    */
   readonly integrityCheck: IntegrityCheck | undefined;
+  readonly pageDelta: PageDelta;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -34,6 +43,7 @@ export function parseOptions(raw: Readonly<Record<string, OptionValue>>): Sqlite
     busyTimeoutMs: integer(raw, 'busy-timeout', DEFAULT_BUSY_TIMEOUT_MS, 0, MAX_BUSY_TIMEOUT_MS),
     runBytes: integer(raw, 'run-size', DEFAULT_RUN_BYTES, 512, MAX_RUN_BYTES),
     integrityCheck: oneOf(raw, 'integrity-check', ['quick', 'full', 'none'] as const),
+    pageDelta: oneOf(raw, 'page-delta', ['patch', 'deflate', 'off'] as const) ?? 'patch',
   };
 }
 

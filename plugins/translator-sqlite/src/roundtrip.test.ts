@@ -50,12 +50,17 @@ describe.each(['delete', 'wal'] as const)('round trip of a %s-mode database', (j
     expect([...entries.keys()].sort()).toEqual(['app.db', 'app.db.ebm-page-hashes']);
     const entry = entries.get('app.db')!;
     const pages = pageDigests(db).length;
-    expect(entry).toMatchObject({ kind: 'file', size: pages * 4096 });
+    const runs = Math.ceil(pages / 64);
+    const segments = Math.ceil(runs / 16);
+    // format version 2: per segment of 16 runs an (empty, 8-byte) delta block, then the runs' key images
+    expect(entry).toMatchObject({ kind: 'file', size: pages * 4096 + segments * 8 });
     expect(entry.meta).toMatchObject({
       format: 'sqlite-database',
+      version: 2,
       pageSize: 4096,
       pageCount: pages,
       runPages: 64,
+      segmentRuns: 16,
       journalMode,
       encoding: 'UTF-8',
       userVersion: FIXTURE_USER_VERSION,
@@ -63,9 +68,9 @@ describe.each(['delete', 'wal'] as const)('round trip of a %s-mode database', (j
       pageHashes: 'app.db.ebm-page-hashes',
       schema: { tables: ['accounts', 'commits', 'counter', 'ledger'], tableCount: 4, indexCount: 1, viewCount: 0, triggerCount: 0 },
     });
-    // the manifest: one 4-byte blob count per run and 32 bytes per page
+    // the manifest: a 4-byte blob count per segment, two 4-byte counts per run and 32 bytes per page
     const manifest = entries.get('app.db.ebm-page-hashes')!;
-    expect(manifest.size).toBe(Math.ceil(pages / 64) * 4 + pages * 32);
+    expect(manifest.size).toBe(segments * 4 + runs * 8 + pages * 32);
     expect(backup.meta).toMatchObject({ format: 'sqlite', database: 'app.db', journalMode, pageCount: pages });
   });
 

@@ -6,24 +6,33 @@ import type { IntegrityCheck } from '../options';
  * The two entries a backup writes (the representation, documented in
  * docs/plugins.md, section "translator-sqlite"):
  *
- * - `<name>` — a `file` entry whose content is the database file, page 1 to
- *   page N, stored as fixed runs of `runPages` consecutive pages (never
- *   content-defined: SQLite changes whole pages in place). Its `meta` is a
- *   DatabaseMeta.
+ * - `<name>` — a `file` entry holding the database's pages, 1 to N, in fixed
+ *   runs of `runPages` consecutive pages (never content-defined: SQLite
+ *   changes whole pages in place). Its `meta` is a DatabaseMeta.
+ *   Version 1: the content is the database file byte for byte.
+ *   Version 2 (written now): the content is, per segment of `segmentRuns`
+ *   runs, the segment's delta block (delta/delta-block.ts) followed by the
+ *   key image of each of its runs; a run is its key image patched with its
+ *   delta. `size` is the content's length, not the database's
+ *   (pageSize × pageCount).
  * - `<name>.ebm-page-hashes` — a `file` entry whose content is the page-hash
  *   manifest (page-manifest.ts), with a PageHashesMeta; restore skips it.
  */
 export const DATABASE_FORMAT = 'sqlite-database';
 export const PAGE_HASHES_FORMAT = 'sqlite-page-hashes';
-export const FORMAT_VERSION = 1;
+/** The version this translator writes; it reads 1 and 2. */
+export const FORMAT_VERSION = 2;
+export type FormatVersion = 1 | 2;
 export const PAGE_HASHES_SUFFIX = '.ebm-page-hashes';
 
 export interface DatabaseMeta {
   readonly format: typeof DATABASE_FORMAT;
-  readonly version: number;
+  readonly version: FormatVersion;
   readonly pageSize: number;
   readonly pageCount: number;
   readonly runPages: number;
+  /** Version 2: runs per segment (one delta block each). */
+  readonly segmentRuns?: number;
   readonly journalMode: JournalMode;
   readonly encoding: string;
   readonly userVersion: number;
@@ -40,22 +49,25 @@ export interface DatabaseMeta {
 
 export interface PageHashesMeta {
   readonly format: typeof PAGE_HASHES_FORMAT;
-  readonly version: number;
+  readonly version: FormatVersion;
   /** Name of the database entry these hashes describe. */
   readonly database: string;
   readonly hash: 'sha256';
   readonly pageSize: number;
   readonly pageCount: number;
   readonly runPages: number;
+  /** Version 2, as the database entry's. */
+  readonly segmentRuns?: number;
 }
 
-export function databaseMeta(info: DatabaseInfo, runPages: number, pageHashes: string, integrityChecked: IntegrityCheck): DatabaseMeta {
+export function databaseMeta(info: DatabaseInfo, runPages: number, segmentRuns: number, pageHashes: string, integrityChecked: IntegrityCheck): DatabaseMeta {
   return {
     format: DATABASE_FORMAT,
     version: FORMAT_VERSION,
     pageSize: info.pageSize,
     pageCount: info.pageCount,
     runPages,
+    segmentRuns,
     journalMode: info.journalMode,
     encoding: info.encoding,
     userVersion: info.userVersion,
@@ -79,12 +91,14 @@ export function entryFormat(entry: TreeEntry): string | undefined {
 export function readDatabaseMeta(entry: TreeEntry): DatabaseMeta | string {
   const m = entry.meta;
   if (entry.kind !== 'file' || m === undefined || m.format !== DATABASE_FORMAT) return 'it is not a database entry of the sqlite translator';
-  if (m.version !== FORMAT_VERSION) return `it has format version ${String(m.version)}, this translator reads version ${FORMAT_VERSION}`;
-  const bad = firstBadNumber(m, ['pageSize', 'pageCount', 'runPages']);
+  if (m.version !== 1 && m.version !== 2) return `it has format version ${String(m.version)}, this translator reads versions 1 and 2`;
+  const bad = firstBadNumber(m, m.version === 2 ? ['pageSize', 'pageCount', 'runPages', 'segmentRuns'] : ['pageSize', 'pageCount', 'runPages']);
   if (bad !== undefined) return `its meta.${bad} is not a whole number`;
   if (m.journalMode !== 'wal' && m.journalMode !== 'delete') return 'its meta.journalMode is neither "wal" nor "delete"';
   if (typeof m.pageHashes !== 'string') return 'its meta.pageHashes is missing';
-  if (entry.size !== (m.pageSize as number) * (m.pageCount as number)) return `its size ${String(entry.size)} is not pageSize × pageCount`;
+  const databaseBytes = (m.pageSize as number) * (m.pageCount as number);
+  if (m.version === 1 && entry.size !== databaseBytes) return `its size ${String(entry.size)} is not pageSize × pageCount`;
+  if (m.version === 2 && (typeof entry.size !== 'number' || entry.size < databaseBytes)) return `its size ${String(entry.size)} is less than pageSize × pageCount`;
   return m as unknown as DatabaseMeta;
 }
 
@@ -92,8 +106,8 @@ export function readDatabaseMeta(entry: TreeEntry): DatabaseMeta | string {
 export function readPageHashesMeta(entry: TreeEntry): PageHashesMeta | string {
   const m = entry.meta;
   if (entry.kind !== 'file' || m === undefined || m.format !== PAGE_HASHES_FORMAT) return 'it is not a page-hash entry of the sqlite translator';
-  if (m.version !== FORMAT_VERSION || m.hash !== 'sha256') return `it has format version ${String(m.version)} / hash ${String(m.hash)}`;
-  const bad = firstBadNumber(m, ['pageSize', 'pageCount', 'runPages']);
+  if ((m.version !== 1 && m.version !== 2) || m.hash !== 'sha256') return `it has format version ${String(m.version)} / hash ${String(m.hash)}`;
+  const bad = firstBadNumber(m, m.version === 2 ? ['pageSize', 'pageCount', 'runPages', 'segmentRuns'] : ['pageSize', 'pageCount', 'runPages']);
   if (bad !== undefined) return `its meta.${bad} is not a whole number`;
   return m as unknown as PageHashesMeta;
 }

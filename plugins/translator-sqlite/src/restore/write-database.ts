@@ -1,13 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import { EbmError, RestoreContext, throwIfCancelled, TreeEntry } from '@ebm/sdk';
 import type { DatabaseMeta } from '../manifest/entry-meta';
+import { pageImages } from './page-images';
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** Bytes 18 and 19 of the header: file format write/read version, 1 = rollback journal, 2 = WAL. */
 const FORMAT_VERSION_OFFSET = 18;
 
 /**
- * Writes the entry's pages to `file` (a new file, created exclusively with
+ * Writes the entry's pages (page-images.ts) to `file` (a new file, created exclusively with
  * mode 0600) and fsyncs it. Only `fs` touches this file, and no SQLite
  * connection of this process has it open, so no lock can be lost. Checks
  * the header against the entry's meta: the SQLite magic, the page size, and
@@ -19,9 +20,9 @@ export async function writeDatabaseFile(ctx: RestoreContext, entry: TreeEntry, m
   let written = 0;
   const header = Buffer.alloc(100);
   try {
-    for await (const piece of ctx.readContent(entry)) {
+    for await (const piece of pageImages(ctx, entry, meta, displayPath)) {
       throwIfCancelled(ctx.signal, 'restore');
-      if (written < header.length) Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).copy(header, written, 0, Math.min(piece.length, header.length - written));
+      if (written < header.length) piece.copy(header, written, 0, Math.min(piece.length, header.length - written));
       await fh.write(piece, 0, piece.length, written);
       written += piece.length;
       ctx.progress.update({ bytes: written, currentPath: displayPath });
