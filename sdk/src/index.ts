@@ -56,6 +56,8 @@ export { resolveInside, splitSafePath } from './paths/safe-path';
 export { runTask } from './runtime/run-task';
 export type { RunTaskOptions, TaskPlugin } from './runtime/run-task';
 export type { BlobEncoder } from './runtime/blob-shipper';
+export { decodePutBlobs, encodePutBlobs } from './runtime/put-blobs-frame';
+export type { FramedBlob } from './runtime/put-blobs-frame';
 
 // An in-memory host for tests (plugin test suites, the conformance harness).
 export { createMemoryRepository, MEMORY_HOST_WINDOW_BYTES } from './runtime/memory-host';

@@ -36,17 +36,16 @@ export default async function runPluginTask(request: TaskRequest): Promise<TaskR
 }
 
 /**
- * Spreads compression over both cores: the worker compresses every other blob
- * it ships (put-blob codec 1) and sends the rest as plaintext for the host to
- * compress. Measured on the bench corpus, the worker (read, chunk, hash) and
- * the host (verify, encrypt, pack) are then about equally busy; compressing
- * everything on either side leaves the other core idle a third of the time.
+ * Compression on the worker's core (put-blob codec 1). The SDK's shipper calls
+ * it only while the host is behind (much unacknowledged data in the window)
+ * and sends plaintext for the host to compress otherwise, so compression goes
+ * to whichever side has time: a tree of small files keeps the worker busy
+ * (walk, lstat, read, hash) and the host idle, large files the reverse.
  */
 function encoderFor(request: TaskRequest): BlobEncoder | undefined {
   const compression = request.job.op === 'backup' ? request.job.compression : undefined;
   if (compression?.algorithm !== 'zstd') return undefined;
-  let shipped = 0;
-  return (plaintext) => (shipped++ % 2 === 0 ? compressForStorage(plaintext, compression.level) : { codec: 0, body: plaintext });
+  return (plaintext) => compressForStorage(plaintext, compression.level);
 }
 
 /** The plugin's translator, its layer provider (discover, files, changes), or another object that answers discover. */

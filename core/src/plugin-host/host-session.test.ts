@@ -1,6 +1,6 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { computeBlobId } from '@ebm/sdk';
+import { computeBlobId, encodePutBlobs } from '@ebm/sdk';
 import type { ErrorRecord, HostToWorker, ProgressUpdate, Warning } from '@ebm/sdk';
 import { HostSession, PluginLogEntry } from './host-session';
 import type { BlobServer } from './blob-server';
@@ -81,6 +81,29 @@ describe('HostSession', () => {
     expect(Buffer.from((reply as { data: Uint8Array }).data).toString()).toBe('some chunk of a file');
     expect(failures).toEqual([]);
     expect(activity).toBeGreaterThanOrEqual(8); // 4 messages in, 4 replies out
+  });
+
+  it('stores every blob of a put-blobs frame (re-hashed) and acknowledges once; a bad record is a reply-error', async () => {
+    const server = new MemoryBlobServer(idKey);
+    open(server);
+    const a = randomBytes(700);
+    const b = new TextEncoder().encode('{"v":1,"entries":[]}');
+    const frame = encodePutBlobs([
+      { id: computeBlobId(idKey, a), kind: 'data', codec: 0, body: a },
+      { id: computeBlobId(idKey, b), kind: 'tree', codec: 0, body: b },
+    ]);
+    worker.send({ t: 'put-blobs', seq: 1, data: frame });
+    expect(await worker.next()).toEqual({ t: 'put-blob-ack', seq: 1 });
+    expect(Buffer.from(await server.loadBlob(computeBlobId(idKey, a))).equals(a)).toBe(true);
+    expect(Buffer.from(await server.loadTree(computeBlobId(idKey, b))).equals(Buffer.from(b))).toBe(true);
+
+    const c = randomBytes(100);
+    const lying = encodePutBlobs([{ id: computeBlobId(idKey, randomBytes(100)), kind: 'data', codec: 0, body: c }]);
+    worker.send({ t: 'put-blobs', seq: 2, data: lying });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 2, error: { code: 'E_CORRUPT_OBJECT' } });
+    worker.send({ t: 'put-blobs', seq: 3, data: frame.subarray(0, frame.length - 1) });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 3, error: { code: 'E_PROTOCOL', message: expect.stringMatching(/record 1 .*runs past the end/) } });
+    expect(failures).toEqual([]);
   });
 
   it('acknowledges a put only after the server accepted it (backpressure)', async () => {

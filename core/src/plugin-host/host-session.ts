@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { toErrorRecord } from '@ebm/sdk';
+import { decodePutBlobs, toErrorRecord } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
 import type { ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
@@ -33,7 +33,7 @@ export interface SessionHandlers {
  * Serves one task's end of the protocol port: answers the worker's requests
  * from the BlobServer and forwards progress, logs and warnings.
  *
- * A put-blob is acknowledged only after `server.put` resolves: the worker
+ * A put-blob (or put-blobs) is acknowledged only after `server.put` resolves (for every blob): the worker
  * limits the bytes it has in flight, so a slow repository slows the plugin
  * instead of filling the host's memory. A server error goes back to the
  * worker as a reply-error (the plugin decides whether that fails the job).
@@ -121,6 +121,10 @@ export class HostSession {
         return { t: 'query-blobs-reply', seq: msg.seq, missing: await this.#server.missing(msg.ids) };
       case 'put-blob':
         await this.#server.put(msg.kind, msg.id, msg.data, msg.codec ?? 0);
+        return { t: 'put-blob-ack', seq: msg.seq };
+      case 'put-blobs':
+        // In order, each awaited: the store's own backpressure (packs in flight) applies per blob.
+        for (const blob of decodePutBlobs(msg.data)) await this.#server.put(blob.kind, blob.id, blob.body, blob.codec);
         return { t: 'put-blob-ack', seq: msg.seq };
       case 'load-tree':
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };

@@ -38,6 +38,11 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
       if (!(m.data instanceof Uint8Array)) bad(`"put-blob" data must be a Uint8Array, got ${describe(m.data)}`);
       if (m.codec !== undefined && m.codec !== 0 && m.codec !== 1) bad(`"put-blob" codec must be 0 or 1, got ${describe(m.codec)}`);
       break;
+    case 'put-blobs':
+      // The records inside are checked as they are read (decodePutBlobs: E_PROTOCOL naming the record).
+      seq();
+      if (!(m.data instanceof Uint8Array)) bad(`"put-blobs" data must be a Uint8Array, got ${describe(m.data)}`);
+      break;
     case 'load-tree':
     case 'load-blob':
       seq();

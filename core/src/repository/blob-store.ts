@@ -15,6 +15,13 @@ export interface BlobStoreOptions {
   readonly index?: MasterIndex;
   /** Write an index once this many finished packs are not yet indexed (default 64), so a long job's work survives a crash. */
   readonly flushEveryPacks?: number;
+  /**
+   * Also write one once the finished, unindexed packs hold this many blobs
+   * (default INDEX_EVERY_BLOBS): many small files make packs of tens of
+   * thousands of blobs, and one index of all of them at the end costs a large
+   * burst of memory (the JSON of every entry at once).
+   */
+  readonly flushEveryBlobs?: number;
   /** Packs of one kind being saved at once before saveBlob waits (default 2). Bounds memory. */
   readonly maxPacksInFlightPerKind?: number;
   /** Bytes of verified tree plaintext kept in memory (default 8 MiB). */
@@ -46,6 +53,11 @@ export interface FlushResult {
   readonly packs: readonly string[];
 }
 
+/** Default of BlobStoreOptions.flushEveryBlobs. */
+export const INDEX_EVERY_BLOBS = 25_000;
+
+const NOT_STORED: SaveBlobResult = Object.freeze({ stored: false, storedBytes: 0 });
+
 /** A finished pack of this session that no index names yet. */
 interface PendingPack {
   readonly name: string;
@@ -71,6 +83,7 @@ export class BlobStore {
   readonly #index: MasterIndex;
   readonly #writer: PackWriter;
   readonly #flushEveryPacks: number;
+  readonly #flushEveryBlobs: number;
   readonly #maxInFlight: number;
   readonly #treeCache: LRUCache<string, Buffer>;
   /** Blob id → its pack, for blobs stored this session and not yet indexed; null while the pack is open. */
@@ -94,6 +107,7 @@ export class BlobStore {
     this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
     this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
+    this.#flushEveryBlobs = Math.max(1, Math.min(MAX_BLOBS_PER_INDEX_FILE, options.flushEveryBlobs ?? INDEX_EVERY_BLOBS));
     this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 1);
     this.#treeCache = new LRUCache<string, Buffer>({
       maxSize: Math.max(1, options.treeCacheBytes ?? 8 * 1024 * 1024),
@@ -124,12 +138,25 @@ export class BlobStore {
    * plaintext first (E_PROTOCOL on a mismatch). May wait while earlier packs
    * are being saved, so memory stays bounded.
    */
-  async saveBlob(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<SaveBlobResult> {
+  saveBlob(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<SaveBlobResult> {
+    let result: SaveBlobResult;
+    try {
+      result = this.#store(kind, id, data, codec);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Most blobs need no waiting (no pack save to wait for, no index due): no async step for them.
+    if (!result.stored || (!this.#mustWait(kind) && !this.#indexDue())) return Promise.resolve(result);
+    return this.#afterStore(kind, result);
+  }
+
+  /** The synchronous part of saveBlob: checks, verification, sealing, packing. */
+  #store(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec): SaveBlobResult {
     this.#assertUsable();
     if (kind !== 'data' && kind !== 'tree') throw new EbmError('E_PROTOCOL', `unknown blob kind ${JSON.stringify(kind)} for blob ${id}`, { subject: id });
     if (codec !== 0 && codec !== 1) throw new EbmError('E_PROTOCOL', `unknown codec ${JSON.stringify(codec)} for blob ${id}`, { subject: id });
     // Nothing is stored for a blob we have, so there is nothing to verify.
-    if (this.has(id)) return { stored: false, storedBytes: 0 };
+    if (this.has(id)) return NOT_STORED;
     // Never trust an id: re-hash the plaintext (decompressing what the plugin compressed).
     const plaintext = codec === 1 ? decompressIncoming(data, `blob ${id}`) : data;
     const actual = computeBlobId(this.#repo.keys.id, plaintext);
@@ -141,9 +168,27 @@ export class BlobStore {
     this.#blobsAdded++;
     this.#bytesAdded += sealed.length;
     for (const pack of this.#writer.add(kind, id, sealed, plaintext.length)) this.#startSave(pack);
-    await this.#waitForRoom(kind);
-    if (this.#packsSinceIndexRequest >= this.#flushEveryPacks || this.#blobsSinceIndexRequest >= MAX_BLOBS_PER_INDEX_FILE) await this.#writeIndex();
     return { stored: true, storedBytes: sealed.length };
+  }
+
+  async #afterStore(kind: BlobKind, result: SaveBlobResult): Promise<SaveBlobResult> {
+    await this.#waitForRoom(kind);
+    if (this.#indexDue()) await this.#writeIndex();
+    return result;
+  }
+
+  #indexDue(): boolean {
+    return this.#packsSinceIndexRequest >= this.#flushEveryPacks || this.#blobsSinceIndexRequest >= this.#flushEveryBlobs;
+  }
+
+  /** True when more than the allowed packs of `kind` are still being saved (or one failed). */
+  #mustWait(kind: BlobKind): boolean {
+    if (this.#failure !== undefined) return true;
+    const queue = this.#inFlight.get(kind)!;
+    while (queue.length > 0 && queue[0]!.settled) queue.shift(); // packs mostly settle in order: the queue stays short
+    let unsettled = 0;
+    for (const p of queue) if (!p.settled) unsettled++;
+    return unsettled > this.#maxInFlight;
   }
 
   /**

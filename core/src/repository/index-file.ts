@@ -102,9 +102,14 @@ export async function writeIndexFiles(
 }
 
 /** Copies just the format's fields (callers may hold richer objects). */
+/**
+ * Keys in sorted order, as canonicalJson writes them: it then serialises each
+ * pack natively instead of copying every blob record to sort its keys (the
+ * bytes are the same either way).
+ */
 function plainPack(pack: IndexedPack): IndexedPack {
   return {
+    blobs: pack.blobs.map((b) => ({ id: b.id, kind: b.kind, length: b.length, offset: b.offset, rawLength: b.rawLength })),
     id: pack.id,
-    blobs: pack.blobs.map((b) => ({ id: b.id, kind: b.kind, offset: b.offset, length: b.length, rawLength: b.rawLength })),
   };
 }

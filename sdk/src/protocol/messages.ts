@@ -9,6 +9,7 @@
  *   host  → worker  TaskRequest (through the worker pool, with a MessagePort)
  *   worker→ host    query-blobs {ids}           host → worker  query-blobs-reply {missing}
  *   worker→ host    put-blob {id, kind, data}   host → worker  put-blob-ack
+ *   worker→ host    put-blobs {data}            host → worker  put-blob-ack   (several small blobs, one buffer)
  *   worker→ host    load-tree {id}              host → worker  load-tree-reply {data}   (parent lookups)
  *   worker→ host    progress / log / warning    (no reply)
  *   host  → worker  cancel                      (cooperative; the host hard-kills after a grace period)
@@ -209,6 +210,20 @@ export interface PutBlob {
   /** Absent means 0 (plaintext). */
   readonly codec?: BlobCodec;
 }
+/**
+ * Several blobs in one message (added without a version bump: only the host's
+ * own bootstrap worker sends it, and the host always understands it). `data`
+ * holds the blobs as binary records (id, kind, codec, length, bytes; see
+ * runtime/put-blobs-frame.ts): one buffer instead of one message, one
+ * transfer and one cloned object per small blob. The host stores (and
+ * re-hashes) each blob as if it came in its own put-blob and answers one
+ * put-blob-ack once all are stored.
+ */
+export interface PutBlobs {
+  readonly t: 'put-blobs';
+  readonly seq: number;
+  readonly data: Uint8Array;
+}
 export interface LoadTree { readonly t: 'load-tree'; readonly seq: number; readonly id: BlobId }
 export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId }
 export interface ProgressMessage { readonly t: 'progress'; readonly progress: ProgressUpdate }
@@ -231,9 +246,9 @@ export interface LayerBatchMessage {
   readonly items: readonly (LayerFile | LayerChange)[];
 }
 
-export type WorkerToHost = QueryBlobs | PutBlob | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage;
+export type WorkerToHost = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage;
 /** Requests that expect exactly one reply with the same seq. */
-export type WorkerRequest = QueryBlobs | PutBlob | LoadTree | LoadBlob | LayerBatchMessage;
+export type WorkerRequest = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage;
 
 // ---------------------------------------------------------- host → worker
 

@@ -50,8 +50,19 @@ export class ContentWriter {
       await closeSource(source);
       throwIfCancelled(this.#signal, 'backup');
     }
-    const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
     const ids: BlobId[] = [];
+    const small = Array.isArray(source) ? this.#smallContent(source as readonly unknown[]) : undefined;
+    if (small !== undefined) {
+      // Fast path for the common small file given as an array: one chunk (the chunker would cut none
+      // below minSize), no chunker, no async iteration.
+      throwIfCancelled(this.#signal, 'backup');
+      const size = small.length; // read now: once offered, the chunk may be transferred (detached) at any await
+      this.#stats.bytesRead += size;
+      if (size > 0) await this.#store(small, ids);
+      this.#shipper.endOfContent();
+      return this.#done(size, ids);
+    }
+    const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
     let size = 0;
     for await (const piece of source) {
       throwIfCancelled(this.#signal, 'backup');
@@ -64,10 +75,36 @@ export class ContentWriter {
     }
     const last = chunker.finish();
     if (last !== undefined) await this.#store(last, ids);
-    this.#shipper.flush();
+    this.#shipper.endOfContent(); // batches span files: many small files share one query
+    return this.#done(size, ids);
+  }
+
+  #done(size: number, ids: BlobId[]): StoredContent {
     const content = Object.freeze(ids);
     this.#produced.add(content);
     return Object.freeze({ size, content });
+  }
+
+  /**
+   * For an array source of at most minSize bytes in all: a copy of its bytes
+   * (the SDK keeps only copies), which is exactly the one chunk the chunker
+   * would make. Undefined for anything else (the general path handles it,
+   * including the errors for pieces that are not Uint8Arrays).
+   */
+  #smallContent(pieces: readonly unknown[]): Uint8Array | undefined {
+    let total = 0;
+    for (const piece of pieces) {
+      if (!(piece instanceof Uint8Array)) return undefined;
+      total += piece.length;
+    }
+    if (total > this.#addressing.chunker.minSize) return undefined;
+    const chunk = new Uint8Array(new ArrayBuffer(total));
+    let at = 0;
+    for (const piece of pieces as readonly Uint8Array[]) {
+      chunk.set(piece, at);
+      at += piece.length;
+    }
+    return chunk;
   }
 
   /** True when `content` is an array returned by `write` (the file was read, not reused). */
@@ -78,8 +115,8 @@ export class ContentWriter {
   async #store(chunk: Uint8Array, ids: BlobId[]): Promise<void> {
     const id = computeBlobId(this.#addressing.idKey, chunk);
     ids.push(id);
+    this.#sinceYield += chunk.length; // before the offer: the shipper owns (and may transfer) the chunk from then on
     await this.#shipper.offer(id, 'data', chunk);
-    this.#sinceYield += chunk.length;
     if (this.#sinceYield >= YIELD_EVERY_BYTES) {
       // A source that never waits for I/O would otherwise starve the event loop:
       // the host's replies and its cancel are only read between macrotasks.

@@ -10,6 +10,7 @@ import {
 } from '../protocol/messages';
 import type { ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
 import type { Translator } from '../translator/translator';
+import { decodePutBlobs } from './put-blobs-frame';
 import { runTask } from './run-task';
 
 /**
@@ -70,7 +71,10 @@ export interface HostCounters {
   messages: number;
   queries: number;
   idsQueried: number;
+  /** Blobs received (a put-blobs message counts each of its blobs). */
   putBlobs: number;
+  /** put-blob and put-blobs messages (requests) received. */
+  putRequests: number;
   putBytes: number;
   dataPuts: number;
   treePuts: number;
@@ -131,7 +135,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     const { port1: hostPort, port2: workerPort } = new MessageChannel();
     const events: HostEvents = { progress: [], logs: [], warnings: [] };
     lastEvents = events;
-    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
+    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putRequests: 0, putBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
     const closed = new Promise<void>((resolve) => hostPort.once('close', () => resolve()));
     let unacked = 0;
     const reply = (message: HostToWorker): void => hostPort.postMessage(message);
@@ -146,17 +150,32 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           counters.idsQueried += message.ids.length;
           reply({ t: 'query-blobs-reply', seq: message.seq, missing: message.ids.filter((id) => !blobs.has(id)) });
           break;
-        case 'put-blob': {
-          const size = message.data.length;
-          if (computeBlobId(idKey, message.data) !== message.id) {
-            fail(message.seq, new EbmError('E_CORRUPT_OBJECT', `put-blob ${message.id}: the data does not hash to its id`, { subject: message.id }));
+        case 'put-blob':
+        case 'put-blobs': {
+          let items;
+          try {
+            items = message.t === 'put-blob'
+              ? [{ id: message.id, kind: message.kind, codec: message.codec, data: message.data }]
+              : decodePutBlobs(message.data).map((b) => ({ id: b.id, kind: b.kind, codec: b.codec, data: b.body }));
+          } catch (err) {
+            fail(message.seq, err as EbmError);
             break;
           }
-          counters.putBlobs++;
-          counters.putBytes += size;
-          if (message.kind === 'tree') counters.treePuts++;
-          else counters.dataPuts++;
-          store(message.id, message.kind, message.data);
+          const bad = items.find((b) => b.codec === 1 || computeBlobId(idKey, b.data) !== b.id);
+          if (bad !== undefined) {
+            fail(message.seq, new EbmError('E_CORRUPT_OBJECT', `${message.t} ${bad.id}: the data does not hash to its id`, { subject: bad.id }));
+            break;
+          }
+          counters.putRequests++;
+          let size = 0;
+          for (const b of items) {
+            size += b.data.length;
+            counters.putBlobs++;
+            counters.putBytes += b.data.length;
+            if (b.kind === 'tree') counters.treePuts++;
+            else counters.dataPuts++;
+            store(b.id, b.kind, message.t === 'put-blob' ? b.data : Uint8Array.from(b.data));
+          }
           unacked += size;
           counters.maxUnackedBytes = Math.max(counters.maxUnackedBytes, unacked);
           const ack = (): void => {
@@ -263,3 +282,4 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     },
   };
 }
+

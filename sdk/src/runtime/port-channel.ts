@@ -9,6 +9,7 @@ import type {
 export interface ReplyFor {
   'query-blobs': QueryBlobsReply;
   'put-blob': PutBlobAck;
+  'put-blobs': PutBlobAck;
   'load-tree': LoadTreeReply;
   'load-blob': LoadBlobReply;
   'layer-batch': LayerBatchAck;
@@ -17,6 +18,7 @@ export interface ReplyFor {
 const EXPECTED_REPLY: { readonly [K in keyof ReplyFor]: ReplyFor[K]['t'] } = {
   'query-blobs': 'query-blobs-reply',
   'put-blob': 'put-blob-ack',
+  'put-blobs': 'put-blob-ack',
   'load-tree': 'load-tree-reply',
   'load-blob': 'load-blob-reply',
   'layer-batch': 'layer-batch-ack',

@@ -3,7 +3,7 @@ import { EbmError, throwIfCancelled } from '../errors/ebm-error';
 import { splitSafePath } from '../paths/safe-path';
 import type { PreviousSnapshot } from '../translator/context';
 import type { PortChannel } from './port-channel';
-import type { TreeLoader } from './tree-loader';
+import type { LoadedTree, TreeLoader } from './tree-loader';
 
 /** Content blobs of the parent requested ahead of the one being consumed. */
 const READ_AHEAD_BLOBS = 4;
@@ -20,6 +20,8 @@ export class ParentSnapshot implements PreviousSnapshot {
   readonly #rootTree: string;
   readonly #trees: TreeLoader;
   readonly #channel: PortChannel;
+  /** The directory of the last lookup and its tree (undefined: the parent has no such directory). */
+  #lastDir: { readonly path: string; readonly tree: LoadedTree | undefined } | undefined;
 
   constructor(id: string, rootTree: string, trees: TreeLoader, channel: PortChannel) {
     this.id = id;
@@ -30,11 +32,23 @@ export class ParentSnapshot implements PreviousSnapshot {
 
   async lookup(path: string): Promise<TreeEntry | undefined> {
     const parts = splitSafePath(path);
+    const slash = path.lastIndexOf('/');
+    const dirPath = slash < 0 ? '' : path.slice(0, slash);
+    // Lookups come in walk order: most ask for another entry of the directory asked last.
+    if (this.#lastDir !== undefined && this.#lastDir.path === dirPath) return this.#lastDir.tree?.get(parts[parts.length - 1]!);
     let treeId = this.#rootTree;
     for (let i = 0; ; i++) {
-      const entry = (await this.#trees.load(treeId)).get(parts[i]!);
-      if (entry === undefined || i === parts.length - 1) return entry;
-      if (entry.kind !== 'dir' || typeof entry.subtree !== 'string') return undefined;
+      const tree = await this.#trees.load(treeId);
+      if (i === parts.length - 1) this.#lastDir = { path: dirPath, tree };
+      const entry = tree.get(parts[i]!);
+      if (entry === undefined || i === parts.length - 1) {
+        if (i < parts.length - 1) this.#lastDir = { path: dirPath, tree: undefined };
+        return entry;
+      }
+      if (entry.kind !== 'dir' || typeof entry.subtree !== 'string') {
+        this.#lastDir = { path: dirPath, tree: undefined };
+        return undefined;
+      }
       treeId = entry.subtree;
     }
   }

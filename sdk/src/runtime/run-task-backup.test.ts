@@ -236,6 +236,27 @@ describe('runTask backup through the memory host', () => {
     expect(result.stats.bytesRead).toBe(480_000);
   });
 
+  it('keeps the size and bytes of one-chunk files written concurrently while their chunks are shipped (transferred) early', async () => {
+    // Default chunk sizes: each 400 KB file is one chunk, shipped alone (transferred) as soon as its query is answered,
+    // possibly while its own writeContent still awaits (it yields to the event loop every MiB).
+    const big = createMemoryRepository();
+    const files = Array.from({ length: 40 }, (_, i) => pseudoRandom(400_000, 500 + i));
+    const outcome = await big.backup(
+      onlyBackup(async (ctx) => {
+        const stored = await Promise.all(files.map((data) => ctx.tree.writeContent([Buffer.from(data)])));
+        for (const [i, s] of stored.entries()) await ctx.tree.add(`f${String(i).padStart(2, '0')}`, { kind: 'file', ...s });
+      }),
+      { source: 'mem', windowBytes: 4_000_000 },
+    );
+    const result = backupOf(outcome.result);
+    expect(result.stats).toMatchObject({ files: 40, bytesTotal: 40 * 400_000, bytesRead: 40 * 400_000 });
+    const root = decodeTree(big.get(result.tree)!);
+    for (const [i, entry] of root.entries.entries()) {
+      expect(entry.size).toBe(400_000);
+      expect(Buffer.from(big.get(entry.content![0]!)!).equals(Buffer.from(files[i]!))).toBe(true);
+    }
+  });
+
   it('caps recorded warnings at 1000 and counts the rest; throttles progress', async () => {
     const outcome = await repo.backup(
       onlyBackup(async (ctx) => {

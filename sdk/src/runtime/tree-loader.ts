@@ -20,8 +20,13 @@ export class LoadedTree {
   }
 }
 
-/** Trees kept per job, counted in entries (a tree of a huge directory counts for its size). */
-export const TREE_CACHE_ENTRIES = 100_000;
+/**
+ * Trees kept per job, counted in entries (a tree of a huge directory counts
+ * for its size). Lookups come in depth-first order, so the trees along the
+ * current path are what is reused; a larger cache mostly makes the worker's
+ * heap (and its garbage collections) bigger.
+ */
+export const TREE_CACHE_ENTRIES = 20_000;
 
 /**
  * Loads trees through `load-tree`, decodes and validates them (names that

@@ -21,7 +21,8 @@ interface OpenDir {
 }
 
 type MutableTally = { -readonly [K in keyof DirTally]: DirTally[K] };
-const emptyTally = (): MutableTally => ({ files: 0, dirs: 0, others: 0, bytes: 0 });
+/** Keys in sorted order, like every object the writer builds: the tree codec then serialises entries natively (canonicalJson). */
+const emptyTally = (): MutableTally => ({ bytes: 0, dirs: 0, files: 0, others: 0 });
 
 const DEPTH_FIRST_RULE =
   'entries must be added depth-first: a directory before anything below it, and everything below a directory before any entry outside it';
@@ -41,6 +42,9 @@ export class SnapshotTreeWriter implements TreeWriter {
   readonly #open: OpenDir[] = [{ path: '', entries: [], names: new Set(), indexInParent: -1, tally: emptyTally() }];
   #root: EntryMetadata | undefined;
   #busy = false;
+  readonly #notBusy = (): void => {
+    this.#busy = false;
+  };
   #finished = false;
 
   constructor(idKey: Uint8Array, shipper: BlobShipper, content: ContentWriter, stats: MutableBackupStats) {
@@ -63,16 +67,23 @@ export class SnapshotTreeWriter implements TreeWriter {
     this.#root = { ...meta };
   }
 
-  async add(path: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void> {
-    if (this.#finished) throw new EbmError('E_PROTOCOL', `add(${JSON.stringify(path)}) was called after the backup finished`, { subject: path });
-    if (this.#busy) {
-      throw new EbmError('E_PROTOCOL', `add(${JSON.stringify(path)}) was called while another add was still running: await each add`, { subject: path });
-    }
-    this.#busy = true;
+  add(path: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void> {
     try {
-      await this.#add(path, entry);
-    } finally {
-      this.#busy = false;
+      if (this.#finished) throw new EbmError('E_PROTOCOL', `add(${JSON.stringify(path)}) was called after the backup finished`, { subject: path });
+      if (this.#busy) {
+        throw new EbmError('E_PROTOCOL', `add(${JSON.stringify(path)}) was called while another add was still running: await each add`, { subject: path });
+      }
+      const { depth, name } = this.#locate(path);
+      if (depth === this.#open.length - 1) {
+        // The common case (the next entry of the current directory): nothing to complete, no async work.
+        // Still busy until the caller's await resumes, so an add that is not awaited is refused as before.
+        this.#addTo(this.#open[depth]!, path, name, entry);
+        this.#busy = true;
+        return RESOLVED.then(this.#notBusy);
+      }
+      return this.#addAfterClosing(depth, path, name, entry);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
@@ -85,7 +96,7 @@ export class SnapshotTreeWriter implements TreeWriter {
     try {
       const { parent, name } = await this.#parentFor(path);
       const { tally, subtree, ...rest } = entry;
-      const stored: TreeEntry = { ...checkedEntry(path, name, rest), subtree, tally: { ...tally } };
+      const stored: TreeEntry = sortedKeys({ ...checkedEntry(path, name, rest, this.#content), subtree, tally: sortedKeys({ ...tally }) });
       parent.names.add(name);
       parent.entries.push(stored);
       this.#count(stored);
@@ -110,9 +121,19 @@ export class SnapshotTreeWriter implements TreeWriter {
     return this.#closeDir(this.#open.pop()!);
   }
 
-  async #add(path: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void> {
-    const { parent, name } = await this.#parentFor(path);
-    const stored = checkedEntry(path, name, entry);
+  async #addAfterClosing(depth: number, path: string, name: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): Promise<void> {
+    this.#busy = true;
+    try {
+      await this.#closeDownTo(depth);
+      this.#addTo(this.#open[depth]!, path, name, entry);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #addTo(parent: OpenDir, path: string, name: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): void {
+    if (parent.names.has(name)) throw new EbmError('E_PROTOCOL', `cannot add ${JSON.stringify(path)}: it was already added`, { subject: path });
+    const stored = checkedEntry(path, name, entry, this.#content);
     parent.names.add(name);
     parent.entries.push(stored);
     this.#count(stored);
@@ -121,21 +142,37 @@ export class SnapshotTreeWriter implements TreeWriter {
 
   /** The open directory `path` goes into (after completing the deeper ones), checking the depth-first rule and duplicates. */
   async #parentFor(path: string): Promise<{ parent: OpenDir; name: string }> {
-    const parts = splitSafePath(path);
-    const name = parts[parts.length - 1]!;
-    const parentPath = parts.slice(0, -1).join('/');
-    const depth = this.#open.findIndex((dir) => dir.path === parentPath);
+    const { depth, name } = this.#locate(path);
+    await this.#closeDownTo(depth);
+    const parent = this.#open[depth]!;
+    if (parent.names.has(name)) throw new EbmError('E_PROTOCOL', `cannot add ${JSON.stringify(path)}: it was already added`, { subject: path });
+    return { parent, name };
+  }
+
+  /**
+   * The depth of the open directory that `path` goes into, and the entry's
+   * name, checking the path (as splitSafePath does) and the depth-first rule.
+   * The parent is found by its exact path among the open directories, whose
+   * paths were checked when they were added, so only the last component needs
+   * a check of its own; the innermost directory, the usual answer, is tried first.
+   */
+  #locate(path: string): { depth: number; name: string } {
+    if (typeof path !== 'string' || path === '' || path.startsWith('/')) splitSafePath(path); // throws E_UNSAFE_PATH naming the problem
+    const slash = path.lastIndexOf('/');
+    const name = path.slice(slash + 1);
+    const parentPath = slash < 0 ? '' : path.slice(0, slash);
+    if (name === '' || name === '.' || name === '..' || name.includes('\0')) splitSafePath(path);
+    let depth = this.#open.length - 1;
+    while (depth >= 0 && this.#open[depth]!.path !== parentPath) depth--;
     if (depth < 0) {
+      splitSafePath(path); // an unsafe component anywhere is E_UNSAFE_PATH, as before
       throw new EbmError(
         'E_PROTOCOL',
         `cannot add ${JSON.stringify(path)}: its directory ${JSON.stringify(parentPath)} is not open — it was never added as a directory, or it was already completed because an entry outside it was added (${DEPTH_FIRST_RULE})`,
         { subject: path },
       );
     }
-    await this.#closeDownTo(depth);
-    const parent = this.#open[depth]!;
-    if (parent.names.has(name)) throw new EbmError('E_PROTOCOL', `cannot add ${JSON.stringify(path)}: it was already added`, { subject: path });
-    return { parent, name };
+    return { depth, name };
   }
 
   /** Completes the open directories deeper than `depth`, innermost first. */
@@ -144,7 +181,7 @@ export class SnapshotTreeWriter implements TreeWriter {
       const dir = this.#open.pop()!;
       const id = await this.#closeDir(dir);
       const parent = this.#open[this.#open.length - 1]!;
-      parent.entries[dir.indexInParent] = { ...parent.entries[dir.indexInParent]!, subtree: id, tally: { ...dir.tally } };
+      parent.entries[dir.indexInParent] = sortedKeys({ ...parent.entries[dir.indexInParent]!, subtree: id, tally: { ...dir.tally } });
       addTally(parent.tally, dir.tally);
     }
   }
@@ -191,8 +228,15 @@ function isTally(t: unknown): t is DirTally {
   return ['files', 'dirs', 'others', 'bytes'].every((k) => Number.isSafeInteger(r[k]) && (r[k] as number) >= 0);
 }
 
-/** A shallow copy of the entry with its name, after checking what the format depends on. */
-function checkedEntry(path: string, name: string, entry: Omit<TreeEntry, 'name' | 'subtree'>): TreeEntry {
+const RESOLVED = Promise.resolve();
+
+/**
+ * A shallow copy of the entry with its name, after checking what the format
+ * depends on. Content arrays that `content` produced (writeContent) hold ids
+ * it computed, so only other content (reused, or made up by the translator)
+ * has its ids checked one by one.
+ */
+function checkedEntry(path: string, name: string, entry: Omit<TreeEntry, 'name' | 'subtree'>, content: ContentWriter): TreeEntry {
   const bad = (problem: string): never => {
     throw new EbmError('E_PROTOCOL', `cannot add ${JSON.stringify(path)}: ${problem}`, { subject: path });
   };
@@ -201,8 +245,40 @@ function checkedEntry(path: string, name: string, entry: Omit<TreeEntry, 'name' 
   if (entry.size !== undefined && (!Number.isSafeInteger(entry.size) || entry.size < 0)) bad(`size ${entry.size} is not a non-negative integer`);
   if (entry.content !== undefined) {
     if (!Array.isArray(entry.content)) bad('content must be an array of blob ids (from writeContent or the previous snapshot)');
-    for (const id of entry.content) if (typeof id !== 'string' || !BLOB_ID_PATTERN.test(id)) bad(`content holds an invalid blob id ${JSON.stringify(id)}`);
+    if (!content.produced(entry.content)) {
+      for (const id of entry.content) if (typeof id !== 'string' || !BLOB_ID_PATTERN.test(id)) bad(`content holds an invalid blob id ${JSON.stringify(id)}`);
+    }
   }
-  const { subtree: _ignored, tally: _computed, ...rest } = entry as TreeEntry;
-  return { ...rest, name };
+  // A copy with its keys in sorted order (see sortedKeys), without subtree and tally (the writer sets those).
+  const source = entry as Record<string, unknown>;
+  const stored: Record<string, unknown> = {};
+  for (const key of sortedEntryKeys(Object.keys(source))) {
+    if (key === 'name') stored.name = name;
+    else if (key !== 'subtree' && key !== 'tally') stored[key] = source[key];
+  }
+  return stored as unknown as TreeEntry;
+}
+
+/** The keys of the last entry and their sorted order (with 'name'): a translator's entries mostly share one set of keys. */
+let lastKeys: readonly string[] = [];
+let lastSorted: readonly string[] = ['name'];
+
+function sortedEntryKeys(keys: readonly string[]): readonly string[] {
+  if (keys.length === lastKeys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++) same = keys[i] === lastKeys[i];
+    if (same) return lastSorted;
+  }
+  const sorted = keys.includes('name') ? [...keys] : [...keys, 'name'];
+  sorted.sort();
+  lastKeys = keys;
+  lastSorted = sorted;
+  return sorted;
+}
+
+/** A copy of `value` with its keys in sorted order. */
+function sortedKeys<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = (value as Record<string, unknown>)[key];
+  return out as T;
 }

@@ -122,7 +122,7 @@ function harnessOutcome(outcome: MemoryTaskOutcome, probe: RunProbe): HarnessOut
   return {
     result: outcome.result,
     messages: s.messages,
-    requests: s.queries + s.putBlobs + s.loadTrees + s.loadBlobs,
+    requests: s.queries + s.putRequests + s.loadTrees + s.loadBlobs,
     treeLoads: s.loadTrees,
     ...(probe.cancelledAt !== undefined && probe.endedAt !== undefined ? { cancelLatencyMs: Math.max(0, probe.endedAt - probe.cancelledAt) } : {}),
     ...(probe.workerResourcesLeft !== undefined ? { workerResourcesLeft: probe.workerResourcesLeft } : {}),

@@ -6,6 +6,8 @@ interface Queued {
   readonly path: string;
   /** Resolves to the entry to add, or undefined to leave the path out. */
   readonly entry: NewEntry | Promise<NewEntry | undefined>;
+  /** For a pending read: set once it settled (then awaiting `entry` costs no wait). */
+  readonly read?: { settled: boolean };
   /** A parent directory kept whole (tree.reuseSubtree) instead of added. */
   readonly subtree?: TreeEntry;
 }
@@ -15,9 +17,11 @@ interface Queued {
  * exactly the order they were pushed (the walk's depth-first order), one
  * awaited call at a time, as the TreeWriter contract requires.
  *
- * Entries wait in a FIFO; a pending read counts against `maxReads`. When too
- * many reads are in flight (or too many entries queued), `push` adds entries
- * from the head until there is room again.
+ * Entries wait in a FIFO; a pending read counts against `maxReads`. Every
+ * push first adds the entries at the head that are ready (no read, or a read
+ * that has settled), so the queue stays short when reads keep up (most
+ * entries of an incremental are ready at once); when too many reads are in
+ * flight (or too many entries queued), it also waits for the head's read.
  */
 export class OrderedAdder {
   readonly #queue: Queued[] = [];
@@ -46,12 +50,14 @@ export class OrderedAdder {
   /** Queues an entry that a read will produce; the read has already started. */
   async pushPending(path: string, entry: Promise<NewEntry | undefined>): Promise<void> {
     this.#readsInFlight++;
+    const read = { settled: false };
     const tracked = entry.finally(() => {
       this.#readsInFlight--;
+      read.settled = true;
     });
     // Marked handled now; the rejection is rethrown when the head reaches it.
     tracked.catch(() => undefined);
-    this.#queue.push({ path, entry: tracked });
+    this.#queue.push({ path, entry: tracked, read });
     await this.#makeRoom();
   }
 
@@ -61,7 +67,10 @@ export class OrderedAdder {
   }
 
   async #makeRoom(): Promise<void> {
-    while (this.#head < this.#queue.length && (this.#readsInFlight >= this.maxReads || this.#queue.length - this.#head > this.maxQueued)) {
+    while (this.#head < this.#queue.length) {
+      const head = this.#queue[this.#head]!;
+      const ready = head.read === undefined || head.read.settled;
+      if (!ready && this.#readsInFlight < this.maxReads && this.#queue.length - this.#head <= this.maxQueued) return;
       await this.#addHead();
     }
   }
