@@ -23,7 +23,7 @@ export interface FswatchCallbacks {
 }
 
 /** fswatch batches events; this is its latency (seconds). A cut waits longer than this (see ChangeJournal). */
-export const FSWATCH_LATENCY_S = 0.1;
+export const FSWATCH_LATENCY_S = 0.02;
 
 const EVENTS = ['Created', 'Updated', 'Removed', 'Renamed', 'OwnerModified', 'AttributeModified', 'MovedFrom', 'MovedTo', 'Overflow'];
 
