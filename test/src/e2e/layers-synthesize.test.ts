@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getAttributeSync } from '@napi-rs/xattr';
@@ -165,7 +165,7 @@ describe('synthesize and rebase layered endpoints', () => {
     expect(layer(next, 'upper')).toMatchObject({ action: 'stored', parent: rebasedLayer });
     expect(layer(next, 'upper').bytesAdded).toBeLessThan(64 * 1024); // restored copies of known content: deduplicated
     const again = await restoreManifest(summaryOf(next).snapshot as string, 'next-flat');
-    expect(again['etc/after-rebase.conf']).toBeDefined();
+    expect(again['etc/after-rebase.conf']).toMatchObject({ size: 13, sha256: createHash('sha256').update('on version 2\n').digest('hex') });
     expect(again['usr/bin/tool']).toEqual(ep1Merged['usr/bin/tool']); // kept from version 1: the endpoint had it
   });
 
@@ -216,7 +216,7 @@ describe('synthesize and rebase layered endpoints', () => {
 
     const { etc: _etcNow, 'etc/after-rebase.conf': added, ...rest } = await restoreManifest(latestId, 'latest-flat');
     const { etc: _etcThen, ...before } = ep1Merged;
-    expect(added).toBeDefined();
+    expect(added).toMatchObject({ size: 13, sha256: createHash('sha256').update('on version 2\n').digest('hex') });
     expect(rest).toEqual(before);
     expect(await restoreManifest(syntheticFull, 'full-after-prune')).toEqual(ep1Merged);
     expect(await restoreManifest(standalone, 'v2-after-prune')).toEqual(await readManifest(dir('base-v2'), true));
