@@ -125,6 +125,16 @@ describe('synthesize and rebase layered endpoints', () => {
     const paths = (await ebmOk(['ls', '-r', repo, syntheticFull, '-R'])).stdout.split('\n');
     expect(paths).toEqual(expect.arrayContaining(['srv/new/x', 'var/cache/fresh', 'usr/bin/tool']));
     expect(paths).not.toContain('etc/hosts');
+
+    // An endpoint snapshot itself holds no files (they are in its layers): export refuses it and names the way out;
+    // its synthetic full exports and imports like any snapshot.
+    const refused = await ebm(['export', '-r', repo, ep1, '-o', dir('ep1.ebmx')]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/E_NOT_SUPPORTED: .*layered endpoint.*ebm synthesize/);
+    expect(fs.existsSync(dir('ep1.ebmx'))).toBe(false);
+    await ebmOk(['export', '-r', repo, syntheticFull, '-o', dir('full.ebmx')]);
+    await ebmOk(['import', dir('full.ebmx'), '--target', dir('full-imported')]);
+    expect(await readManifest(dir('full-imported'), true)).toEqual(ep1Merged);
   });
 
   it('rebase moves the endpoint onto the new base: equal flattened restores, the new top layer mounts on the new base as the same tree, and the next backup is incremental against it', async () => {

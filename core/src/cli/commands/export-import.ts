@@ -14,6 +14,7 @@ import { ExportBlobServer } from '../../export/export-blob-server';
 import { ExportReader } from '../../export/export-reader';
 import { writeExport } from '../../export/export-writer';
 import { resolveSnapshotArg } from './snapshot-arg';
+import { layeredRecordOf } from '../../layers/endpoint-snapshot';
 
 interface ExportOptions { output: string; include?: string[]; encrypt?: boolean; exportPasswordFile?: string; dataset?: string }
 export interface ImportOptions { target: string; include?: string[]; overwrite?: boolean; exportPasswordFile?: string }
@@ -38,6 +39,10 @@ export const registerExportImport: RegisterCommand = (program, run) => {
         const started = Date.now();
         const repo = await ctx.openRepository();
         const snapshot = await resolveSnapshotArg(repo, snapshotArg, opts.dataset);
+        if (layeredRecordOf(snapshot) !== undefined) {
+          // Its own tree is empty: the files live in its layer snapshots.
+          throw new EbmError('E_NOT_SUPPORTED', `snapshot ${snapshot.id.slice(0, 8)} is a layered endpoint (its files are in its layer snapshots): export its merged view with \`ebm synthesize ${snapshot.id.slice(0, 8)}\` and export that snapshot, or export one layer snapshot`, { subject: snapshot.id });
+        }
         const password = opts.encrypt || opts.exportPasswordFile ? await exportPassword(opts.exportPasswordFile, true) : undefined;
         const lock = await acquireLock(repo, { exclusive: false, operation: `export ${snapshot.id.slice(0, 8)}` });
         const progress = new ProgressDisplay('export', ctx.output);
