@@ -29,6 +29,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { syncDisks, EBM_MAIN, ebmEnv } = require('./bench-util');
 const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -54,10 +55,8 @@ restic's time. Defaults: --scale 1, --runs 1. --corpus-dir keeps the corpus.
 
 /** ebm's layered backup and restore, in the shape of tools.js's tools. */
 function makeEbmLayers(ctx) {
-  const main = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
-  const env = { ...process.env, EBM_PASSWORD: ctx.password };
-  delete env.EBM_PASSWORD_FILE;
-  delete env.EBM_REPOSITORY;
+  const main = EBM_MAIN;
+  const env = ebmEnv(ctx.password);
   return {
     name: 'ebm',
     ensureAvailable() {
@@ -172,7 +171,6 @@ function makeStacks(runDir, base) {
   };
 }
 
-const syncDisks = () => spawnSync('sync', [], { stdio: 'ignore' });
 
 function runOnce(ctx, run) {
   const { log, pristine } = ctx;

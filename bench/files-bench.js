@@ -20,8 +20,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { syncDisks } = require('./bench-util');
 const { oneOf } = require('./case-options');
 const { atMost, summarizeRuns } = require('./metrics');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -53,10 +53,6 @@ Defaults: --scale 1 (mixed: ~1 GiB, ~5 min on 2 cores), --runs 3. Ignores: nothi
 Own option:
   --corpus NAME      mixed (default) or manyfiles
 `;
-
-function syncDisks() {
-  spawnSync('sync', [], { stdio: 'ignore' });
-}
 
 /** Tool order for a phase: alternates every phase and every run. */
 function orderFor(tools, run, phase) {

@@ -25,8 +25,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { syncDisks, sha256File, seeded, shuffle, EBM_MAIN, ebmEnv } = require('./bench-util');
 const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
 const { ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -52,10 +52,8 @@ Own options:
 
 /** ebm with block mode, in the shape of tools.js's tools. */
 function makeEbmImage(ctx) {
-  const main = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
-  const env = { ...process.env, EBM_PASSWORD: ctx.password };
-  delete env.EBM_PASSWORD_FILE;
-  delete env.EBM_REPOSITORY;
+  const main = EBM_MAIN;
+  const env = ebmEnv(ctx.password);
   const extra = ['--block-mode', '*.img', ...(ctx.blockSize ? ['--block-mode-block-size', ctx.blockSize] : [])];
   return {
     name: 'ebm',
@@ -120,41 +118,7 @@ function changeImage(file, logical, extents, rand) {
   return { blocks, inData, holesFilled: holes.length };
 }
 
-function shuffle(xs, rand) {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
-function seeded(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
-
-function sha256File(file) {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(8 << 20);
-    let n;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
 const allocated = (file) => fs.statSync(file).blocks * 512;
-const syncDisks = () => spawnSync('sync', [], { stdio: 'ignore' });
 
 function runOnce(ctx, run) {
   const { log } = ctx;

@@ -23,8 +23,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { syncDisks, seeded, EBM_MAIN } = require('./bench-util');
 const { atMost, summarizeRuns } = require('./metrics');
 const { makeTools } = require('./tools');
 const { runChecked } = require('./timed-command');
@@ -32,25 +33,12 @@ const { findSharedBench, ensurePrerequisites, checkFreeSpace, onPath, aptInstall
 const { makeManifest, checkManifest } = require('./corpus');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
-const EBM_MAIN = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
 const TOKEN = crypto.randomBytes(16).toString('hex');
 const FILES_PER_DIR = 100;
 const CHANGED = 100;
 
 const USAGE = `journal-bench.js — the 100k-file incremental with and without ebm's change journal, against restic
   --scale S   the tree has 100000 × S files (default 1), 100 per directory; 100 files change per step`;
-
-function seeded(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 function makeTree(root, files, rand) {
   const dirs = Math.ceil(files / FILES_PER_DIR);
@@ -132,7 +120,6 @@ async function startHost(work, repo, source, password, log) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const syncDisks = () => spawnSync('sync', [], { stdio: 'ignore' });
 
 async function runOnce(ctx, run) {
   const { log } = ctx;

@@ -24,8 +24,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { syncDisks, sha256File, EBM_MAIN, ebmEnv } = require('./bench-util');
 const { oneOf } = require('./case-options');
 const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
@@ -53,10 +53,8 @@ Own options:
 
 /** ebm with the sqlite translator, in the shape of tools.js's tools. */
 function makeEbmSqlite(ctx) {
-  const main = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
-  const env = { ...process.env, EBM_PASSWORD: ctx.password };
-  delete env.EBM_PASSWORD_FILE;
-  delete env.EBM_REPOSITORY;
+  const main = EBM_MAIN;
+  const env = ebmEnv(ctx.password);
   const extra = ctx.runSize ? ['--run-size', ctx.runSize] : [];
   return {
     name: 'ebm',
@@ -79,23 +77,6 @@ function makeEbmSqlite(ctx) {
       return { wallS: r.wallS, rssKiB: r.rssKiB };
     },
   };
-}
-
-function sha256File(file) {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(8 << 20);
-    let n;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
-function syncDisks() {
-  spawnSync('sync', [], { stdio: 'ignore' });
 }
 
 function runOnce(ctx, run) {

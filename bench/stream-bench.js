@@ -28,6 +28,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
+const { sha256File, ebmEnv, EBM_MAIN } = require('./bench-util');
 const { positiveNumberText, wholeAtLeastOne } = require('./case-options');
 const { atMost, below, summarizeRuns, formatRows } = require('./metrics');
 const { runChecked, GNU_TIME } = require('./timed-command');
@@ -36,7 +37,6 @@ const { duBytes } = require('./corpus');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const FIXTURE = path.join(REPO_ROOT, 'plugins', 'translator-stream', 'dist', 'testing', 'dump-fixture.js');
-const EBM_MAIN = path.join(REPO_ROOT, 'core', 'dist', 'cli', 'main.js');
 const MIB_AT_SCALE_1 = 200;
 
 const USAGE = `Usage: node bench/stream-bench.js [options]    (npm run bench -- --case stream [options])
@@ -79,30 +79,20 @@ function timedWithInput(label, cmd, args, env, stdinFile, logDir) {
   return { wallS, rssKiB: Number(lines[lines.length - 1]), stdout };
 }
 
-function sha256File(file) {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  const buf = Buffer.alloc(4 * 1024 * 1024);
-  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
-  fs.closeSync(fd);
-  return hash.digest('hex');
-}
-
 /** Both tools' commands, with the same password and no caller settings leaking in. */
 function makeStreamTools(workdir, opts) {
   const password = crypto.randomBytes(18).toString('base64url');
-  const ebmEnv = { ...process.env, EBM_PASSWORD: password };
-  for (const k of ['EBM_PASSWORD_FILE', 'EBM_REPOSITORY']) delete ebmEnv[k];
+  const ebmEnvironment = ebmEnv(password);
   const resticEnv = { ...process.env, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: path.join(workdir, 'restic-cache') };
   for (const k of ['RESTIC_REPOSITORY', 'RESTIC_REPOSITORY_FILE', 'RESTIC_PASSWORD_FILE', 'RESTIC_PASSWORD_COMMAND', 'RESTIC_COMPRESSION']) delete resticEnv[k];
   const chunk = opts.chunkSize ? ['--chunk-size', String(opts.chunkSize)] : [];
   return {
     ebm: {
-      init: (repo) => runChecked('ebm init', process.execPath, [EBM_MAIN, 'init', '-r', repo], { env: ebmEnv }),
+      init: (repo) => runChecked('ebm init', process.execPath, [EBM_MAIN, 'init', '-r', repo], { env: ebmEnvironment }),
       backup: (repo, dump, label, logDir) =>
-        timedWithInput(label, process.execPath, [EBM_MAIN, 'backup', '-r', repo, '-t', 'stream', '--dataset', 'db', '--stdin', '--name', 'db.sql', '--json', ...chunk], ebmEnv, dump, logDir),
+        timedWithInput(label, process.execPath, [EBM_MAIN, 'backup', '-r', repo, '-t', 'stream', '--dataset', 'db', '--stdin', '--name', 'db.sql', '--json', ...chunk], ebmEnvironment, dump, logDir),
       restore: (repo, target, label, logDir) =>
-        timedWithInput(label, process.execPath, [EBM_MAIN, 'restore', '-r', repo, 'latest', '--target', target], ebmEnv, '/dev/null', logDir),
+        timedWithInput(label, process.execPath, [EBM_MAIN, 'restore', '-r', repo, 'latest', '--target', target], ebmEnvironment, '/dev/null', logDir),
     },
     restic: {
       init: (repo) => runChecked('restic init', 'restic', ['init', '--repository-version', '2', '-r', repo], { env: resticEnv }),
