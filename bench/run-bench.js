@@ -58,7 +58,9 @@ function main() {
     process.stdout.write(USAGE);
     return 0;
   }
-  const selected = CASES.filter((c) => opts.cases.includes(c.name)).map((c) => ({ ...c, path: path.join(__dirname, c.script) }));
+  // EBM_BENCH_SCRIPTS_DIR: where case scripts are looked up (bench/ by default; bench/test uses it to make a case "not available").
+  const scriptsDir = process.env.EBM_BENCH_SCRIPTS_DIR || __dirname;
+  const selected = CASES.filter((c) => opts.cases.includes(c.name)).map((c) => ({ ...c, path: path.join(scriptsDir, c.script) }));
   if (opts.list) {
     for (const c of selected) process.stdout.write(`${c.name.padEnd(10)} ${fs.existsSync(c.path) ? 'available    ' : 'not available'}  bench/${c.script}: ${c.about}\n`);
     return 0;
