@@ -15,6 +15,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { nodeGypRebuild } = require('./node-gyp-rebuild');
 
 const root = path.resolve(__dirname, '..');
 const dir = path.join(root, 'plugins', 'translator-filesystem', 'native');
@@ -29,19 +30,6 @@ function upToDate() {
   return probe.status === 0;
 }
 
-function nodeGypCommand() {
-  if (process.env.npm_config_node_gyp) return [process.execPath, process.env.npm_config_node_gyp];
-  // Outside npm scripts: npm's bundled node-gyp, next to the running npm.
-  const npmDir = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
-  return [process.execPath, path.join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
-}
-
-function npmConfig(key) {
-  const got = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8' });
-  const value = got.status === 0 ? got.stdout.trim() : '';
-  return value && value !== 'undefined' && value !== 'null' ? value : undefined;
-}
-
 function main() {
   if (process.platform === 'win32') {
     console.log('native extents helper: not built on Windows (block mode reads every block there)');
@@ -51,11 +39,7 @@ function main() {
     console.log('native extents helper is up to date');
     return;
   }
-  const [node, gyp] = nodeGypCommand();
-  const args = [gyp, 'rebuild', '--release'];
-  const nodedir = process.env.npm_config_nodedir ?? npmConfig('nodedir');
-  if (nodedir) args.push(`--nodedir=${nodedir}`);
-  const built = spawnSync(node, args, { cwd: dir, stdio: 'inherit' });
+  const built = nodeGypRebuild(dir);
   if (built.status !== 0 || !upToDate()) {
     console.warn('warning: the native extents helper could not be built; block mode will read every block (holes are still not stored)');
     return;

@@ -16,6 +16,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
+const { nodeGypRebuild } = require('./node-gyp-rebuild');
 
 const root = path.resolve(__dirname, '..');
 const pkgDir = path.dirname(require.resolve('better-sqlite3/package.json', { paths: [root] }));
@@ -50,21 +51,6 @@ function writeAmalgamation(dir) {
   fs.copyFileSync(path.join(source, 'sqlite3.h'), path.join(dir, 'sqlite3.h'));
 }
 
-function nodeGypCommand() {
-  if (process.env.npm_config_node_gyp) return [process.execPath, process.env.npm_config_node_gyp];
-  // Outside npm scripts: npm's bundled node-gyp, next to the running npm.
-  const npmDir = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm');
-  return [process.execPath, path.join(npmDir, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
-}
-
-// npm's configuration (e.g. `nodedir=/usr`, so node-gyp builds against the
-// installed headers instead of downloading them) when run outside npm.
-function npmConfig(key) {
-  const got = spawnSync('npm', ['config', 'get', key], { encoding: 'utf8' });
-  const value = got.status === 0 ? got.stdout.trim() : '';
-  return value && value !== 'undefined' && value !== 'null' ? value : undefined;
-}
-
 function main() {
   if (hasDbpage()) {
     console.log('better-sqlite3 already has sqlite_dbpage; nothing to rebuild');
@@ -72,12 +58,8 @@ function main() {
   }
   const amalgamation = path.join(root, 'node_modules', '.ebm-sqlite3');
   writeAmalgamation(amalgamation);
-  const [node, gyp] = nodeGypCommand();
   console.log('rebuilding better-sqlite3 with SQLITE_ENABLE_DBPAGE_VTAB (about 2 minutes)…');
-  const args = [gyp, 'rebuild', '--release', `--sqlite3=${amalgamation}`];
-  const nodedir = process.env.npm_config_nodedir ?? npmConfig('nodedir');
-  if (nodedir) args.push(`--nodedir=${nodedir}`);
-  const built = spawnSync(node, args, { cwd: pkgDir, stdio: 'inherit' });
+  const built = nodeGypRebuild(pkgDir, [`--sqlite3=${amalgamation}`]);
   if (built.status !== 0) {
     console.error(`better-sqlite3 rebuild failed (exit ${built.status}); translator-sqlite needs sqlite_dbpage`);
     process.exit(1);

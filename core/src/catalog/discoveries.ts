@@ -23,6 +23,7 @@ CREATE TABLE discoveries (
 CREATE INDEX discoveries_by_source ON discoveries (source, plugin, time);
 `;
 
+/** One discovery: which plugin looked at which source, when (ISO 8601, when it finished), and its report. */
 export interface DiscoveryRecord {
   readonly plugin: string;
   readonly pluginVersion: string;

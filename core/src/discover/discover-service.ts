@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import { EbmError } from '@ebm/sdk';
-import type { DiscoveryReport, OptionValue, PluginKind, ProgressUpdate, Warning } from '@ebm/sdk';
+import type { OptionValue, ProgressUpdate, Warning } from '@ebm/sdk';
+import type { DiscoveryRecord } from '../catalog/discoveries';
 import type { BlobServer } from '../plugin-host/blob-server';
 import { PluginHost } from '../plugin-host/plugin-host';
 import { PluginRegistry } from '../plugin-host/plugin-registry';
@@ -16,14 +17,8 @@ export interface DiscoverRequest {
   readonly onProgress?: (progress: ProgressUpdate) => void;
 }
 
-export interface DiscoverResult {
-  readonly plugin: string;
-  readonly pluginVersion: string;
-  readonly pluginKind: PluginKind;
-  readonly source: string;
-  /** When the discovery finished (ISO 8601). */
-  readonly time: string;
-  readonly report: DiscoveryReport;
+/** What the catalog records of a discovery (see catalog/discoveries.ts), plus the plugin's warnings. */
+export interface DiscoverResult extends DiscoveryRecord {
   readonly warnings: readonly Warning[];
 }
 

@@ -1,12 +1,10 @@
 import type { TreeEntry } from '../entry/entry';
-import { EbmError, throwIfCancelled } from '../errors/ebm-error';
+import { readEntryContent } from './content-reader';
 import { splitSafePath } from '../paths/safe-path';
 import type { PreviousSnapshot } from '../translator/context';
 import type { PortChannel } from './port-channel';
 import type { LoadedTree, TreeLoader } from './tree-loader';
 
-/** Content blobs of the parent requested ahead of the one being consumed. */
-const READ_AHEAD_BLOBS = 4;
 
 /**
  * The parent snapshot, read lazily: `lookup` walks from the root tree one
@@ -63,29 +61,7 @@ export class ParentSnapshot implements PreviousSnapshot {
     return (await this.#trees.load(treeId)).entries;
   }
 
-  async *readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
-    const ids = entry.content ?? [];
-    if (!Array.isArray(ids)) throw new EbmError('E_CORRUPT_OBJECT', `parent entry ${JSON.stringify(entry.name)} has a malformed content list`, { subject: entry.name });
-    const queue: Promise<Uint8Array>[] = [];
-    let next = 0;
-    let total = 0;
-    const fill = (): void => {
-      while (queue.length < READ_AHEAD_BLOBS && next < ids.length) {
-        const loading = this.#channel.request({ t: 'load-blob', id: ids[next++]! }).then((reply) => reply.data);
-        loading.catch(() => undefined); // observed when its turn comes; no unhandled rejection if the reader stops early
-        queue.push(loading);
-      }
-    };
-    fill();
-    while (queue.length > 0) {
-      throwIfCancelled(this.#channel.signal, 'backup');
-      const data = await queue.shift()!;
-      fill();
-      total += data.length;
-      yield data;
-    }
-    if (typeof entry.size === 'number' && total !== entry.size) {
-      throw new EbmError('E_CORRUPT_OBJECT', `the content of parent entry ${JSON.stringify(entry.name)} has ${total} bytes but its entry says ${entry.size}`, { subject: entry.name });
-    }
+  readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
+    return readEntryContent(this.#channel, entry, { what: 'parent entry', op: 'backup', signal: this.#channel.signal, checkSize: true });
   }
 }

@@ -2,10 +2,9 @@ import type { BlobId, TreeEntry } from '../entry/entry';
 import { EbmError, throwIfCancelled } from '../errors/ebm-error';
 import type { RestoreItem } from '../translator/context';
 import type { PortChannel } from './port-channel';
+import { readEntryContent } from './content-reader';
 import type { TreeLoader } from './tree-loader';
 
-/** Content blobs requested ahead of the one being consumed (hides the round trip to the host). */
-export const READ_AHEAD_BLOBS = 4;
 /** Directory trees requested ahead while walking. */
 const PREFETCH_TREES = 4;
 
@@ -70,33 +69,9 @@ export class RestoreSession {
   }
 
   /** The entry's content blobs in order, verified by the host; checks the total against the entry's size. */
-  async *readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
-    const ids = entry.content ?? [];
-    if (!Array.isArray(ids)) throw new EbmError('E_CORRUPT_OBJECT', `entry ${JSON.stringify(entry.name)} has a malformed content list`, { subject: entry.name });
-    const queue: Promise<Uint8Array>[] = [];
-    let next = 0;
-    let total = 0;
-    const fill = (): void => {
-      while (queue.length < READ_AHEAD_BLOBS && next < ids.length) {
-        const loading = this.#channel.request({ t: 'load-blob', id: ids[next++]! }).then((reply) => reply.data);
-        loading.catch(() => undefined); // observed when its turn comes; avoids an unhandled rejection if the reader stops early
-        queue.push(loading);
-      }
-    };
-    fill();
-    while (queue.length > 0) {
-      throwIfCancelled(this.#signal, 'restore');
-      const data = await queue.shift()!;
-      fill();
-      total += data.length;
-      this.bytes += data.length;
-      yield data;
-    }
-    if (entry.kind === 'file' && typeof entry.size === 'number' && total !== entry.size) {
-      throw new EbmError('E_CORRUPT_OBJECT', `the content of ${JSON.stringify(entry.name)} has ${total} bytes but its entry says ${entry.size}`, {
-        subject: entry.name,
-      });
-    }
+  readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
+    // Only files must match their size: other kinds (streams, block images) record their own lengths.
+    return readEntryContent(this.#channel, entry, { what: 'entry', op: 'restore', signal: this.#signal, checkSize: entry.kind === 'file', onBytes: (n) => (this.bytes += n) });
   }
 
   #wanted(path: string): boolean {
