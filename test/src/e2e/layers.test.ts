@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getAttributeSync } from '@napi-rs/xattr';
@@ -107,7 +108,8 @@ describe('layered endpoints (ebm backup --provider overlay)', () => {
       try {
         const want = await readManifest(merged, true);
         expect(want['etc/hosts']).toBeUndefined();
-        expect(want['srv/new/x']).toBeDefined();
+        expect(want['srv/new/x']).toMatchObject({ size: 1, sha256: createHash('sha256').update('x').digest('hex') }); // srv/old, renamed through the mount
+        expect(want['srv/old']).toBeUndefined();
         expect(want['usr/lib/libbig.so']!.mode).toBe('600');
         expect(await readManifest(target, true)).toEqual(want);
       } finally {
@@ -213,7 +215,7 @@ describe('layered endpoints (ebm backup --provider overlay)', () => {
     mounted.push(merged);
     try {
       const want = await readManifest(merged);
-      expect(want['etc/app.conf']).toBeDefined();
+      expect(want['etc/app.conf']).toMatchObject({ size: Buffer.byteLength('conf edited in container 1'), sha256: createHash('sha256').update('conf edited in container 1').digest('hex') });
       expect(await readManifest(dir('c1-flat'))).toEqual(want);
     } finally {
       umount(merged);
