@@ -5,31 +5,71 @@ import { EbmError } from '@ebm/sdk';
 import { CliContext, GlobalOptions } from './cli-context';
 import { Output } from './output';
 import type { CommandBody } from './command-types';
-import { registerInit } from './commands/init';
-import { registerBackup } from './commands/backup';
-import { registerSnapshots } from './commands/snapshots';
-import { registerLs } from './commands/ls';
-import { registerRestore } from './commands/restore';
-import { registerCheck } from './commands/check';
-import { registerForget, registerPrune } from './commands/forget-prune';
-import { registerKey } from './commands/key';
-import { registerUnlock } from './commands/unlock';
-import { registerPlugins } from './commands/plugins';
-import { registerPluginInit } from './commands/plugin-init';
-import { registerDemo } from './commands/demo';
-import { registerServe } from './commands/serve';
-import { registerJobs } from './commands/jobs';
-import { registerCatalog } from './commands/catalog';
-import { registerFind } from './commands/find';
-import { registerExportImport } from './commands/export-import';
-import { registerDiscover } from './commands/discover';
-import { registerSynthesize } from './commands/synthesize';
-import { registerRebase } from './commands/rebase';
+import type { RegisterCommand } from './command-types';
 
-/** Runs one command and resolves with its exit code (see README, "Exit codes"). */
+/**
+ * Where each top-level command is declared. Commands are loaded on demand:
+ * a run of `ebm backup` requires only the backup command's modules, not the
+ * host runtime, the HTTP API or the configuration schema (about 150 ms of
+ * start-up, which every short job and every endpoint of a fleet pays).
+ * Help without a command loads them all.
+ */
+const COMMAND_MODULES: Readonly<Record<string, () => readonly RegisterCommand[]>> = {
+  init: () => [require('./commands/init').registerInit],
+  backup: () => [require('./commands/backup').registerBackup],
+  snapshots: () => [require('./commands/snapshots').registerSnapshots],
+  ls: () => [require('./commands/ls').registerLs],
+  restore: () => [require('./commands/restore').registerRestore],
+  check: () => [require('./commands/check').registerCheck],
+  forget: () => [require('./commands/forget-prune').registerForget],
+  prune: () => [require('./commands/forget-prune').registerPrune],
+  key: () => [require('./commands/key').registerKey],
+  unlock: () => [require('./commands/unlock').registerUnlock],
+  plugins: () => [require('./commands/plugins').registerPlugins],
+  plugin: () => [require('./commands/plugin-init').registerPluginInit],
+  demo: () => [require('./commands/demo').registerDemo],
+  serve: () => [require('./commands/serve').registerServe],
+  jobs: () => [require('./commands/jobs').registerJobs],
+  run: () => [],
+  cancel: () => [],
+  catalog: () => [require('./commands/catalog').registerCatalog],
+  find: () => [require('./commands/find').registerFind],
+  export: () => [require('./commands/export-import').registerExportImport],
+  import: () => [],
+  discover: () => [require('./commands/discover').registerDiscover],
+  synthesize: () => [require('./commands/synthesize').registerSynthesize],
+  rebase: () => [require('./commands/rebase').registerRebase],
+};
 
+/** Commands declared by another command's module (one register function declares several). */
+const DECLARED_WITH: Readonly<Record<string, string>> = { run: 'jobs', cancel: 'jobs', import: 'export' };
 
-export function buildProgram(setExitCode: (code: number) => void): Command {
+/** Global options that take a value (their value is not a command name). */
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-r', '--repo', '--password-file']);
+
+/** The command named on the command line, or undefined (help, version, or an unknown word). */
+export function commandNamed(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return undefined;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return Object.prototype.hasOwnProperty.call(COMMAND_MODULES, arg) ? arg : undefined;
+  }
+  return undefined;
+}
+
+function registersFor(command: string | undefined): readonly RegisterCommand[] {
+  if (command === '') return [];
+  if (command === undefined) return Object.values(COMMAND_MODULES).flatMap((load) => load());
+  return COMMAND_MODULES[DECLARED_WITH[command] ?? command]!();
+}
+
+/** Builds the program; with `command`, only that command is declared (see COMMAND_MODULES). */
+export function buildProgram(setExitCode: (code: number) => void, command?: string): Command {
   const program = new Command('ebm');
   program
     .description('ebm — extensible backup manager: deduplicated, encrypted, verifiable backups through translator plugins')
@@ -55,17 +95,17 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       }
     };
 
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerLs, registerRestore, registerCheck, registerForget, registerPrune, registerKey, registerUnlock, registerPlugins, registerPluginInit, registerDemo, registerServe, registerJobs, registerCatalog, registerFind, registerExportImport, registerDiscover, registerSynthesize, registerRebase]) {
-    register(program, run);
-  }
+  for (const register of new Set(registersFor(command))) register(program, run);
   return program;
 }
 
-
-
+/** Runs one command and resolves with its exit code (see README, "Exit codes"). */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
-  const program = buildProgram((code) => (exitCode = code));
+  const command = commandNamed(argv);
+  // `ebm --version` needs no command at all; help without a command lists them all.
+  const versionOnly = command === undefined && argv.some((a) => a === '--version' || a === '-V') && !argv.includes('--help') && !argv.includes('-h');
+  const program = buildProgram((code) => (exitCode = code), versionOnly ? '' : command);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
