@@ -56,6 +56,12 @@ export class BackupService {
     @inject(PluginRegistry) private readonly registry: PluginRegistry,
   ) {}
 
+  /** Warms a worker of plugin `pluginId` for a job about to follow (PluginHost.prewarm); an unknown plugin is left to that job to report. */
+  prewarm(pluginId: string): void {
+    if (!this.registry.has(pluginId)) return;
+    this.host.prewarm(this.registry.get(pluginId));
+  }
+
   async backup(request: BackupRequest): Promise<BackupReport> {
     const started = Date.now();
     const repo = request.repository;

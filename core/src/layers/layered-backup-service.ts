@@ -89,10 +89,22 @@ export class LayeredBackupService {
     @inject(LayerQueryService) private readonly queries: LayerQueryService,
   ) {}
 
+  /**
+   * Starts the workers a layered backup with `provider` needs: the provider's
+   * (discovery) and the filesystem translator's (every layer read is read by
+   * it, while the provider may still be walking). Called by backup(); a caller
+   * may call it earlier, e.g. before the repository key is derived.
+   */
+  prewarm(provider: string): void {
+    this.backups.prewarm(provider);
+    this.backups.prewarm(LAYER_TRANSLATOR);
+  }
+
   async backup(request: LayeredBackupRequest): Promise<LayeredBackupReport> {
     const started = Date.now();
     const repo = request.repository;
     const hostname = request.host ?? os.hostname();
+    this.prewarm(request.provider);
     const discovered = await this.discovery.discover({
       plugin: request.provider,
       source: request.source,

@@ -35,6 +35,16 @@ export default async function runPluginTask(request: TaskRequest): Promise<TaskR
   }
 }
 
+/** Loads a plugin's entry module into this worker ahead of its first job (PluginHost.prewarm); never rejects. */
+export async function preload(request: { readonly id: string; readonly entryPath: string }): Promise<boolean> {
+  try {
+    await loadPlugin(request.entryPath, request.id);
+    return true;
+  } catch {
+    return false; // the job that follows reports the load failure with its context
+  }
+}
+
 /**
  * Compression on the worker's core (put-blob codec 1). The SDK's shipper calls
  * it only while the host is behind (much unacknowledged data in the window)

@@ -116,6 +116,30 @@ describe('PluginHost with the ok plugin', () => {
     expect(seen['plugin:unloaded'].map((e) => e.reason)).toEqual(['idle', 'closed']);
   });
 
+  it('prewarm starts a worker that the next job then uses (no second, cold thread)', async () => {
+    const events = new HostEvents();
+    const seen = record(events);
+    const host = new PluginHost({ maxThreads: 2 }, events);
+    try {
+      host.prewarm(registry.get('ok'));
+      host.prewarm(registry.get('ok')); // a second call while the first is loading starts nothing more
+      expect(host.workerThreads('ok')).toBe(1);
+      // The job is submitted at once, while the preload is still starting its thread.
+      const result = await host.run(registry.get('ok'), backupJob('/a'), new MemoryBlobServer(idKey), { jobId: 'j1' });
+      expect(result.op).toBe('backup');
+      expect(host.workerThreads('ok')).toBe(1);
+      const again = await host.run(registry.get('ok'), backupJob('/b'), new MemoryBlobServer(idKey), { jobId: 'j2' });
+      expect(again.op).toBe('backup');
+      const threads = seen['job:log'].filter((l) => l.message === 'ok fixture: backup started').map((l) => l.fields?.thread);
+      expect(threads).toHaveLength(2);
+      expect(threads[1]).toBe(threads[0]);
+      expect(seen['plugin:loaded']).toHaveLength(1);
+    } finally {
+      await host.close();
+    }
+    expect(host.workerThreads('ok')).toBe(0);
+  });
+
   it('runs at most maxThreads jobs of a plugin at once; the others wait and then run', async () => {
     const events = new HostEvents();
     const host = new PluginHost({ maxThreads: 1 }, events);

@@ -48,6 +48,8 @@ interface PluginPool {
   /** Jobs waiting for a slot (at most maxThreads run at once; piscina never queues, so the stall clock only runs for started tasks). */
   readonly waiters: Array<{ grant: () => void; refuse: (err: EbmError) => void }>;
   idleTimer?: NodeJS.Timeout;
+  /** A prewarm's preload still running: a job waits for it, so that it lands on the warm thread instead of starting a second, cold one. */
+  preloading?: Promise<unknown>;
 }
 
 /**
@@ -122,6 +124,7 @@ export class PluginHost {
       return finish({ ok: false, error: toErrorRecord(err) });
     }
     try {
+      if (entry.preloading !== undefined) await entry.preloading;
       const outcome = await runSupervisedTask({
         request: {
           protocol: PROTOCOL_VERSION,
@@ -155,6 +158,34 @@ export class PluginHost {
     } finally {
       this.#release(entry);
     }
+  }
+
+  /** How many worker threads `pluginId`'s pools have now (for status and tests). */
+  workerThreads(pluginId: string): number {
+    let n = 0;
+    for (const entry of this.#pools.values()) if (entry.pluginId === pluginId) n += entry.pool.threads.length;
+    return n;
+  }
+
+  /**
+   * Starts a worker of `descriptor`'s plugin and loads its entry module ahead
+   * of a job that will surely follow (a layered backup knows it will run the
+   * filesystem translator while its provider still walks the layers), so the
+   * job finds a warm thread: about 100 ms less on its critical path. Best
+   * effort: a failure to load is not reported here but by the job that
+   * follows. Takes no job slot; the warm thread is an idle pool thread, ended
+   * by the pool's idle timeout when no job comes.
+   */
+  prewarm(descriptor: PluginDescriptor): void {
+    if (this.#closed) return;
+    const entry = this.#poolFor(descriptor);
+    if (entry.preloading !== undefined || entry.pool.threads.length > 0) return;
+    const preloading = entry.pool.run({ id: descriptor.manifest.id, entryPath: descriptor.entryPath }, { name: 'preload' }).catch(() => undefined);
+    entry.preloading = preloading;
+    void preloading.then(() => {
+      if (entry.preloading === preloading) entry.preloading = undefined;
+      this.#scheduleIdle(entry);
+    });
   }
 
   /** Terminates every worker (running jobs fail with E_CANCELLED) and refuses new jobs. */

@@ -55,6 +55,22 @@ describe('digest cache', () => {
     expect(second.count()).toBe(0);
   });
 
+  it('leaves the cache file alone when the layer is unchanged, and rewrites it when a file changed', async () => {
+    await baseDigest({ 'digest-cache': cacheDir });
+    const [name] = fs.readdirSync(cacheDir);
+    const cacheFile = path.join(cacheDir, name!);
+    const before = fs.statSync(cacheFile);
+    await baseDigest({ 'digest-cache': cacheDir });
+    const after = fs.statSync(cacheFile);
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]); // not renamed over: no write
+
+    fs.appendFileSync(path.join(lower, 'd1', 'f1'), 'more');
+    await baseDigest({ 'digest-cache': cacheDir });
+    expect(fs.statSync(cacheFile).ino).not.toBe(before.ino);
+    const doc = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { files: Record<string, [string, string]> };
+    expect(Object.keys(doc.files)).toHaveLength(50);
+  });
+
   it('reads a file again when it changed, even with the same size and mtime (ctime tells), and ignores a damaged cache', async () => {
     await baseDigest({ 'digest-cache': cacheDir });
     const file = path.join(lower, 'd2', 'f3');

@@ -36,10 +36,12 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
   if (opts.dataset === undefined) throw new EbmError('E_USAGE', 'a layered backup needs --dataset NAME: the endpoint\'s name, under which its snapshots and its layers\' incrementals are filed');
   const source = layeredSource(operands, opts);
   const options = pluginOptionValues(plugin, 'backup', opts, registry.list());
+  const service = ctx.container.resolve(LayeredBackupService);
+  service.prewarm(plugin.manifest.id); // the workers start while the password's key is derived
   const repo = await ctx.openRepository();
   const display = new ProgressDisplay('backup', ctx.output);
   const detach = display.attach(ctx.container.resolve(HostEvents));
-  const report = await ctx.container.resolve(LayeredBackupService).backup({
+  const report = await service.backup({
     repository: repo,
     provider: plugin.manifest.id,
     source,

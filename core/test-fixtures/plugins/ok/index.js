@@ -4,6 +4,7 @@
 const fs = require('node:fs/promises');
 const path = require('node:path');
 const { defineTranslator } = require('@ebm/sdk');
+const { threadId } = require('node:worker_threads');
 
 /** Deterministic pseudo-random bytes (xorshift32), so tests can recompute them. */
 function fixtureBytes(length, seed) {
@@ -35,7 +36,7 @@ async function collect(iterable) {
 const translator = defineTranslator({
   async backup(ctx) {
     const files = fixtureFiles(ctx.source);
-    ctx.log.info('ok fixture: backup started', { source: ctx.source });
+    ctx.log.info('ok fixture: backup started', { source: ctx.source, thread: threadId });
     await ctx.tree.add('docs', { kind: 'dir', mode: 0o755 });
     let bytes = 0;
     for (const name of ['docs/big.bin', 'docs/source.txt', 'hello.txt']) {

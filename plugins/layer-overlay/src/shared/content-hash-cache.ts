@@ -57,9 +57,14 @@ export class ContentHashCache {
     this.#after.set(relPath, [keyOf(st), sha256]);
   }
 
-  /** Writes what this walk saw (atomically: a temporary file renamed over the old one). */
+  /**
+   * Writes what this walk saw (atomically: a temporary file renamed over the
+   * old one); nothing when the walk met exactly the remembered files, all
+   * unchanged (the common case for a base image, checked on every endpoint backup).
+   */
   save(): void {
     if (this.#file === undefined) return;
+    if (this.misses === 0 && this.hits === this.#before.size && this.#after.size === this.#before.size) return;
     const tmp = `${this.#file}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
