@@ -230,6 +230,53 @@ describe('HTTP API', () => {
     });
   });
 
+  describe('verify, forget and prune jobs', () => {
+    it('queues a verify job of a snapshot and a check of a whole repository', async () => {
+      const one = await request(port, '/api/v1/verifications', { method: 'POST', body: { snapshot: 'a1b2' } });
+      expect(one.status).toBe(202);
+      const job = one.json<JobRecord>();
+      expect(one.headers.location).toBe(`/api/v1/jobs/${job.id}`);
+      expect(job).toMatchObject({ kind: 'verify', state: 'queued', request: { repository: 'main', snapshot: 'a1b2c3d4'.padEnd(64, '0') } });
+      const all = await request(port, '/api/v1/verifications', { method: 'POST', body: { repository: 'main', readDataSubset: '10%' } });
+      expect(all.status).toBe(202);
+      expect(all.json<JobRecord>().request).toEqual({ kind: 'verify', repository: 'main', priority: 0, readDataSubset: '10%' });
+    });
+
+    it.each([
+      [{}, 400, /body\.snapshot .* or body\.repository .* is required/],
+      [{ snapshot: 'a1b2', readDataSubset: '5%' }, 400, /body\.readDataSubset applies to a whole-repository check/],
+      [{ repository: 'main', readDataSubset: 'half' }, 400, /body\.readDataSubset must be a percentage/],
+      [{ repository: 'main', dataset: 'home' }, 400, /body\.dataset selects a snapshot/],
+      [{ repository: 'main', deep: true }, 400, /body\.deep is not a known field/],
+      [{ snapshot: 'ffff' }, 404, /no snapshot matches "ffff"/],
+      [{ repository: 'elsewhere' }, 404, /no repository named "elsewhere"/],
+    ])('rejects the verify request %j', async (body, status, message) => {
+      const res = await request(port, '/api/v1/verifications', { method: 'POST', body });
+      expect(res.status).toBe(status);
+      expect(error(res).message).toMatch(message);
+    });
+
+    it('queues a dataset\'s retention as a forget job (with prune unless told otherwise), and a prune of a repository', async () => {
+      const forget = await request(port, '/api/v1/datasets/home/forget', { method: 'POST' });
+      expect(forget.status).toBe(202);
+      expect(forget.json<JobRecord>()).toMatchObject({ kind: 'forget', request: { dataset: 'home', prune: true, policy: { keepDaily: 7 } } });
+      const only = await request(port, '/api/v1/datasets/home/forget', { method: 'POST', body: { prune: false } });
+      expect(only.json<JobRecord>().request).toMatchObject({ prune: false });
+      const prune = await request(port, '/api/v1/repositories/main/prune', { method: 'POST', body: {} });
+      expect(prune.status).toBe(202);
+      expect(prune.json<JobRecord>()).toMatchObject({ kind: 'prune', state: 'queued', request: { repository: 'main' } });
+    });
+
+    it('rejects forget and prune requests it cannot queue', async () => {
+      expect((await request(port, '/api/v1/datasets/nope/forget', { method: 'POST' })).status).toBe(404);
+      const noPolicy = await request(port, '/api/v1/datasets/db/forget', { method: 'POST' });
+      expect([noPolicy.status, error(noPolicy).message]).toEqual([400, expect.stringMatching(/no retention policy/)]);
+      expect((await request(port, '/api/v1/datasets/home/forget', { method: 'POST', body: { prune: 'yes' } })).status).toBe(400);
+      expect((await request(port, '/api/v1/repositories/elsewhere/prune', { method: 'POST' })).status).toBe(404);
+      expect((await request(port, '/api/v1/repositories/main/prune', { method: 'POST', body: { all: true } })).status).toBe(400);
+    });
+  });
+
   describe('routing', () => {
     it('answers 404 for an unknown route and 405 with Allow for a wrong method', async () => {
       const unknown = await request(port, '/api/v2/status');

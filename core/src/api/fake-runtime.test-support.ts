@@ -5,6 +5,7 @@ import { catalogueCode } from './http-errors';
 import type {
   ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
   RuntimeEventSource, RuntimeFacade, RuntimeMetrics, SnapshotFilter, SnapshotSelector, StartRestoreRequest, TriggerBackupOptions,
+  ApplyRetentionOptions, StartVerifyRequest,
 } from './runtime-facade';
 
 /**
@@ -124,6 +125,34 @@ export class FakeRuntime implements RuntimeFacade {
       kind: 'restore', repository: 'main', snapshot: snap.id, target: request.target, includes: request.include, overwrite: request.overwrite, priority: 0,
       ...(request.layer !== undefined ? { layer: request.layer } : {}), ...(request.native ? { native: true } : {}),
     });
+    this.emit({ type: 'job:queued', data: { job } });
+    return job;
+  }
+
+  /** Repository `main` only. */
+  async startVerify(request: StartVerifyRequest): Promise<JobRecord | undefined> {
+    if (request.repository !== undefined && request.repository !== 'main') return undefined;
+    const snapshot = request.snapshot !== undefined ? this.#findSnapshot(request.snapshot).id : undefined;
+    const job = this.#add({
+      kind: 'verify', repository: 'main', priority: 0,
+      ...(snapshot !== undefined ? { snapshot } : {}), ...(request.readDataSubset !== undefined ? { readDataSubset: request.readDataSubset } : {}),
+    });
+    this.emit({ type: 'job:queued', data: { job } });
+    return job;
+  }
+
+  /** `home` has a retention policy, `db` has none (E_USAGE). */
+  async applyRetention(dataset: string, options: ApplyRetentionOptions): Promise<JobRecord | undefined> {
+    if (dataset !== 'home' && dataset !== 'db') return undefined;
+    if (dataset === 'db') throw new EbmError('E_USAGE', 'dataset "db" has no retention policy (datasets.db.retention in the host configuration)');
+    const job = this.#add({ kind: 'forget', repository: 'main', dataset, policy: { keepDaily: 7 }, prune: options.prune, priority: 0 });
+    this.emit({ type: 'job:queued', data: { job } });
+    return job;
+  }
+
+  async startPrune(repository: string): Promise<JobRecord | undefined> {
+    if (repository !== 'main') return undefined;
+    const job = this.#add({ kind: 'prune', repository, prune: true, priority: 0 });
     this.emit({ type: 'job:queued', data: { job } });
     return job;
   }

@@ -10,7 +10,7 @@ export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly hint: string };
 }
 
-/** Catalogue codes that are the client's fault or a conflict; other E_INVALID_* are 400, everything else 500. */
+/** Catalogue codes that are the client's fault, a conflict or a host that cannot take work now; other E_INVALID_* are 400, everything else 500. */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_USAGE: 400,
   E_INVALID_OPTION: 400,
@@ -26,6 +26,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   E_DATASET_NOT_FOUND: 404,
   E_REPOSITORY_LOCKED: 409,
   E_TARGET_NOT_EMPTY: 409,
+  // The host cannot take the work: it is stopping, or the queue refused the job (full, or bigger than the budgets; the message says which).
+  E_HOST_SHUTTING_DOWN: 503,
+  E_JOB_REJECTED: 503,
 };
 
 /**

@@ -105,6 +105,10 @@ describe('docs/openapi.yaml', () => {
       check('BrowseListing', (await request(port, '/api/v1/snapshots/c0ff/tree?layer=upper')).json());
       check('EndpointLayers', (await request(port, '/api/v1/snapshots/c0ff/layers')).json());
       check('JobRecord', (await request(port, '/api/v1/restores', { method: 'POST', body: { snapshot: 'c0ff', target: '/tmp/r', layer: 'upper' } })).json());
+      check('JobRecord', (await request(port, '/api/v1/verifications', { method: 'POST', body: { snapshot: 'a1b2' } })).json());
+      check('JobRecord', (await request(port, '/api/v1/verifications', { method: 'POST', body: { repository: 'main', readDataSubset: '2/5' } })).json());
+      check('JobRecord', (await request(port, '/api/v1/datasets/home/forget', { method: 'POST', body: { prune: false } })).json());
+      check('JobRecord', (await request(port, '/api/v1/repositories/main/prune', { method: 'POST' })).json());
       check('Error', (await request(port, '/api/v1/jobs/nope')).json());
       check('Error', (await request(port, '/api/v1/status', { token: 'wrong' })).json());
       // The schemas are not vacuous: a record without its id fails.

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { TERMINAL_STATES } from '../jobs/job-types';
 import type { JobKind, JobState } from '../jobs/job-types';
 import { badRequest } from './http-errors';
-import type { JobFilter, SnapshotFilter, StartRestoreRequest, TriggerBackupOptions } from './runtime-facade';
+import type { ApplyRetentionOptions, JobFilter, SnapshotFilter, StartRestoreRequest, StartVerifyRequest, TriggerBackupOptions } from './runtime-facade';
 import { RUNTIME_EVENT_TYPES } from './runtime-facade';
 import type { RuntimeEventType } from './runtime-facade';
 
@@ -118,6 +118,34 @@ export function parseStartRestore(body: unknown): StartRestoreRequest {
     ...(layer !== undefined ? { layer } : {}),
     ...(native ? { native } : {}),
   };
+}
+
+export function parseStartVerify(body: unknown): StartVerifyRequest {
+  const obj = objectBody(body, ['snapshot', 'repository', 'dataset', 'readDataSubset']);
+  const snapshot = obj.snapshot !== undefined ? requiredText(obj.snapshot, 'body.snapshot') : undefined;
+  const repository = obj.repository !== undefined ? requiredText(obj.repository, 'body.repository') : undefined;
+  const dataset = obj.dataset !== undefined ? requiredText(obj.dataset, 'body.dataset') : undefined;
+  const subset = obj.readDataSubset !== undefined ? requiredText(obj.readDataSubset, 'body.readDataSubset') : undefined;
+  if (snapshot === undefined && repository === undefined) throw badRequest('body.snapshot (verify one snapshot) or body.repository (check the whole repository) is required');
+  if (snapshot !== undefined && subset !== undefined) throw badRequest('body.readDataSubset applies to a whole-repository check; a snapshot verification re-reads all of its data (give one of body.snapshot, body.readDataSubset)');
+  if (snapshot === undefined && dataset !== undefined) throw badRequest('body.dataset selects a snapshot (with body.snapshot "latest"); it takes body.snapshot');
+  if (subset !== undefined && !/^(\d+(\.\d+)?%|\d+\/\d+)$/.test(subset)) throw badRequest(`body.readDataSubset must be a percentage like "10%" or "n/m" like "2/5", got ${JSON.stringify(subset)}`);
+  return {
+    ...(snapshot !== undefined ? { snapshot } : {}),
+    ...(repository !== undefined ? { repository } : {}),
+    ...(dataset !== undefined ? { dataset } : {}),
+    ...(subset !== undefined ? { readDataSubset: subset } : {}),
+  };
+}
+
+export function parseApplyRetention(body: unknown): ApplyRetentionOptions {
+  const obj = objectBody(body, ['prune']);
+  return { prune: obj.prune === undefined ? true : booleanField(obj.prune, 'body.prune') };
+}
+
+/** A body that must be empty or `{}` (an action that takes no options). */
+export function parseEmptyBody(body: unknown): void {
+  objectBody(body, []);
 }
 
 // ---------------------------------------------------------------- helpers

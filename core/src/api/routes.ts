@@ -1,10 +1,11 @@
 import { TERMINAL_STATES } from '../jobs/job-types';
 import type { ApiMetrics } from './api-metrics';
 import type { EventStreamHub } from './event-stream';
-import { badRequest, notFound } from './http-errors';
+import { badRequest, catalogueCode, HttpError, notFound } from './http-errors';
 import { readJsonBody, sendJson } from './http-io';
 import {
-  parseBrowseQuery, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseSnapshotSelector, parseStartRestore, parseTriggerBackup,
+  parseApplyRetention, parseBrowseQuery, parseEmptyBody, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseSnapshotSelector, parseStartRestore,
+  parseStartVerify, parseTriggerBackup,
 } from './request-validation';
 import type { Route } from './router';
 import type { RuntimeFacade } from './runtime-facade';
@@ -88,6 +89,35 @@ export function apiRoutes(deps: RouteDeps): Route[] {
       },
     },
     {
+      method: 'POST', path: '/api/v1/verifications',
+      handler: async ({ req, res, query }) => {
+        noQuery(query);
+        const request = parseStartVerify(await body(req));
+        const job = await facade.startVerify(request);
+        if (!job) throw repositoryNotFound(request.repository ?? '');
+        sendJson(res, 202, job, { Location: `/api/v1/jobs/${encodeURIComponent(job.id)}` });
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/datasets/{name}/forget',
+      handler: async ({ req, res, params, query }) => {
+        noQuery(query);
+        const job = await facade.applyRetention(params.name!, parseApplyRetention(await body(req)));
+        if (!job) throw notFound('dataset', params.name!);
+        sendJson(res, 202, job, { Location: `/api/v1/jobs/${encodeURIComponent(job.id)}` });
+      },
+    },
+    {
+      method: 'POST', path: '/api/v1/repositories/{name}/prune',
+      handler: async ({ req, res, params, query }) => {
+        noQuery(query);
+        parseEmptyBody(await body(req));
+        const job = await facade.startPrune(params.name!);
+        if (!job) throw repositoryNotFound(params.name!);
+        sendJson(res, 202, job, { Location: `/api/v1/jobs/${encodeURIComponent(job.id)}` });
+      },
+    },
+    {
       method: 'GET', path: '/api/v1/events',
       handler: async ({ req, res, query }) => deps.events.open(req, res, parseEventFilter(query)),
     },
@@ -101,6 +131,10 @@ export function apiRoutes(deps: RouteDeps): Route[] {
       },
     },
   ];
+}
+
+function repositoryNotFound(name: string): HttpError {
+  return new HttpError(404, catalogueCode('E_REPOSITORY_NOT_FOUND', 'E_USAGE'), `no repository named ${JSON.stringify(name)}`, {}, 'see the repositories of GET /api/v1/status (configured in the host configuration)');
 }
 
 /** Unknown query parameters are rejected everywhere, so a typo never silently does nothing. */

@@ -40,6 +40,21 @@ export interface RuntimeFacade {
   listLayers(request: SnapshotSelector): Promise<EndpointLayers>;
   /** Validates and queues a restore job. E_SNAPSHOT_NOT_FOUND, E_USAGE… */
   startRestore(request: StartRestoreRequest): Promise<JobRecord>;
+  /**
+   * Queues a verify job: with `snapshot`, re-reads and checks that
+   * snapshot's data (E_SNAPSHOT_NOT_FOUND); without, checks the whole
+   * `repository` (all its data, or `readDataSubset`). The job fails with
+   * E_CHECK_FAILED when it finds damage. `undefined`: no repository of that name.
+   */
+  startVerify(request: StartVerifyRequest): Promise<JobRecord | undefined>;
+  /**
+   * Queues a forget job applying the dataset's configured retention policy
+   * (then a prune, unless `prune: false`). `undefined`: no such dataset;
+   * E_USAGE when the dataset has no retention policy.
+   */
+  applyRetention(dataset: string, options: ApplyRetentionOptions): Promise<JobRecord | undefined>;
+  /** Queues a prune of a repository (reclaims data no snapshot references). `undefined`: no such repository. */
+  startPrune(repository: string): Promise<JobRecord | undefined>;
   /** The live events the API streams at GET /api/v1/events. */
   readonly events: RuntimeEventSource;
   /** Cumulative counters and current gauges, read at every /metrics scrape. */
@@ -132,6 +147,22 @@ export interface StartRestoreRequest {
   readonly layer?: string;
   /** Endpoint snapshots: one directory per layer (default: flattened). */
   readonly native?: boolean;
+}
+
+/** POST /api/v1/verifications: `snapshot` (one snapshot's data) or `repository` alone (a whole-repository check). */
+export interface StartVerifyRequest {
+  /** An id, a unique prefix, or `latest` (then `dataset` is required). */
+  readonly snapshot?: string;
+  /** Required without `snapshot`; with it, narrows the search. */
+  readonly repository?: string;
+  readonly dataset?: string;
+  /** Whole-repository checks only: "10%" or "n/m" of the packs are read (default: all). */
+  readonly readDataSubset?: string;
+}
+
+export interface ApplyRetentionOptions {
+  /** Prune after forgetting (default true). */
+  readonly prune: boolean;
 }
 
 // ---------------------------------------------------------------- status

@@ -102,6 +102,9 @@ export class BackupService {
         throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} reported root tree ${result.tree.slice(0, 12)} but never stored it`);
       }
       await store.flush();
+      // A cancel that arrived while the last packs and the index were written still wins: no snapshot
+      // (the flushed packs are unreferenced; prune reclaims them).
+      if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `backup of ${request.dataset} was cancelled before its snapshot was saved`, { op: 'backup' });
       const stats = store.stats();
       const snapshot: Snapshot = {
         v: 1,

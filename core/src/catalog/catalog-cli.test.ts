@@ -7,26 +7,8 @@ import { localRepository, snapshotOf, tempDir } from './catalog.test-support';
 
 const run = promisify(execFile);
 
-/**
- * The commands in a real `ebm` process. Until main.ts registers them, the
- * program is main's, with `catalog` and `find` added the same way.
- */
-const GLUE = `
-require('reflect-metadata');
-const dist = ${JSON.stringify(path.resolve(__dirname, '..'))};
-const { buildProgram } = require(dist + '/cli/main');
-const { CliContext } = require(dist + '/cli/cli-context');
-let code = 0;
-const program = buildProgram((c) => (code = c));
-const run = (body) => async (...args) => {
-  const ctx = new CliContext(args[args.length - 1].optsWithGlobals());
-  try { code = (await body(ctx, ...args)) ?? 0; } catch (err) { code = ctx.output.error(err); } finally { await ctx.close().catch(() => undefined); }
-};
-const names = program.commands.map((c) => c.name());
-if (!names.includes('catalog')) require(dist + '/cli/commands/catalog').registerCatalog(program, run);
-if (!names.includes('find')) require(dist + '/cli/commands/find').registerFind(program, run);
-program.parseAsync(process.argv.slice(1), { from: 'user' }).then(() => { process.exitCode = code; });
-`;
+/** The real CLI, as installed: `node core/dist/cli/main.js` (main.ts registers every command). */
+const MAIN = path.resolve(__dirname, '../cli/main.js');
 
 describe('ebm find, ebm catalog and ebm ls --catalog', () => {
   it('find and browse through the catalog, and survive a corrupt catalog file', async () => {
@@ -37,7 +19,7 @@ describe('ebm find, ebm catalog and ebm ls --catalog', () => {
       const env = { ...process.env, EBM_REPOSITORY: path.join(dir, 'repo'), EBM_PASSWORD: TEST_PASSWORD, XDG_CACHE_HOME: path.join(dir, 'cache') };
       const ebm = async (...args: string[]) => {
         try {
-          const { stdout, stderr } = await run(process.execPath, ['-e', GLUE, ...args], { env });
+          const { stdout, stderr } = await run(process.execPath, [MAIN, ...args], { env });
           return { code: 0, stdout, stderr };
         } catch (err) {
           const e = err as { code: number; stdout: string; stderr: string };

@@ -1,4 +1,7 @@
+import * as path from 'node:path';
 import { isEbmError } from '@ebm/sdk';
+import { PRIORITY_MAX, PRIORITY_MIN, validateRequest } from '../controller/validate-request';
+import { PluginRegistry } from '../plugin-host/plugin-registry';
 import { ConfigError } from './config-problem';
 import { problemsOf, removeConfigTempDir, writeConfig } from './config-test-support';
 import { loadHostConfig } from './load-config';
@@ -61,6 +64,20 @@ describe('configuration errors name their place in the file', () => {
       'c.yaml:4:5: repositories.main.passwordEnv: an unencrypted repository (encryption: none) has no password; remove this, or drop `encryption: none`',
     ]);
     expect(() => loadHostConfig(writeConfig('ok.yaml', [...HEAD.slice(0, 3), '    encryption: none', ...HEAD.slice(4)]))).not.toThrow();
+  });
+
+  it('a dataset priority outside the range the controller accepts is refused at load; the boundaries load and pass the controller', () => {
+    expect(problemsOf('c.yaml', [...HEAD, '    priority: 500'])).toEqual(['c.yaml:9:15: datasets.home.priority: must be at most 100, got 500']);
+    expect(problemsOf('c.yaml', [...HEAD, '    priority: -101'])).toEqual(['c.yaml:9:15: datasets.home.priority: must be at least -100, got -101']);
+    for (const priority of [PRIORITY_MAX, PRIORITY_MIN]) {
+      const config = loadHostConfig(writeConfig(`p${priority}.yaml`, [...HEAD, `    priority: ${priority}`]));
+      const home = config.datasets['home']!;
+      expect(home.priority).toBe(priority);
+      // What the scheduler and the API submit for this dataset: the controller must accept the priority the configuration accepted.
+      const plugins = PluginRegistry.discover({ dirs: [path.resolve(__dirname, '../../test-fixtures/plugins')], pluginPath: '' });
+      const request = validateRequest({ kind: 'backup', dataset: 'home', repository: 'main', source: home.source, priority: home.priority }, { repositories: ['main'], plugins });
+      expect(request.priority).toBe(priority);
+    }
   });
 
   it('a dataset naming a repository that does not exist', () => {

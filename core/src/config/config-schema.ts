@@ -1,3 +1,4 @@
+import { PRIORITY_MAX, PRIORITY_MIN } from '../controller/priority';
 import { DURATION_PATTERN } from './duration';
 
 /**
@@ -78,8 +79,8 @@ const dataset: Schema = {
     },
     tags: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'Tags recorded on every snapshot of the dataset.' },
     compressionLevel: { type: 'integer', minimum: 0, maximum: 22, description: "zstd level for the data this dataset's backups add (0 stores, 1 fast … 22 small). Default: the repository's compressionLevel." },
-    priority: { type: 'integer', minimum: -1000, maximum: 1000, description: 'Queue priority: among waiting jobs, higher runs first; equal priorities run oldest first. Default 0.' },
-    deadline: duration('A run still going after this long is cancelled (and retried if attempts remain). Default: no deadline.'),
+    priority: { type: 'integer', minimum: PRIORITY_MIN, maximum: PRIORITY_MAX, description: `Queue priority (${PRIORITY_MIN}..${PRIORITY_MAX}, the range the controller accepts for a request): among waiting jobs, higher runs first; equal priorities run oldest first. Default 0.` },
+    deadline: duration('A run still going this long after it was requested is stopped and fails with E_DEADLINE_EXCEEDED; it is not retried (a deadline is absolute). Default: no deadline.'),
     retry: {
       type: 'object',
       description: 'How often a failed run is retried when its error is retryable.',

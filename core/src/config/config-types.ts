@@ -68,11 +68,11 @@ export interface DatasetConfig {
   readonly options: Readonly<Record<string, OptionValue>>;
   /** Tags recorded on every snapshot of the dataset. Default []. */
   readonly tags: readonly string[];
-  /** Queue priority: higher runs first among waiting jobs. Default 0. */
+  /** Queue priority, -100..100 (controller/priority.ts): higher runs first among waiting jobs. Default 0. */
   readonly priority: number;
   /** zstd level for the data this dataset's backups add; absent = the repository's compressionLevel. */
   readonly compressionLevel?: number;
-  /** A run is cancelled when it takes longer than this (ms); absent = no deadline. */
+  /** A run still going this long (ms) after it was requested fails with E_DEADLINE_EXCEEDED, not retried; absent = no deadline. */
   readonly deadlineMs?: number;
   readonly retry: RetryPolicy;
   /** Verify after backup; default: the repository's `verify`. */
@@ -130,7 +130,7 @@ export interface StateConfig {
   readonly dir: string;
   /** `<dir>/catalog.sqlite`: the catalog (rebuildable from the repositories). */
   readonly catalogFile: string;
-  /** `<dir>/jobs.sqlite`: the job journal. */
+  /** `<dir>/jobs.jsonl`: the job journal (JSON lines; a `jobs.sqlite` of an older host beside it is read and migrated at start-up). */
   readonly jobsFile: string;
   /** `<dir>/scheduler.json`: last fire time per dataset. */
   readonly schedulerFile: string;

@@ -42,7 +42,7 @@ describe('loading the host configuration', () => {
       verify: true,
       bandwidthLimitKiBps: 20480,
     });
-    expect(yaml.state).toEqual({ dir: '/var/lib/ebm', catalogFile: '/var/lib/ebm/catalog.sqlite', jobsFile: '/var/lib/ebm/jobs.sqlite', schedulerFile: '/var/lib/ebm/scheduler.json', costsFile: '/var/lib/ebm/costs.json' });
+    expect(yaml.state).toEqual({ dir: '/var/lib/ebm', catalogFile: '/var/lib/ebm/catalog.sqlite', jobsFile: '/var/lib/ebm/jobs.jsonl', schedulerFile: '/var/lib/ebm/scheduler.json', costsFile: '/var/lib/ebm/costs.json' });
     expect(yaml.log).toEqual({ level: 'info', file: '/var/log/ebm.jsonl' });
     expect(Object.isFrozen(yaml.datasets['home']!.tags)).toBe(true);
   });

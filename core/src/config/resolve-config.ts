@@ -59,7 +59,7 @@ export function resolveConfig(raw: unknown, configFile: string): HostConfigurati
     state: {
       dir: stateDir,
       catalogFile: path.join(stateDir, 'catalog.sqlite'),
-      jobsFile: path.join(stateDir, 'jobs.sqlite'),
+      jobsFile: path.join(stateDir, 'jobs.jsonl'), // JOURNAL_FILE_NAME; a jobs.sqlite left by an older host is migrated by recoverJournal
       schedulerFile: path.join(stateDir, 'scheduler.json'),
       costsFile: path.join(stateDir, 'costs.json'),
     },

@@ -4,6 +4,7 @@ import type { OptionValue, PluginDescriptor } from '@ebm/sdk';
 import type { PluginRegistry } from '../plugin-host/plugin-registry';
 import type { BackupJobRequest, ForgetJobRequest, JobKind, JobRequest, LayeredJobSpec, RestoreJobRequest, RetryPolicy, VerifyJobRequest } from '../jobs/job-types';
 import { Fields, isOptionValue, isPlainObject, show } from './fields';
+import { PRIORITY_MAX, PRIORITY_MIN } from './priority';
 import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 
 export interface ControllerContext {
@@ -17,8 +18,7 @@ export interface ControllerContext {
 
 export type ValidatedRequest = JobRequest;
 
-export const PRIORITY_MIN = -100;
-export const PRIORITY_MAX = 100;
+export { PRIORITY_MAX, PRIORITY_MIN };
 const KINDS: readonly JobKind[] = ['backup', 'restore', 'verify', 'forget', 'prune'];
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const POLICY_COUNTS = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;

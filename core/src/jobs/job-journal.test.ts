@@ -12,7 +12,7 @@ import { finished, startRuntime } from '../queue/queue.test-support';
 import { Job } from './job';
 import { JobEvents } from './job-events';
 import { JobJournal } from './job-journal';
-import { recoverJournal } from './journal-recovery';
+import { JOURNAL_FILE_NAME, LEGACY_JOURNAL_FILE_NAME, recoverJournal } from './journal-recovery';
 import type { JobRequest } from './job-types';
 
 /**
@@ -82,6 +82,8 @@ describe('JobJournal and recoverJournal', () => {
     const interrupted = recovered.interrupted[0]!;
     expect(interrupted.state).toBe('failed');
     expect(interrupted.error?.message).toMatch(/^interrupted: the host stopped while the job ran \(the backup job was running \(attempt 1\)\); run it again$/);
+    // A typed error of its own (not E_CANCELLED: nobody cancelled it), retryable: running it again may well succeed.
+    expect(interrupted.error).toMatchObject({ code: 'E_INTERRUPTED', retryable: true });
     expect((await fs.readFile(journal, 'utf8')).trim().split('\n')).toHaveLength(3);
 
     // The killed host's repository is valid, and holds only the finished backup.
@@ -130,6 +132,35 @@ describe('JobJournal and recoverJournal', () => {
     expect(r.interrupted).toHaveLength(40);
     expect(r.interrupted.filter((j) => /was queued/.test(j.error!.message))).toHaveLength(25);
     expect(r.requeued).toHaveLength(0);
+  });
+
+  it('migrates a journal left under its former name jobs.sqlite: reads it, writes jobs.jsonl, removes the old file', async () => {
+    const state = path.join(dir, 'state');
+    await fs.mkdir(state);
+    const legacy = path.join(state, LEGACY_JOURNAL_FILE_NAME);
+    const journal = await JobJournal.open(legacy);
+    const events = new JobEvents();
+    journal.attach(events);
+    const request = (dataset: string): JobRequest => ({ kind: 'backup', dataset, repository: 'main', translator: 'ok', source: `/virtual/${dataset}`, options: {}, tags: [], full: false, priority: 0, verify: false });
+    const cost = { workers: 1, memoryMiB: 1, ioStreams: 1 };
+    const [done, running, queued] = ['done', 'running', 'queued'].map((d) => new Job({ request: request(d), cost }, events));
+    for (const j of [done!, running!, queued!]) events.emit('job:queued', j.toRecord());
+    done!.transition('running');
+    done!.transition('done');
+    running!.transition('running');
+    await journal.close();
+
+    const file = path.join(state, JOURNAL_FILE_NAME);
+    expect(file).toBe(path.join(state, 'jobs.jsonl'));
+    const r = await recoverJournal(file);
+    expect(r.finished.map((j) => j.id)).toEqual([done!.id]);
+    expect(r.interrupted.map((j) => [j.id, j.error?.code])).toEqual([[running!.id, 'E_INTERRUPTED']]);
+    expect(r.requeued.map((j) => j.id)).toEqual([queued!.id]);
+    expect((await fs.readdir(state)).sort()).toEqual(['jobs.jsonl']);
+    // The migrated journal is JSON lines under the new name, and reads back the same.
+    const again = await recoverJournal(file);
+    expect(again.finished.map((j) => j.id).sort()).toEqual([done!.id, running!.id].sort());
+    expect(again.requeued.map((j) => j.id)).toEqual([queued!.id]);
   });
 
   it('treats a missing journal as empty', async () => {

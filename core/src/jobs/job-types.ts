@@ -63,7 +63,7 @@ export interface BackupJobRequest {
   /** Force a baseline read (ignore the parent snapshot). */
   readonly full: boolean;
   readonly priority: number;
-  /** Absolute ISO time after which the job is cancelled (E_CANCELLED … deadline). */
+  /** Absolute ISO time after which the job is stopped and fails with E_DEADLINE_EXCEEDED (never retried). */
   readonly deadline?: string;
   /** Re-read and check what the backup wrote, in the serial verification lane. */
   readonly verify: boolean;

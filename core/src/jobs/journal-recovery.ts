@@ -1,5 +1,6 @@
 import { writeFileAtomic } from '../fs/atomic-write';
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { EbmError } from '@ebm/sdk';
 import type { ErrorRecord } from '@ebm/sdk';
 import type { JournalLine } from './job-journal';
@@ -25,7 +26,16 @@ export interface RecoveredJournal {
   readonly skippedLines: number;
 }
 
-/** The message an interrupted job fails with (E_CANCELLED until the catalogue has E_INTERRUPTED). */
+/** The job journal's file name in the state directory: JSON lines. */
+export const JOURNAL_FILE_NAME = 'jobs.jsonl';
+/**
+ * Its earlier name (the file was always JSON lines, never SQLite). A journal
+ * found under it beside `jobs.jsonl` is read too and then removed, so an
+ * upgraded host keeps its queued jobs and history.
+ */
+export const LEGACY_JOURNAL_FILE_NAME = 'jobs.sqlite';
+
+/** The message an interrupted job fails with (code E_INTERRUPTED). */
 export const INTERRUPTED_MESSAGE = 'interrupted: the host stopped while the job ran';
 
 /**
@@ -39,10 +49,19 @@ export const INTERRUPTED_MESSAGE = 'interrupted: the host stopped while the job 
  * write its snapshot left only packs no index or snapshot trusts (prune
  * reclaims them); one that was verifying keeps its snapshot, unverified.
  * A job last seen queued is re-queued (or failed, with requeue false).
+ *
+ * Migration: when `file` is named jobs.jsonl and a jobs.sqlite (the
+ * journal's former name, same JSON-lines content) lies beside it, that file
+ * is read first (a line in jobs.jsonl wins for the same job), its jobs are
+ * written into the compacted jobs.jsonl, and only then is it removed.
  */
 export async function recoverJournal(file: string, options: RecoverOptions = {}): Promise<RecoveredJournal> {
   const now = (options.now ?? (() => new Date()))().toISOString();
-  const { latest, skipped } = await readJournal(file);
+  const legacy = path.basename(file) === JOURNAL_FILE_NAME ? path.join(path.dirname(file), LEGACY_JOURNAL_FILE_NAME) : undefined;
+  const old = legacy !== undefined ? await readJournal(legacy) : undefined;
+  const current = await readJournal(file);
+  const latest = new Map([...(old?.latest ?? []), ...current.latest]);
+  const skipped = (old?.skipped ?? 0) + current.skipped;
   const requeued: JobRecord[] = [];
   const interrupted: JobRecord[] = [];
   const finished: JobRecord[] = [];
@@ -57,21 +76,22 @@ export async function recoverJournal(file: string, options: RecoverOptions = {})
   requeued.sort(byAge);
   interrupted.sort(byAge);
   await rewrite(file, [...[...keptFinished].reverse(), ...interrupted, ...requeued]);
+  if (old?.found === true) await fs.rm(legacy!, { force: true });
   return { requeued, interrupted, finished: keptFinished, skippedLines: skipped };
 }
 
 function interruptedError(job: JobRecord): ErrorRecord {
   const what = job.state === 'verifying' ? 'verifying its snapshot (the snapshot is kept, unverified)' : job.state === 'running' ? `running (attempt ${job.attempt})` : 'queued';
-  const { stack: _stack, ...record } = new EbmError('E_CANCELLED', `${INTERRUPTED_MESSAGE} (the ${job.kind} job was ${what}); run it again`, { retryable: true, subject: job.id }).toRecord();
+  const { stack: _stack, ...record } = new EbmError('E_INTERRUPTED', `${INTERRUPTED_MESSAGE} (the ${job.kind} job was ${what}); run it again`, { subject: job.id }).toRecord();
   return record;
 }
 
-async function readJournal(file: string): Promise<{ latest: Map<string, JobRecord>; skipped: number }> {
+async function readJournal(file: string): Promise<{ latest: Map<string, JobRecord>; skipped: number; found: boolean }> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { latest: new Map(), skipped: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { latest: new Map(), skipped: 0, found: false };
     throw new EbmError('E_STORAGE_IO', `cannot read the job journal ${file}: ${(err as Error).message}`, { subject: file, cause: err });
   }
   const latest = new Map<string, JobRecord>();
@@ -82,7 +102,7 @@ async function readJournal(file: string): Promise<{ latest: Map<string, JobRecor
     if (job === undefined) skipped++;
     else latest.set(job.id, job);
   }
-  return { latest, skipped };
+  return { latest, skipped, found: true };
 }
 
 function parseLine(raw: string): JobRecord | undefined {

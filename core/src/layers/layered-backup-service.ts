@@ -137,6 +137,7 @@ export class LayeredBackupService {
         source: report.source,
         layers: outcomes.map(({ id, kind, order, immutable, digest, snapshot, action }) => ({ id, kind, order, immutable, ...(digest ? { digest } : {}), snapshot, action })),
       };
+      if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled before its endpoint snapshot was saved`);
       const parent = existing.filter((s) => s.dataset === request.dataset && s.host === hostname).pop();
       const saved = await saveEndpointSnapshot(repo, {
         record, dataset: request.dataset, host: hostname, tags: request.tags ?? [], started,

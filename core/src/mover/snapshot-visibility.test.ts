@@ -7,6 +7,7 @@ import { MemoryBackend } from '../backend/memory-backend';
 import { BackupService } from '../backup/backup-service';
 import { checkRepository } from '../checker/check';
 import { createContainer } from '../container';
+import { HostEvents } from '../events/host-events';
 import { generateSampleTree } from '../demo/sample-tree';
 import { PluginHost } from '../plugin-host/plugin-host';
 import { BlobStore } from '../repository/blob-store';
@@ -92,6 +93,33 @@ describe('snapshot visibility through the data mover (BackupService, filesystem 
     faulty.corruptSaves(0);
     const report = await backup.backup(request);
     expect((await listSnapshots(repo)).snapshots.map((s) => s.id)).toEqual([report.snapshotId]);
+    const check = await checkRepository(repo, { readData: true });
+    expect(check.errors).toEqual([]);
+  });
+
+  it('a cancel that arrives while the final packs and index are written still leaves no snapshot', async () => {
+    const local = new LocalBackend(path.join(dir, 'repo'));
+    const controller = new AbortController();
+    // Armed once the translator's job has finished: the first save after that (the final flush) cancels.
+    let armed = false;
+    container.resolve(HostEvents).once('job:finished', () => (armed = true));
+    let savesAfterCancel = 0;
+    class CancelInFlush extends FaultyBackend {
+      override save(handle: Parameters<FaultyBackend['save']>[0], data: Parameters<FaultyBackend['save']>[1]): Promise<void> {
+        if (armed) {
+          controller.abort();
+          savesAfterCancel++;
+        }
+        return super.save(handle, data);
+      }
+    }
+    const repo = await newTestRepository(createDataMover(new CancelInFlush(local)));
+    const backup = container.resolve(BackupService);
+    await expect(backup.backup({ repository: repo, translator: 'filesystem', source: path.join(dir, 'source'), dataset: 'sample', signal: controller.signal }))
+      .rejects.toMatchObject({ code: 'E_CANCELLED' });
+    expect(savesAfterCancel).toBeGreaterThan(0); // the cancel did land after the translator finished
+    expect((await listSnapshots(repo)).snapshots).toEqual([]);
+    expect(await names(local, 'locks')).toEqual([]);
     const check = await checkRepository(repo, { readData: true });
     expect(check.errors).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EbmError } from '@ebm/sdk';
-import type { JsonValue } from '@ebm/sdk';
+import { EbmError, isEbmError } from '@ebm/sdk';
+import type { ErrorRecord, JsonValue } from '@ebm/sdk';
 import { Job, TransitionPatch } from '../jobs/job';
 import { JobEvents } from '../jobs/job-events';
 import type { JobCost, JobRecord, JobRequest, JobState, RetryPolicy } from '../jobs/job-types';
@@ -26,7 +26,8 @@ export type { AdmitEvent, JobQueueOptions, QueueEventMap, SubmitResult } from '.
  * forget/prune alone on their repository; backups' verifications one at a
  * time in a serial lane ordered with the other waiting jobs by the time
  * they entered it. Retries retryable failures with backoff, cancels on
- * request and at a backup's deadline. All state changes go through Job.
+ * request, and stops a backup at its deadline (failed, E_DEADLINE_EXCEEDED,
+ * never retried). All state changes go through Job.
  */
 export class JobQueue {
   readonly events: JobEvents;
@@ -69,7 +70,7 @@ export class JobQueue {
   }
 
   /**
-   * Queues a validated request. Throws E_USAGE (the reason in the message)
+   * Queues a validated request. Throws E_JOB_REJECTED (the reason in the message)
    * when the job can never fit the budgets or the queue is full, E_CANCELLED
    * when the queue is closing. An identical backup request that is still
    * queued is coalesced: the existing job is returned.
@@ -81,8 +82,8 @@ export class JobQueue {
     const same = identity !== undefined && restored === undefined ? this.#queuedByIdentity.get(identity) : undefined;
     if (same !== undefined) return { job: same.job, coalesced: true };
     const tooBig = exceedsBudget(this.#costs.declared(request), this.budgets);
-    if (tooBig !== undefined) throw new EbmError('E_USAGE', `${what} rejected: ${tooBig}; it could never run`, { op: request.kind });
-    if (this.#waiting.size >= this.#maxQueued) throw new EbmError('E_USAGE', `${what} rejected: the queue is full (${this.#waiting.size} jobs waiting, maxQueued ${this.#maxQueued}); try again later`, { op: request.kind });
+    if (tooBig !== undefined) throw new EbmError('E_JOB_REJECTED', `${what} rejected: ${tooBig}; it could never run`, { op: request.kind });
+    if (this.#waiting.size >= this.#maxQueued) throw new EbmError('E_JOB_REJECTED', `${what} rejected: the queue is full (${this.#waiting.size} jobs waiting, maxQueued ${this.#maxQueued}); try again later`, { op: request.kind });
     const deadlineText = request.kind === 'backup' ? request.deadline : undefined;
     const deadline = deadlineText !== undefined ? Date.parse(deadlineText) : undefined;
     if (deadline !== undefined && !(deadline > Date.now())) throw new EbmError('E_USAGE', `${what} rejected: deadline: ${deadlineText} has passed`, { op: request.kind });
@@ -294,7 +295,10 @@ export class JobQueue {
       }
     } else {
       const error = plainRecord(err);
-      if (job.signal.aborted) {
+      if (job.signal.aborted && isDeadline(job.signal.reason)) {
+        // Past its deadline: failed with the typed error, never retried (the deadline is an absolute time).
+        this.#finish(entry, 'failed', { error: deadlineRecord(job.signal.reason as EbmError, error) });
+      } else if (job.signal.aborted) {
         this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, error) });
       } else if (shouldRetry(error, job.attempt, this.#retryPolicyOf(request))) {
         if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
@@ -333,7 +337,7 @@ export class JobQueue {
     entry.job.abort(error);
     if (this.#active.has(entry)) return; // the executor stops; #afterRun/#afterVerify records the cancellation
     this.#waiting.delete(entry);
-    this.#finish(entry, 'cancelled', { error: plainRecord(error) });
+    this.#finish(entry, isDeadline(error) ? 'failed' : 'cancelled', { error: plainRecord(error) });
     this.#schedulePump();
     this.#idle.check();
   }
@@ -345,7 +349,8 @@ export class JobQueue {
       if (Date.now() < deadline) return this.#armDeadline(entry, deadline);
       const { job } = entry;
       if (job.state !== 'queued' && job.state !== 'running') return;
-      this.#cancelEntry(entry, new EbmError('E_CANCELLED', `job ${job.id} passed its deadline ${new Date(deadline).toISOString()} while ${job.state}`, { subject: job.id }));
+      // Stops the job through its signal like a cancel, but it ends failed with E_DEADLINE_EXCEEDED (see #afterRun).
+      this.#cancelEntry(entry, new EbmError('E_DEADLINE_EXCEEDED', `job ${job.id} passed its deadline ${new Date(deadline).toISOString()} while ${job.state}`, { subject: job.id, op: job.request.kind }));
     }, Math.min(wait, 2 ** 31 - 1));
     entry.deadlineTimer.unref();
   }
@@ -365,4 +370,15 @@ export class JobQueue {
     this.#history.set(record.id, record);
     while (this.#history.size > this.#historyLimit) this.#history.delete(this.#history.keys().next().value as string);
   }
+}
+
+/** Whether a job was stopped by its deadline (the abort reason #armDeadline gives). */
+function isDeadline(reason: unknown): boolean {
+  return isEbmError(reason) && reason.code === 'E_DEADLINE_EXCEEDED';
+}
+
+/** The deadline's error, with what the executor said when it stopped as the cause. */
+function deadlineRecord(reason: EbmError, fromExecutor: ErrorRecord): ErrorRecord {
+  const record = plainRecord(reason);
+  return fromExecutor.message !== record.message ? { ...record, cause: fromExecutor } : record;
 }

@@ -53,8 +53,61 @@ describe('JobQueue failure handling with real failing translators', () => {
     expect(queue.usage()).toEqual({ workers: 0, memoryMiB: 0, ioStreams: {} });
   });
 
-  it('rejects at submit a job bigger than the whole budget, naming the budget', () => {
+  it('rejects at submit, with the typed E_JOB_REJECTED, a job bigger than the whole budget (naming the budget) and a job for a full queue', () => {
     const small = new JobQueue({ executor: rt.executor, costs: rt.costs, budgets: { workers: 1, memoryMiB: 64 } });
-    expect(() => small.submit(backupRequest('huge', '/x', { translator: 'filesystem' }))).toThrow(/backup of dataset "huge" .* rejected: it needs 128 MiB of memory but budgets.memoryMiB is 64; it could never run/);
+    const huge = (): unknown => small.submit(backupRequest('huge', '/x', { translator: 'filesystem' }));
+    expect(huge).toThrow(/backup of dataset "huge" .* rejected: it needs 128 MiB of memory but budgets.memoryMiB is 64; it could never run/);
+    expect(huge).toThrow(expect.objectContaining({ code: 'E_JOB_REJECTED', retryable: false }));
+    const full = new JobQueue({ executor: rt.executor, costs: rt.costs, maxQueued: 1 });
+    const first = full.submit(backupRequest('first', '/virtual/first', { translator: 'ok' })).job;
+    expect(() => full.submit(backupRequest('second', '/virtual/second', { translator: 'ok' }))).toThrow(expect.objectContaining({ code: 'E_JOB_REJECTED', message: expect.stringMatching(/rejected: the queue is full \(1 jobs waiting, maxQueued 1\)/) }));
+    expect(full.cancel(first.id)).toBe(true);
+  });
+});
+
+/**
+ * A translator that hangs (awaits forever and ignores its cancel signal) past
+ * its job's deadline. The stall timeout is set far beyond the deadline, so
+ * only the deadline can end the job.
+ */
+describe('JobQueue deadline with a real hanging translator', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime({
+      queue: { budgets: { workers: 4, memoryMiB: 4096 }, retry: { attempts: 3, backoffMs: 10, maxBackoffMs: 10 } },
+      host: { stallTimeoutMsOverrides: { hangs: 10 * 60_000 } },
+    });
+  });
+  afterAll(async () => {
+    await rt.close();
+  });
+
+  it('fails the job with E_DEADLINE_EXCEEDED, does not retry it, replaces the worker and leaves other jobs alone', async () => {
+    const { queue } = rt;
+    const soon = (ms: number): string => new Date(Date.now() + ms).toISOString();
+    const [source] = await rt.datasets(1);
+    const hung = queue.submit(backupRequest('hung', '/virtual/hung', { translator: 'hangs', deadline: soon(500) })).job;
+    const beside = queue.submit(backupRequest('beside', source!, { translator: 'filesystem' })).job;
+    const retried: string[] = [];
+    queue.events.on('job:state', ({ job, from, to }) => void (from === 'running' && to === 'queued' && retried.push(job.id)));
+    const [record, besideRecord] = await Promise.all([finished(queue, hung), finished(queue, beside)]);
+
+    expect(record.state).toBe('failed');
+    expect(record.attempt).toBe(1);
+    expect(record.error).toMatchObject({ code: 'E_DEADLINE_EXCEEDED', retryable: false, subject: hung.id });
+    expect(record.error?.message).toMatch(/passed its deadline .* while running/);
+    expect(retried).toEqual([]);
+    expect(besideRecord.state).toBe('done');
+
+    // The hung worker was stopped, not left holding the plugin: the same plugin runs again (and is stopped again by its deadline).
+    const next = queue.submit(backupRequest('hung-again', '/virtual/hung-again', { translator: 'hangs', deadline: soon(500) })).job;
+    const after = queue.submit(backupRequest('after', '/virtual/after', { translator: 'ok' })).job;
+    const [nextRecord, afterRecord] = await Promise.all([finished(queue, next), finished(queue, after)]);
+    expect({ state: nextRecord.state, code: nextRecord.error?.code, attempt: nextRecord.attempt }).toEqual({ state: 'failed', code: 'E_DEADLINE_EXCEEDED', attempt: 1 });
+    expect(afterRecord.state).toBe('done');
+
+    const { snapshots } = await listSnapshots(rt.repos.get('main')!);
+    expect(snapshots.map((s) => s.dataset).sort()).toEqual(['after', 'beside']);
+    expect(queue.usage()).toEqual({ workers: 0, memoryMiB: 0, ioStreams: {} });
   });
 });

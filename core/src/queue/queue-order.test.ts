@@ -68,7 +68,7 @@ describe('JobQueue order, cancellation and deadlines (one worker)', () => {
     expect(queue.record(waiting.id)?.state).toBe('cancelled');
   });
 
-  it('cancels a job past its deadline, running or still queued', async () => {
+  it('stops a job past its deadline, running or still queued: failed with E_DEADLINE_EXCEEDED, not retried', async () => {
     const { queue } = rt;
     const soon = (ms: number): string => new Date(Date.now() + ms).toISOString();
     const running = queue.submit(blocker('deadline-running', { deadline: soon(900) })).job;
@@ -76,11 +76,13 @@ describe('JobQueue order, cancellation and deadlines (one worker)', () => {
     const queued = queue.submit(ok('deadline-queued', 0)).job;
     const q = queue.submit({ ...ok('deadline-queued-2'), deadline: soon(300) } as JobRequest).job;
     const [r1, r2] = await Promise.all([finished(queue, running), finished(queue, q)]);
-    expect(r2.state).toBe('cancelled');
+    expect(r2.state).toBe('failed');
     expect(r2.attempt).toBe(0);
+    expect(r2.error).toMatchObject({ code: 'E_DEADLINE_EXCEEDED', retryable: false });
     expect(r2.error?.message).toMatch(/passed its deadline .* while queued/);
-    expect(r1.state).toBe('cancelled');
-    expect(r1.error?.code).toBe('E_CANCELLED');
+    expect(r1.state).toBe('failed');
+    expect(r1.attempt).toBe(1);
+    expect(r1.error).toMatchObject({ code: 'E_DEADLINE_EXCEEDED', retryable: false });
     expect(r1.error?.message).toMatch(/passed its deadline .* while running/);
     expect((await finished(queue, queued)).state).toBe('done');
   });

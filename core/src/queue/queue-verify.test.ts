@@ -5,13 +5,17 @@ import type { JobRequest } from '../jobs/job-types';
 import { listSnapshots } from '../snapshots/snapshot-store';
 import { backupRequest, finished, observed, Runtime, startRuntime } from './queue.test-support';
 
-/** Flips one byte in the middle of the largest pack of a repository. */
-async function flipByteInLargestPack(repoDir: string): Promise<void> {
+/** The packs each flip has seen, so the next flip damages only packs written since. */
+const packsSeen = new Set<string>();
+
+/** Flips one byte in the middle of the largest pack written since the previous flip (the latest backup's). */
+async function flipByteInNewestPack(repoDir: string): Promise<void> {
   const packs: Array<{ file: string; size: number }> = [];
   for (const sub of await fs.readdir(path.join(repoDir, 'data'))) {
     for (const name of await fs.readdir(path.join(repoDir, 'data', sub))) {
       const file = path.join(repoDir, 'data', sub, name);
-      packs.push({ file, size: (await fs.stat(file)).size });
+      if (!packsSeen.has(file)) packs.push({ file, size: (await fs.stat(file)).size });
+      packsSeen.add(file);
     }
   }
   const { file, size } = packs.sort((a, b) => b.size - a.size)[0]!;
@@ -38,7 +42,7 @@ describe('JobQueue post-processing verification (serial lane)', () => {
           verify: async (job: Job) => {
             events.push(`verify:${(job.request as { dataset: string }).dataset}`);
             maxVerifying = Math.max(maxVerifying, ++verifying);
-            if (job.request.repository === 'other') await flipByteInLargestPack(path.join(rt.dir, 'repos', 'other'));
+            if (job.request.repository === 'other') await flipByteInNewestPack(path.join(rt.dir, 'repos', 'other'));
           },
           afterVerify: () => void verifying--,
         }),
@@ -77,6 +81,34 @@ describe('JobQueue post-processing verification (serial lane)', () => {
     expect(record.error?.code).toBe('E_CHECK_FAILED');
     expect(record.error?.message).toMatch(/verification of snapshot [0-9a-f]{12} \(dataset victim\) (found|failed)/);
     expect(record.result?.snapshotId).toEqual(expect.any(String));
+  });
+
+  it('verifies backups of real files through the real filesystem translator, serially, and catches a flipped byte in their pack', async () => {
+    const { queue } = rt;
+    const sources = await rt.datasets(4, 12);
+    const before = maxVerifying;
+    const jobs = sources.map((source, i) => queue.submit(backupRequest(`real${i}`, source, { verify: true })).job);
+    const victim = queue.submit({ ...backupRequest('real-victim', sources[0]!, { verify: true }), repository: 'other' } as JobRequest).job;
+    const sawVerifying = new Set<string>();
+    queue.events.on('job:state', ({ job, to }) => void (to === 'verifying' && sawVerifying.add(job.id)));
+    const records = await Promise.all(jobs.map((j) => finished(queue, j)));
+
+    expect(records.map((r) => [r.request.kind === 'backup' && r.request.translator, r.state])).toEqual(Array(4).fill(['filesystem', 'done']));
+    expect(jobs.every((j) => sawVerifying.has(j.id))).toBe(true);
+    expect(Math.max(before, maxVerifying)).toBe(1);
+    const { snapshots } = await listSnapshots(rt.repos.get('main')!);
+    for (const [i, r] of records.entries()) {
+      const v = r.result?.verification as { packsRead: number; blobsRead: number; snapshotId: string };
+      const snapshot = snapshots.find((s) => s.id === v.snapshotId)!;
+      expect([snapshot.dataset, snapshot.source, snapshot.summary.files]).toEqual([`real${i}`, sources[i], 12]);
+      expect(v.packsRead).toBeGreaterThanOrEqual(1);
+      expect(v.blobsRead).toBeGreaterThanOrEqual(12); // every file's content (distinct per file) and the trees
+    }
+    // The hook flips a byte in a pack of repository "other" the backup just wrote, before its verification.
+    const damaged = await finished(queue, victim);
+    expect(damaged.state).toBe('failed');
+    expect(damaged.error?.code).toBe('E_CHECK_FAILED');
+    expect(damaged.error?.message).toMatch(/verification of snapshot [0-9a-f]{12} \(dataset real-victim\) (found|failed)/);
   });
 
   it('runs a second backup of a dataset after the first, and forget + prune alone on the repository', async () => {

@@ -14,13 +14,21 @@ export function resolveRetryPolicy(partial: Partial<RetryPolicy> = {}): RetryPol
 }
 
 /**
+ * Codes never retried whatever a record's `retryable` says: a cancel is the
+ * operator's (or shutdown's) decision, and a deadline is an absolute time
+ * that a further attempt would start past.
+ */
+const NEVER_RETRIED: ReadonlySet<string> = new Set(['E_CANCELLED', 'E_DEADLINE_EXCEEDED']);
+
+/**
  * Whether attempt `attempt` (1-based, just failed with `error`) gets another
  * try: only when the error is retryable (the catalogue's flag, e.g. a crashed,
  * stalled or out-of-memory worker, a storage hiccup, a held lock) and
  * attempts are left. A plugin that throws is not retried: it would throw again.
+ * Cancelled jobs and jobs past their deadline are never retried.
  */
 export function shouldRetry(error: ErrorRecord, attempt: number, policy: RetryPolicy): boolean {
-  return error.retryable && error.code !== 'E_CANCELLED' && attempt < policy.attempts;
+  return error.retryable && !NEVER_RETRIED.has(error.code) && attempt < policy.attempts;
 }
 
 /** Delay before attempt `attempt + 1`: backoffMs · 2^(attempt−1), at most maxBackoffMs. No jitter: one host, few retries. */

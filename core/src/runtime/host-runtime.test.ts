@@ -111,4 +111,21 @@ describe('HostRuntime schedules', () => {
       await runtime.stop(5000);
     }
   });
+
+  it('drain() stops admitting (E_HOST_SHUTTING_DOWN) while queries still answer; stop() after it closes everything once', async () => {
+    const clock = new ManualClock('2026-03-05T09:00:00Z');
+    const { runtime } = makeRuntime(clock, []);
+    await runtime.start();
+    try {
+      await runtime.drain(5000);
+      expect((await runtime.status()).accepting).toBe(false);
+      await expect(runtime.triggerBackup('nightly', {})).rejects.toMatchObject({ code: 'E_HOST_SHUTTING_DOWN' });
+      await expect(runtime.startPrune('main')).rejects.toMatchObject({ code: 'E_HOST_SHUTTING_DOWN' });
+      await expect(runtime.startVerify({ repository: 'main' })).rejects.toMatchObject({ code: 'E_HOST_SHUTTING_DOWN' });
+      expect(await runtime.listJobs({ limit: 10 })).toEqual(expect.any(Array));
+      expect((await runtime.listSnapshots({ limit: 10 })).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await Promise.all([runtime.stop(5000), runtime.stop(5000)]);
+    }
+  });
 });

@@ -28,7 +28,7 @@ import { HostCatalog } from './catalog-sync';
 import { JournalRegistry } from '../journal/journal-registry';
 import { LayeredBackupService } from '../layers/layered-backup-service';
 import { LayeredRestoreService } from '../layers/layered-restore-service';
-import type { JobFilter, RuntimeFacade, StartRestoreRequest, TriggerBackupOptions } from '../api/runtime-facade';
+import type { ApplyRetentionOptions, JobFilter, RuntimeFacade, StartRestoreRequest, StartVerifyRequest, TriggerBackupOptions } from '../api/runtime-facade';
 
 export interface HostRuntimeOptions {
   readonly logger: Logger;
@@ -49,6 +49,9 @@ export interface HostRuntimeOptions {
 export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
   readonly startedAt = new Date();
   #accepting = false;
+  #started = false;
+  #draining?: Promise<void>;
+  #stopping?: Promise<void>;
   #journal?: JobJournal;
   #scheduler?: Scheduler<DatasetConfig>;
   readonly #container: DependencyContainer;
@@ -138,6 +141,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     void this.catalog.sync();
     await this.journals.start();
     this.#accepting = true;
+    this.#started = true;
     this.#scheduler = new Scheduler<DatasetConfig>({
       datasets: Object.values(this.config.datasets),
       stateFile: this.config.state.schedulerFile,
@@ -152,22 +156,47 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     this.log.info('host started', { datasets: Object.keys(this.config.datasets).length, repositories: this.repositories.names().length });
   }
 
-  /** Stops admitting, lets running jobs finish within the grace period (then cancels them), closes everything. */
-  async stop(graceMs = this.config.shutdown.graceMs): Promise<void> {
-    if (!this.#accepting && !this.#scheduler) return;
-    this.#accepting = false;
-    this.log.info('host stopping', { graceMs });
-    await this.#scheduler?.stop();
-    this.#scheduler = undefined;
-    await this.queue.close({ graceMs });
-    this.journals.close();
-    await this.learnedCosts.close();
-    await this.catalog.close();
-    await this.#journal?.close();
-    this.events.close();
-    await this.pluginHost.close();
-    await this.repositories.close();
-    this.log.info('host stopped');
+  /**
+   * The first half of a SIGTERM: stops admitting (every submission fails
+   * with E_HOST_SHUTTING_DOWN), stops the scheduler, lets running jobs finish
+   * within the grace period and cancels them after it, and waits until they
+   * have stopped. Everything else stays up meanwhile, so the HTTP API keeps
+   * answering status, jobs, cancel and events during the grace period.
+   * Queued jobs stay queued (the journal re-queues them at the next start).
+   * Idempotent; `stop()` calls it.
+   */
+  drain(graceMs = this.config.shutdown.graceMs): Promise<void> {
+    if (!this.#started) return Promise.resolve();
+    this.#draining ??= (async () => {
+      this.#accepting = false;
+      this.log.info('host stopping: no new jobs admitted', { graceMs, running: this.queue.activeCount });
+      await this.#scheduler?.stop();
+      this.#scheduler = undefined;
+      await this.queue.close({ graceMs });
+      this.log.info('host drained: no job runs', { queued: this.queue.list().filter((j) => j.state === 'queued').length });
+    })();
+    return this.#draining;
+  }
+
+  /**
+   * Drains (see `drain`), then closes the change journals, the catalog, the
+   * job journal, the event bridge, the plugin host and the repositories.
+   * `ebm serve` calls `drain()`, closes the HTTP API, then `stop()`. Idempotent.
+   */
+  stop(graceMs = this.config.shutdown.graceMs): Promise<void> {
+    if (!this.#started) return Promise.resolve();
+    this.#stopping ??= (async () => {
+      await this.drain(graceMs);
+      this.journals.close();
+      await this.learnedCosts.close();
+      await this.catalog.close();
+      await this.#journal?.close();
+      this.events.close();
+      await this.pluginHost.close();
+      await this.repositories.close();
+      this.log.info('host stopped');
+    })();
+    return this.#stopping;
   }
 
   // ------------------------------------------------------------- facade: jobs
@@ -200,6 +229,29 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
     const job = this.#submit({ kind: 'restore', repository, snapshot: snapshot.id, target: request.target, includes: [...request.include], overwrite: request.overwrite, priority: 0, ...(request.layer !== undefined ? { layer: request.layer } : {}), ...(request.native ? { native: true } : {}) });
     return this.queue.record(job.id)!;
+  }
+
+  async startVerify(request: StartVerifyRequest): Promise<JobRecord | undefined> {
+    if (request.repository !== undefined && !this.repositories.names().includes(request.repository)) return undefined;
+    if (request.snapshot !== undefined) {
+      const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
+      return this.queue.record(this.#submit({ kind: 'verify', repository, snapshot: snapshot.id, priority: 0 }).id)!;
+    }
+    if (request.repository === undefined) throw new EbmError('E_USAGE', 'a verify job names a snapshot or a repository');
+    // A verify job reads data: all of it unless the request names a subset (a check without data is no verification).
+    return this.queue.record(this.#submit({ kind: 'verify', repository: request.repository, priority: 0, readDataSubset: request.readDataSubset ?? '100%' }).id)!;
+  }
+
+  async applyRetention(dataset: string, options: ApplyRetentionOptions): Promise<JobRecord | undefined> {
+    const config = this.config.datasets[dataset];
+    if (!config) return undefined;
+    if (!config.retention) throw new EbmError('E_USAGE', `dataset "${dataset}" has no retention policy (datasets.${dataset}.retention in the host configuration)`, { subject: dataset });
+    return this.queue.record(this.#submit(retentionRequest(config, options.prune, 0)).id)!;
+  }
+
+  async startPrune(repository: string): Promise<JobRecord | undefined> {
+    if (!this.repositories.names().includes(repository)) return undefined;
+    return this.queue.record(this.#submit({ kind: 'prune', repository, priority: 0 }).id)!;
   }
 
   // ------------------------------------------------------------- internals
@@ -243,10 +295,15 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
     const dataset = this.config.datasets[(job.request as { dataset: string }).dataset];
     if (!dataset?.retention) return;
     try {
-      const layered = dataset.layered !== undefined ? { endpoint: dataset.layered.endpoint, layers: [...dataset.layered.layers] } : {};
-      this.#submit({ kind: 'forget', repository: dataset.repository, dataset: dataset.name, policy: { ...dataset.retention }, prune: true, priority: -10, ...layered });
+      this.#submit(retentionRequest(dataset, true, -10));
     } catch (err) {
       this.log.warn('retention not applied', { dataset: dataset.name, error: (err as Error).message });
     }
   }
+}
+
+/** A forget job applying a dataset's retention policy (a layered endpoint's to its endpoint and layer snapshots). */
+function retentionRequest(dataset: DatasetConfig, prune: boolean, priority: number): Record<string, unknown> {
+  const layered = dataset.layered !== undefined ? { endpoint: dataset.layered.endpoint, layers: [...dataset.layered.layers] } : {};
+  return { kind: 'forget', repository: dataset.repository, dataset: dataset.name, policy: { ...dataset.retention }, prune, priority, ...layered };
 }

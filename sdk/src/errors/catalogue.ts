@@ -74,6 +74,7 @@ export const ERROR_CATALOGUE = {
   E_JOB_REJECTED: spec('the queue refused the job: it can never fit the budgets, or the queue is full', 'raise budgets.* or the plugin memory settings, or try again later'),
   E_INTERRUPTED: spec('the host stopped while the job ran', 'run the job again; the repository is valid and prune reclaims the interrupted job\'s data', true),
   E_HOST_SHUTTING_DOWN: spec('the host process is shutting down and admits no new work', 'send the request again once the host has restarted', true),
+  E_DEADLINE_EXCEEDED: spec('the job ran past its deadline and was stopped; it is not retried (a deadline is an absolute time)', 'give the job a later deadline (datasets.<name>.deadline, or the request\'s deadline), or find out why it took so long (a hung translator, a slow source); no snapshot was recorded'),
   E_CANCELLED: spec('the operation was cancelled', 'run it again when you want it to complete', false, 130),
   E_INTERNAL: spec('an internal error in ebm', 'please report it with the output of the command'),
   // --- application sources and targets (translators)

@@ -84,7 +84,10 @@ describe('ebm serve (the host process)', () => {
     host.child.kill('SIGKILL');
     await host.exited;
 
-    await ebmOk(['unlock', '-r', repo]);
+    // No `ebm unlock`: the killed host's lock stays in the repository, and everything below must cope with
+    // it on its own (a lock of a dead process on this host is stale).
+    const locks = fs.readdirSync(path.join(repo, 'locks'));
+    expect(locks.length).toBeGreaterThanOrEqual(1);
     await ebmOk(['check', '-r', repo, '--read-data']);
     const again = await startHost(config);
     try {
@@ -93,10 +96,21 @@ describe('ebm serve (the host process)', () => {
       expect(job.body.error?.message).toContain('interrupted');
       const next = await api<{ id: string }>(again, 'POST', '/api/v1/datasets/docs/backup', {});
       expect(await waitForJob(again, next.body.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
+      // A prune through the host takes the repository's EXCLUSIVE lock: only a host that recognises the
+      // dead process's lock as stale gets it (a backup's shared lock never conflicts with a shared one).
+      const prune = await api<{ id: string }>(again, 'POST', '/api/v1/repositories/main/prune', {});
+      expect(prune.status).toBe(202);
+      expect(await waitForJob(again, prune.body.id, ['done', 'failed'])).toMatchObject({ state: 'done' });
     } finally {
       again.child.kill('SIGTERM');
-      await again.exited;
     }
+    expect(await again.exited).toEqual({ code: 0, signal: null });
+    // And the CLI on the repository directly, with the stale lock file still there.
+    expect(fs.readdirSync(path.join(repo, 'locks'))).toEqual(expect.arrayContaining(locks));
+    await ebmOk(['prune', '-r', repo]);
+    await ebmOk(['check', '-r', repo, '--read-data']);
+    const snapshots = await ebmOk(['snapshots', '-r', repo, '--json']);
+    expect(snapshots.lines.filter((l) => l.type === 'result').length).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses an invalid configuration with every problem and its line', async () => {

@@ -7,13 +7,15 @@ import type { HostConfiguration } from '../../config/config-types';
 import { fileSink, Logger, streamSink } from '../../logging/logger';
 import { HostRuntime } from '../../runtime/host-runtime';
 import { createApiServer } from '../../api/api-server';
+import type { ApiServer } from '../../api/api-server';
 
 interface ServeOptions { config: string; listen?: string }
 
 /**
  * `ebm serve`: the host process. Runs until SIGTERM or SIGINT, then stops
- * admitting jobs, lets running ones finish within `shutdown.grace` (cancels
- * them after) and exits 0. A second signal exits at once (exit code 130).
+ * admitting jobs (503 E_HOST_SHUTTING_DOWN), lets running ones finish within
+ * `shutdown.grace` (cancels them after) while the API keeps answering, then
+ * closes the API and exits 0. A second signal exits at once (exit code 130).
  */
 export const registerServe: RegisterCommand = (program, run) => {
   program
@@ -29,16 +31,22 @@ export const registerServe: RegisterCommand = (program, run) => {
         const runtime = HostRuntime.create(config, { logger });
         const token = apiToken(config);
         const { host, port } = listenAddress(opts.listen ?? config.api.listen);
+        let api: ApiServer | undefined;
         try {
           await runtime.start();
-          const api = createApiServer(runtime, { token, logger: logger.child({ component: 'api' }) });
+          api = createApiServer(runtime, { token, logger: logger.child({ component: 'api' }) });
           const address = await api.listen(host, port);
           logger.info('api listening', { host: address.host, port: address.port });
           ctx.output.info(`ebm host running: API on http://${address.host}:${address.port}/api/v1/ (Ctrl-C or SIGTERM to stop)`);
           ctx.output.line({ type: 'result', op: 'serve', host: address.host, port: address.port, pid: process.pid });
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-          await api.close();
+          if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          // Shutdown order: stop admitting and drain the running jobs (the grace period) while the
+          // API still answers status, jobs, cancel and events (new jobs get 503 E_HOST_SHUTTING_DOWN);
+          // then close the API (event streams end), then everything else.
+          ctx.output.info(`ebm host stopping: no new jobs; running jobs get ${config.shutdown.graceMs} ms to finish`);
+          await runtime.drain();
         } finally {
+          await api?.close();
           await runtime.stop();
           file?.close();
         }
