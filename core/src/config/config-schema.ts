@@ -104,6 +104,7 @@ const dataset: Schema = {
     },
     provider: { type: 'string', pattern: TRANSLATOR_ID_PATTERN, 'x-hint': 'is not a plugin id (lowercase a-z, 0-9 and "-", starting with a letter, like "overlay")', description: 'Id of a layer-provider plugin (e.g. "overlay"): the dataset is a layered endpoint, backed up layer by layer (docs/layers.md). Not together with translator.' },
     layers: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true, description: 'With provider: the layers this dataset backs up, by id or kind (e.g. ["upper"], ["base"]); the others are referenced at their latest snapshot. Default: every layer.' },
+    baseSnapshot: { type: 'string', pattern: '^(?:[0-9a-f]{4,64}|latest:[A-Za-z0-9][A-Za-z0-9._-]{0,127})$', 'x-hint': 'is not a snapshot id (or a unique prefix of at least 4 hex digits) or latest:DATASET', description: 'With provider and a layer map: the base image is this earlier snapshot (an id, a unique prefix, or latest:DATASET such as latest:golden), referenced instead of read; each layer stores only its changes from it (docs/layers.md).' },
     endpoint: { type: 'string', pattern: NAME_PATTERN, 'x-hint': NAME_HINT, description: 'With provider: the endpoint\'s name, under which its snapshots and its layers\' incrementals are filed; datasets that back up different layers of one endpoint share it. Default: the dataset\'s name.' },
   },
 };

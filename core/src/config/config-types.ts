@@ -95,6 +95,8 @@ export interface LayeredDatasetConfig {
   readonly endpoint: string;
   /** Layer ids or kinds this dataset reads; empty = every layer. */
   readonly layers: readonly string[];
+  /** A layer map's base image as an earlier snapshot (id, prefix or latest:DATASET) instead of a base directory. */
+  readonly baseSnapshot?: string;
 }
 
 export interface JournalConfig {

@@ -40,4 +40,23 @@ describe('layered datasets in the host configuration', () => {
       'bad.yaml:7:63: datasets.d.layers: must not be empty',
     ]);
   });
+
+  it('a layer-map endpoint with its base image given as an earlier snapshot (baseSnapshot); refused without a provider or when malformed', () => {
+    const file = writeConfig('base-snapshot.yaml', [
+      ...HEAD,
+      '  desk1: { provider: overlay, source: "layer-map:/", options: { map: /etc/ebm/map.json }, baseSnapshot: "latest:golden", repository: main }',
+      '  desk2: { provider: overlay, source: "layer-map:/", options: { map: /etc/ebm/map.json }, baseSnapshot: 3fa9c0d2, repository: main }',
+    ]);
+    const config = loadHostConfig(file);
+    expect(config.datasets['desk1']!.layered).toEqual({ provider: 'overlay', endpoint: 'desk1', layers: [], baseSnapshot: 'latest:golden' });
+    expect(config.datasets['desk2']!.layered).toMatchObject({ baseSnapshot: '3fa9c0d2' });
+    expect(problemsOf('bad-base.yaml', [
+      ...HEAD,
+      '  e: { source: /srv/e, baseSnapshot: "latest:golden", repository: main }',
+      '  f: { provider: overlay, source: "layer-map:/", baseSnapshot: "newest", repository: main }',
+    ])).toEqual([
+      'bad-base.yaml:4:24: datasets.e.baseSnapshot: baseSnapshot applies to layered endpoints only: add provider (e.g. provider: overlay), or remove baseSnapshot',
+      'bad-base.yaml:5:64: datasets.f.baseSnapshot: "newest" is not a snapshot id (or a unique prefix of at least 4 hex digits) or latest:DATASET',
+    ]);
+  });
 });

@@ -121,7 +121,8 @@ function resolveDataset(name: string, d: Raw, repositories: Readonly<Record<stri
 
 function layeredOf(name: string, d: Raw): { layered?: LayeredDatasetConfig } {
   if (d['provider'] === undefined) return {};
-  return { layered: { provider: d['provider'] as string, endpoint: (d['endpoint'] as string | undefined) ?? name, layers: (d['layers'] as string[] | undefined) ?? [] } };
+  const baseSnapshot = d['baseSnapshot'] as string | undefined;
+  return { layered: { provider: d['provider'] as string, endpoint: (d['endpoint'] as string | undefined) ?? name, layers: (d['layers'] as string[] | undefined) ?? [], ...(baseSnapshot !== undefined ? { baseSnapshot } : {}) } };
 }
 
 function journalOf(j: Raw, given: boolean): { journal?: JournalConfig } {

@@ -93,7 +93,7 @@ function checkLayered(dataset: Obj, at: (...rest: string[]) => string[], locator
     if (dataset['translator'] !== undefined) problems.push(locator.problem(at('translator'), 'give either provider (a layered endpoint, backed up layer by layer) or translator, not both', 'key'));
     return;
   }
-  for (const key of ['layers', 'endpoint']) {
+  for (const key of ['layers', 'endpoint', 'baseSnapshot']) {
     if (dataset[key] !== undefined) problems.push(locator.problem(at(key), `${key} applies to layered endpoints only: add provider (e.g. provider: overlay), or remove ${key}`, 'key'));
   }
 }

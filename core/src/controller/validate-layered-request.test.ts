@@ -36,6 +36,14 @@ describe('validateRequest: layered endpoints', () => {
     expect(rejection({ ...layered, endpoint: '../x' })).toMatch(/endpoint: /);
   });
 
+  it('a layered backup may name its base image as an earlier snapshot (baseSnapshot); an ordinary one may not', () => {
+    expect(validateRequest({ ...layered, baseSnapshot: 'latest:golden' }, context)).toMatchObject({ layered: { endpoint: 'web1-data', baseSnapshot: 'latest:golden' } });
+    expect(validateRequest({ ...layered, baseSnapshot: '3fa9c0d2' }, context)).toMatchObject({ layered: { baseSnapshot: '3fa9c0d2' } });
+    expect(rejection({ ...layered, baseSnapshot: 'yesterday' })).toMatch(/baseSnapshot: "yesterday" must be a snapshot id/);
+    const { provider: _p, ...plain } = layered;
+    expect(rejection({ ...plain, baseSnapshot: 'latest:golden' })).toMatch(/baseSnapshot: applies to layered endpoints only/);
+  });
+
   it('restore requests may pick one layer or the native layout, not both; forget may carry a layered retention', () => {
     const restore = { kind: 'restore', repository: 'main', snapshot: 'abcd1234', target: '/restore' };
     expect(validateRequest({ ...restore, layer: 'upper' }, context)).toMatchObject({ layer: 'upper' });

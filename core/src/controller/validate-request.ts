@@ -81,7 +81,7 @@ function backup(f: Fields, context: ControllerContext, repository: string | unde
   const dataset = f.string('dataset', { required: true, pattern: NAME, patternHint: 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit' });
   const provider = f.has('provider') ? f.string('provider') : undefined;
   if (f.has('provider') && f.has('translator')) f.problem('translator', 'give either provider (a layered endpoint backup) or translator, not both');
-  const layered = f.has('provider') ? layeredOf(f, dataset) : noLayerFields(f);
+  const layered = f.has('provider') ? withBaseSnapshot(f, layeredOf(f, dataset)) : noLayerFields(f);
   const translatorId = f.has('provider') ? provider : f.string('translator') ?? (f.has('translator') ? undefined : 'filesystem');
   const descriptor = translatorId === undefined ? undefined : f.has('provider') ? providerOf(f, context.plugins, translatorId) : translatorOf(f, context.plugins, translatorId);
   const source = f.string('source', { required: true });
@@ -157,9 +157,15 @@ function layeredOf(f: Fields, dataset: string | undefined): LayeredJobSpec | und
   return endpoint === undefined ? undefined : { endpoint, layers };
 }
 
+/** A layered backup's `baseSnapshot`: a layer map's base image as an earlier snapshot (id, prefix or latest:DATASET). */
+function withBaseSnapshot(f: Fields, layered: LayeredJobSpec | undefined): LayeredJobSpec | undefined {
+  const baseSnapshot = f.string('baseSnapshot', { pattern: /^(?:[0-9a-f]{4,64}|latest:[A-Za-z0-9][A-Za-z0-9._-]{0,127})$/, patternHint: 'must be a snapshot id (or a unique prefix of at least 4 hex digits) or latest:DATASET' });
+  return layered === undefined || baseSnapshot === undefined ? layered : { ...layered, baseSnapshot };
+}
+
 /** A request that is not layered may not carry layered fields. */
 function noLayerFields(f: Fields): undefined {
-  for (const field of ['endpoint', 'layers']) if (f.has(field)) f.problem(field, 'applies to layered endpoints only (give provider, e.g. "overlay")');
+  for (const field of ['endpoint', 'layers', 'baseSnapshot']) if (f.has(field)) f.problem(field, 'applies to layered endpoints only (give provider, e.g. "overlay")');
   return undefined;
 }
 

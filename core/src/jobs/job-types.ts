@@ -46,6 +46,8 @@ export interface LayeredJobSpec {
   readonly endpoint: string;
   /** Layer ids or kinds; empty = every layer. */
   readonly layers: readonly string[];
+  /** A layer map's base image as an earlier snapshot (id, prefix or latest:DATASET); see LayeredBackupRequest.baseSnapshot. */
+  readonly baseSnapshot?: string;
 }
 
 /** A validated request: what the backup controller accepts and the queue runs. */

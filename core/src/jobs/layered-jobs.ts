@@ -33,6 +33,7 @@ export async function runLayeredBackup(service: LayeredBackupService, repo: Repo
     source: request.source,
     dataset: request.layered.endpoint,
     layers: request.layered.layers,
+    ...(request.layered.baseSnapshot !== undefined ? { baseSnapshot: request.layered.baseSnapshot } : {}),
     providerOptions: request.options,
     tags: request.tags,
     full: request.full,

@@ -1,4 +1,6 @@
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { inject, injectable } from 'tsyringe';
 import { EbmError, validateLayerReport } from '@ebm/sdk';
 import type { LayerInfo, LayerReport, OptionValue, Warning } from '@ebm/sdk';
@@ -16,6 +18,7 @@ import { selectLayers } from './layer-selection';
 import { storeBaseUpdate } from './base-update';
 import { baseNameTag } from './delta-base';
 import { backupMappedLayer, mappedLayerList } from './mapped-layer-backup';
+import { resolveBaseSnapshot, snapshotBaseDigest, writeBaseListing } from './snapshot-base';
 
 export interface LayeredBackupRequest {
   readonly repository: Repository;
@@ -44,6 +47,13 @@ export interface LayeredBackupRequest {
    * delta (docs/layers.md, "Base updates").
    */
   readonly baseName?: string;
+  /**
+   * A layer map's base image as an earlier snapshot (`--base-snapshot`: an
+   * id, a unique prefix or `latest:DATASET`) instead of a base directory: the
+   * provider gets its listing, and the endpoint snapshot references that
+   * snapshot as its base layer (snapshot-base.ts).
+   */
+  readonly baseSnapshot?: string;
 }
 
 /** What happened to one layer. */
@@ -101,21 +111,39 @@ export class LayeredBackupService {
   }
 
   async backup(request: LayeredBackupRequest): Promise<LayeredBackupReport> {
+    this.prewarm(request.provider);
+    if (request.baseSnapshot === undefined) return this.#backup(request, request.providerOptions ?? {});
+    const base = await resolveBaseSnapshot(request.repository, request.baseSnapshot);
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-base-listing-'));
+    try {
+      const listing = path.join(dir, 'base.jsonl');
+      await writeBaseListing(request.repository, base, listing, request.signal);
+      return await this.#backup(request, { ...request.providerOptions, 'base-listing': listing, 'base-id': snapshotBaseDigest(base.id) }, base);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async #backup(request: LayeredBackupRequest, providerOptions: Readonly<Record<string, OptionValue>>, baseSnapshot?: SnapshotRecord): Promise<LayeredBackupReport> {
     const started = Date.now();
     const repo = request.repository;
     const hostname = request.host ?? os.hostname();
-    this.prewarm(request.provider);
     const discovered = await this.discovery.discover({
       plugin: request.provider,
       source: request.source,
-      options: request.providerOptions ?? {},
+      options: providerOptions,
       ...(request.signal ? { signal: request.signal } : {}),
     });
     if (discovered.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `${request.provider} is a ${discovered.pluginKind}, not a layer provider`);
     const report = validateLayerReport(discovered.report, discovered.plugin);
     for (const w of discovered.warnings) request.onWarning?.(w);
+    const isSnapshotBase = (l: LayerInfo): boolean => baseSnapshot !== undefined && l.immutable && l.digest === snapshotBaseDigest(baseSnapshot.id);
+    if (baseSnapshot !== undefined && !report.layers.some(isSnapshotBase)) {
+      throw new EbmError('E_USAGE', `--base-snapshot ${request.baseSnapshot}: ${request.provider} reported no base layer from the snapshot's listing for ${report.source}; a base snapshot applies to layer-map sources (docs/layers.md)`, { subject: 'baseSnapshot' });
+    }
     // A layer map's layers share the machine's root: each is read from the provider's list of its paths instead.
-    checkLayerRoots(report, report.layout === 'layer-map');
+    // A base given as a snapshot has no directory: it is referenced, never read.
+    checkLayerRoots(report.layers.filter((l) => !isSnapshotBase(l)), report.source, report.layout, report.layout === 'layer-map');
     const selected = selectLayers(report.layers, request.layers);
     if (request.baseName !== undefined) checkBaseName(report, request.baseName);
     const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset} (layers)` });
@@ -124,7 +152,9 @@ export class LayeredBackupService {
       const outcomes: LayerOutcome[] = [];
       for (const layer of report.layers) {
         if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled`);
-        const outcome = await this.#layer(request, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout, report });
+        const outcome = isSnapshotBase(layer)
+          ? snapshotBaseOutcome(layer, baseSnapshot!, request)
+          : await this.#layer({ ...request, providerOptions }, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout, report });
         // A digest that appears twice in one stack is stored once: later layers see this one.
         if (outcome.action === 'stored' && outcome.snapshot !== null) existing.push(await loadSnapshot(repo, outcome.snapshot));
         outcomes.push(outcome);
@@ -221,14 +251,24 @@ function checkBaseName(report: LayerReport, name: string): void {
  * (mapped-layer-backup.ts): refused rather than backing up the whole root
  * per layer. `shared` allows layers to share a directory (a layer map).
  */
-function checkLayerRoots(report: LayerReport, shared: boolean): void {
+function checkLayerRoots(layers: readonly LayerInfo[], source: string, layout: string, shared: boolean): void {
   const seen = new Map<string, string>();
-  for (const l of report.layers) {
-    if (l.root === undefined) throw new EbmError('E_NOT_SUPPORTED', `layer ${l.id} of ${report.source} has no directory of its own; layered backups read each layer through its root directory`, { subject: l.id });
+  for (const l of layers) {
+    if (l.root === undefined) throw new EbmError('E_NOT_SUPPORTED', `layer ${l.id} of ${source} has no directory of its own; layered backups read each layer through its root directory`, { subject: l.id });
     const other = seen.get(l.root);
     if (other !== undefined && !shared) {
-      throw new EbmError('E_NOT_SUPPORTED', `layers ${other} and ${l.id} of ${report.source} share the directory ${l.root} (a ${report.layout} source): layered backups of such sources need the provider's file lists, not supported yet; back the source up with the filesystem translator instead`, { subject: l.id });
+      throw new EbmError('E_NOT_SUPPORTED', `layers ${other} and ${l.id} of ${source} share the directory ${l.root} (a ${layout} source): layered backups of such sources need the provider's file lists, not supported yet; back the source up with the filesystem translator instead`, { subject: l.id });
     }
     seen.set(l.root, l.id);
   }
+}
+
+/** The base layer of a layer map whose base image is an earlier snapshot: that snapshot, referenced; nothing read. */
+function snapshotBaseOutcome(layer: LayerInfo, snapshot: SnapshotRecord, request: LayeredBackupRequest): LayerOutcome {
+  request.onLayer?.(layer, 'reference');
+  return {
+    id: layer.id, kind: layer.kind, order: layer.order, immutable: true, digest: snapshotBaseDigest(snapshot.id),
+    dataset: snapshot.dataset, snapshot: snapshot.id, action: 'referenced',
+    files: snapshot.summary.files, filesRead: 0, bytesRead: 0, bytesAdded: 0,
+  };
 }

@@ -262,7 +262,11 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
       dataset: dataset.name,
       repository: dataset.repository,
       ...(dataset.layered !== undefined
-        ? { provider: dataset.layered.provider, endpoint: dataset.layered.endpoint, ...(dataset.layered.layers.length > 0 ? { layers: [...dataset.layered.layers] } : {}) }
+        ? {
+          provider: dataset.layered.provider, endpoint: dataset.layered.endpoint,
+          ...(dataset.layered.layers.length > 0 ? { layers: [...dataset.layered.layers] } : {}),
+          ...(dataset.layered.baseSnapshot !== undefined ? { baseSnapshot: dataset.layered.baseSnapshot } : {}),
+        }
         : { translator: dataset.translator }),
       source: dataset.source,
       options: dataset.options,

@@ -36,7 +36,7 @@ const provider = defineLayerProvider({
     const r = await resolve(ctx, 'discover');
     if (r.kind === 'map') {
       const layers = await r.tree.describe(ctx);
-      return { contractVersion: LAYER_CONTRACT_VERSION, source: r.source, layout: 'layer-map', layers, meta: { ...(r.tree.map.base !== undefined ? { base: r.tree.map.base } : {}), defaultLayer: r.tree.map.defaultLayer } };
+      return { contractVersion: LAYER_CONTRACT_VERSION, source: r.source, layout: 'layer-map', layers, meta: { ...(r.tree.base !== undefined ? { base: r.tree.base.root ?? r.tree.base.description } : {}), defaultLayer: r.tree.map.defaultLayer } };
     }
     for (const w of r.warnings) ctx.warn({ path: r.source, code: 'E_INVALID_SOURCE', message: w });
     const layers = await describeStack(r.layers, ctx);

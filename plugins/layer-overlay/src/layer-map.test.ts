@@ -67,4 +67,39 @@ describe('declarative layer maps', () => {
     await expect(provider.discover(ctx(machine.root, { map: '{not json' }))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE' });
     await expect(provider.discover(ctx(`layer-map:${machine.root}`))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('"map" option') });
   });
+
+  it('a base listing (an earlier snapshot, as ebm writes it) gives the changes the base directory gives; a bad listing is refused naming its line', async () => {
+    const source = `layer-map:${machine.root}`;
+    // The machine's unchanged files carry the base's mtime to the microsecond, as a deployment by `ebm restore` leaves them.
+    const seconds = (ns: bigint): number => Number(ns / 1_000_000_000n) + (Number((ns % 1_000_000_000n) / 1000n) + 0.5) / 1e6;
+    for (const rel of ['usr/lib/libc.so', 'var/log/boot.log']) {
+      const st = await fsp.lstat(path.join(machine.base, rel), { bigint: true });
+      await fsp.utimes(path.join(machine.root, rel), seconds(st.atimeNs), seconds(st.mtimeNs));
+    }
+    const lines: string[] = [];
+    const list = async (rel: string): Promise<void> => {
+      for (const name of (await fsp.readdir(path.join(machine.base, rel))).sort()) {
+        const p = rel === '' ? name : `${rel}/${name}`;
+        const st = await fsp.lstat(path.join(machine.base, p), { bigint: true });
+        const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'symlink';
+        lines.push(JSON.stringify({ path: p, kind, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size), mtimeNs: st.mtimeNs.toString() }));
+        if (kind === 'dir') await list(p);
+      }
+    };
+    await list('');
+    const listing = path.join(tmp, 'base.jsonl');
+    await fsp.writeFile(listing, `${lines.join('\n')}\n`);
+
+    const fromDir = { map: MAP, base: machine.base };
+    const fromListing = { map: MAP, 'base-listing': listing, 'base-id': 'snapshot:test' };
+    const report = await provider.discover(ctx(source, fromListing));
+    expect(report.layers[0]).toMatchObject({ id: 'base', immutable: true, digest: 'snapshot:test', files: 5 });
+    expect(report.layers[0]!.root).toBeUndefined();
+    for (const id of ['os', 'apps', 'user-data']) expect(await changesOf(source, id, fromListing)).toEqual(await changesOf(source, id, fromDir));
+    expect((await changesOf(source, 'os', fromListing)).map((c) => c.path)).toEqual(['etc/hosts', 'etc/old.conf', 'usr/bin/ls']);
+
+    await fsp.writeFile(listing, `${lines[0]}\n{"kind":"file"}\n`);
+    await expect(provider.discover(ctx(source, fromListing))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('line 2') });
+    await expect(provider.discover(ctx(source, { ...fromDir, 'base-listing': listing }))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('one base') });
+  });
 });

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { MAP } from '@ebm/layer-overlay/testing';
 import { ebm, ebmOk, summaryOf, tempDir } from '../helpers/cli';
 import type { EbmOptions, EbmRun } from '../helpers/cli';
+import { layerOf } from '../helpers/layer-summary';
+import type { LayerLine } from '../helpers/layer-summary';
 import { buildExactMachine, deploy } from '../helpers/layer-map-machine';
 import { readManifest } from '../helpers/overlay-fixtures';
 
@@ -20,12 +22,7 @@ import { readManifest } from '../helpers/overlay-fixtures';
  * etc/old.conf, chmod'ed usr/bin/ls and added opt/tool/bin/tool,
  * home/ann/notes.txt and var/log/app.log (unmatched: user-data).
  */
-interface LayerLine { id: string; kind: string; action: string; snapshot: string | null; parent?: string; files: number; filesRead: number; bytesRead: number; bytesAdded: number; dataset: string }
-const layer = (run: EbmRun, id: string): LayerLine => {
-  const found = (summaryOf(run).layers as LayerLine[]).find((l) => l.id === id);
-  if (!found) throw new Error(`no layer ${id} in ${JSON.stringify(summaryOf(run).layers)}`);
-  return found;
-};
+const layer = layerOf;
 
 describe('layered backups of layer-map sources (ebm backup --provider overlay layer-map:…)', () => {
   let work: string;

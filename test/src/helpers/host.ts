@@ -12,10 +12,11 @@ export interface Host {
 }
 
 /** Starts a real `ebm serve` on an ephemeral loopback port and waits until its API answers. */
-export function startHost(config: string): Promise<Host> {
+/** Starts `ebm serve --config config` on a free port; `env` adds to (or overrides) the host's environment. */
+export function startHost(config: string, env: Record<string, string> = {}): Promise<Host> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [EBM_MAIN, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--json'], {
-      env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_API_TOKEN: TOKEN } as NodeJS.ProcessEnv,
+      env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_API_TOKEN: TOKEN, ...env } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -21,6 +21,7 @@ export interface LayeredBackupOptions {
   host?: string;
   compressionLevel?: number;
   baseName?: string;
+  baseSnapshot?: string;
   [plugin: string]: unknown;
 }
 
@@ -49,6 +50,7 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
     providerOptions: options,
     ...(opts.layers ? { layers: opts.layers } : {}),
     ...(opts.baseName !== undefined ? { baseName: opts.baseName } : {}),
+    ...(opts.baseSnapshot !== undefined ? { baseSnapshot: opts.baseSnapshot } : {}),
     tags: opts.tag ?? [],
     full: Boolean(opts.full),
     ...(opts.host ? { host: opts.host } : {}),

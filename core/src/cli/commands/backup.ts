@@ -29,7 +29,7 @@ interface BackupOptions {
   [plugin: string]: unknown;
 }
 
-const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'compression-level', 'repo', 'json', 'quiet', 'password-file', 'option', 'provider', 'lower', 'upper', 'layers', 'base-name']);
+const RESERVED = new Set(['translator', 'dataset', 'tag', 'full', 'host', 'compression-level', 'repo', 'json', 'quiet', 'password-file', 'option', 'provider', 'lower', 'upper', 'layers', 'base-name', 'base-snapshot']);
 
 export const registerBackup: RegisterCommand = (program, run) => {
   const cmd: Command = program
@@ -46,7 +46,8 @@ export const registerBackup: RegisterCommand = (program, run) => {
     .option('--lower <dir[:dir…]>', 'with --provider overlay: the overlay lower directories, uppermost first (as lowerdir=)')
     .option('--upper <dir>', 'with --provider overlay: the overlay upper directory')
     .option('--layers <id|kind,…>', 'with --provider: back up only these layers (ids or kinds, comma-separated or repeated); the others are referenced as last stored', collect)
-    .option('--base-name <name>', 'with --provider: name the bottom (base) layer across versions; a new version is stored as the older one plus a delta (docs/layers.md)');
+    .option('--base-name <name>', 'with --provider: name the bottom (base) layer across versions; a new version is stored as the older one plus a delta (docs/layers.md)')
+    .option('--base-snapshot <snapshot>', "with --provider and a layer map: the base image is this earlier snapshot (id, prefix or latest:DATASET), referenced instead of read; each layer stores only its changes from it (docs/layers.md)");
   addPluginOptions(cmd, discoverPluginsForHelp(), 'backup', RESERVED);
   cmd.action(
     run(async (ctx: CliContext, operands: string[], opts: BackupOptions) => {
@@ -54,7 +55,7 @@ export const registerBackup: RegisterCommand = (program, run) => {
         if (opts.translator !== 'filesystem') throw new EbmError('E_USAGE', '--provider backs up each layer with the filesystem translator; --translator cannot be combined with it');
         return backupLayers(ctx, operands, { ...opts, provider: opts.provider });
       }
-      if (opts.lower !== undefined || opts.upper !== undefined || opts.layers !== undefined || opts['baseName'] !== undefined) throw new EbmError('E_USAGE', '--lower, --upper, --layers and --base-name need --provider (e.g. --provider overlay)');
+      if (opts.lower !== undefined || opts.upper !== undefined || opts.layers !== undefined || opts['baseName'] !== undefined || opts['baseSnapshot'] !== undefined) throw new EbmError('E_USAGE', '--lower, --upper, --layers, --base-name and --base-snapshot need --provider (e.g. --provider overlay)');
       const registry = ctx.container.resolve(PluginRegistry);
       const plugin = registry.get(opts.translator);
       const options = pluginOptionValues(plugin, 'backup', opts, registry.list());

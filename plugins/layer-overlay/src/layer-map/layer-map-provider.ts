@@ -1,13 +1,12 @@
-import type { Stats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { throwIfCancelled } from '@ebm/sdk';
 import type { LayerChange, LayerDiscoverContext, LayerFile, LayerInfo, LayerQueryContext } from '@ebm/sdk';
 import { fsError, invalidSource } from '../shared/errors';
-import { TreeDigest } from '../shared/tree-digest';
-import { ContentHashCache } from '../shared/content-hash-cache';
 import { batched, typeOf, walkLayer } from '../shared/walk';
-import { sameContent } from './same-content';
+import { DirectoryBase, ListingBase } from './base-image';
+import type { BaseImage } from './base-image';
 import { compilePattern, loadLayerMap } from './layer-map-config';
 import type { LayerMap } from './layer-map-config';
 
@@ -16,7 +15,7 @@ export class MappedTree {
   readonly #match: { id: string; res: RegExp[] }[];
   readonly #exclude: RegExp[];
 
-  private constructor(readonly root: string, readonly map: LayerMap) {
+  private constructor(readonly root: string, readonly map: LayerMap, readonly base: BaseImage | undefined) {
     this.#match = map.layers.map((l) => ({ id: l.id, res: l.patterns.map(compilePattern) }));
     this.#exclude = map.exclude.map(compilePattern);
   }
@@ -24,8 +23,13 @@ export class MappedTree {
   static async open(source: string, ctx: LayerDiscoverContext, op: string): Promise<MappedTree> {
     const map = await loadLayerMap(ctx.options, op);
     const root = await realDir(source, op);
-    if (map.base !== undefined) await realDir(map.base, op);
-    return new MappedTree(root, map);
+    const listing = ctx.options['base-listing'];
+    if (typeof listing === 'string' && listing !== '') {
+      if (map.base !== undefined) throw invalidSource(`a layer map has one base: give either the base directory (${map.base}) or a base listing (${listing}), not both`, listing, op);
+      const id = ctx.options['base-id'];
+      return new MappedTree(root, map, await ListingBase.open(listing, typeof id === 'string' && id !== '' ? id : undefined, op));
+    }
+    return new MappedTree(root, map, map.base === undefined ? undefined : new DirectoryBase(await realDir(map.base, op), ctx.options));
   }
 
   /** The layer that owns a path; undefined for an excluded one. */
@@ -39,16 +43,9 @@ export class MappedTree {
   /** Base first (order 0, immutable, tree digest), then the map's layers in its order, each rooted at the machine's root. */
   async describe(ctx: LayerDiscoverContext): Promise<LayerInfo[]> {
     const infos: LayerInfo[] = [];
-    if (this.map.base !== undefined) {
-      const digest = new TreeDigest(ContentHashCache.open(this.map.base, ctx.options));
-      let files = 0;
-      let bytes = 0;
-      for await (const e of walkLayer(this.map.base, ctx.signal, 'discover', this.excluded)) {
-        await digest.add(e, ctx.signal, 'discover');
-        if (e.type !== 'dir') files += 1;
-        if (e.type === 'file') bytes += e.st.size;
-      }
-      infos.push({ id: 'base', kind: 'base', name: `base image ${this.map.base}`, order: 0, immutable: true, digest: digest.digest(), bytes, files, root: this.map.base });
+    if (this.base !== undefined) {
+      const { digest, files, bytes } = await this.base.describe(ctx, this.excluded);
+      infos.push({ id: 'base', kind: 'base', name: this.base.description, order: 0, immutable: true, digest, bytes, files, ...(this.base.root !== undefined ? { root: this.base.root } : {}) });
     }
     const counts = new Map(this.map.layers.map((l) => [l.id, { files: 0, bytes: 0 }]));
     let seen = 0;
@@ -68,13 +65,16 @@ export class MappedTree {
   }
 
   async *files(ctx: LayerQueryContext): AsyncGenerator<LayerFile[]> {
-    const base = this.#check(ctx.layer, 'files');
-    const root = base ? this.map.base! : this.root;
-    const owner = (p: string): boolean => base || this.owner(p) === ctx.layer;
-    async function* files(excluded: (rel: string) => boolean): AsyncGenerator<LayerFile> {
-      for await (const e of walkLayer(root, ctx.signal, 'files', excluded)) if (owner(e.path)) yield { path: e.path, type: e.type, size: e.type === 'file' ? e.st.size : 0 };
+    const isBase = this.#check(ctx.layer, 'files');
+    const self = this;
+    async function* files(): AsyncGenerator<LayerFile> {
+      if (isBase) {
+        yield* self.base!.entries(ctx.signal, 'files', self.excluded);
+        return;
+      }
+      for await (const e of walkLayer(self.root, ctx.signal, 'files', self.excluded)) if (self.owner(e.path) === ctx.layer) yield { path: e.path, type: e.type, size: e.type === 'file' ? e.st.size : 0 };
     }
-    yield* batched(files(this.excluded));
+    yield* batched(files());
   }
 
   /**
@@ -88,7 +88,7 @@ export class MappedTree {
     const self = this;
     async function* changes(): AsyncGenerator<LayerChange> {
       if (isBase) {
-        for await (const e of walkLayer(self.map.base!, ctx.signal, 'changes', self.excluded)) yield { path: e.path, change: 'added', type: e.type };
+        for await (const e of self.base!.entries(ctx.signal, 'changes', self.excluded)) yield { path: e.path, change: 'added', type: e.type };
         return;
       }
       yield* self.#compare(ctx, '', false);
@@ -98,39 +98,30 @@ export class MappedTree {
 
   async *#compare(ctx: LayerQueryContext, rel: string, parentGone: boolean): AsyncGenerator<LayerChange> {
     throwIfCancelled(ctx.signal, 'changes');
-    const base = this.map.base;
+    const base = this.base;
     const liveDir = rel === '' ? this.root : path.join(this.root, rel);
-    const baseDir = base === undefined ? undefined : rel === '' ? base : path.join(base, rel);
-    const names = new Set([...(await list(liveDir)), ...(baseDir === undefined ? [] : await list(baseDir))]);
+    const names = new Set([...(await list(liveDir)), ...(base === undefined ? [] : await base.names(rel))]);
     for (const name of [...names].sort()) {
       const p = rel === '' ? name : `${rel}/${name}`;
       const owner = this.owner(p);
       if (owner === undefined) continue;
-      const live = await lstat(path.join(liveDir, name));
-      const old = baseDir === undefined ? null : await lstat(path.join(baseDir, name));
+      const liveAbs = path.join(liveDir, name);
+      const live = await lstat(liveAbs);
+      const inBase = base !== undefined && (await base.has(p));
       const mine = owner === ctx.layer;
-      if (mine && live !== null && old === null) yield { path: p, change: 'added', type: typeOf(live) };
-      else if (mine && live !== null && old !== null && !(await this.#same(p, live, old))) yield { path: p, change: 'modified', type: typeOf(live) };
-      else if (mine && live === null && old !== null && !parentGone) yield { path: p, change: 'deleted' };
+      if (mine && live !== null && !inBase) yield { path: p, change: 'added', type: typeOf(live) };
+      else if (mine && live !== null && inBase && !(await base.same(p, live, liveAbs))) yield { path: p, change: 'modified', type: typeOf(live) };
+      else if (mine && live === null && inBase && !parentGone) yield { path: p, change: 'deleted' };
       // Below a path this layer deleted (or whose deletion it inherits), deletions are implied: not repeated.
-      if (live?.isDirectory() || old?.isDirectory()) yield* this.#compare(ctx, p, live === null && (parentGone || mine));
+      if (live?.isDirectory() || (inBase && (await base.names(p)).length > 0)) yield* this.#compare(ctx, p, live === null && (parentGone || mine));
     }
-  }
-
-  async #same(rel: string, live: Stats, old: Stats): Promise<boolean> {
-    if (typeOf(live) !== typeOf(old) || (live.mode & 0o7777) !== (old.mode & 0o7777) || live.uid !== old.uid || live.gid !== old.gid) return false;
-    if (live.isSymbolicLink()) return (await fsp.readlink(path.join(this.root, rel))) === (await fsp.readlink(path.join(this.map.base!, rel)));
-    if (!live.isFile()) return live.isDirectory() || live.rdev === old.rdev;
-    if (live.size !== old.size) return false;
-    if (live.mtimeMs === old.mtimeMs) return true;
-    return sameContent(path.join(this.root, rel), path.join(this.map.base!, rel));
   }
 
   /** True for the base layer; E_INVALID_SOURCE for an unknown id. */
   #check(id: string, op: string): boolean {
-    if (id === 'base' && this.map.base !== undefined) return true;
+    if (id === 'base' && this.base !== undefined) return true;
     if (this.map.layers.some((l) => l.id === id)) return false;
-    throw invalidSource(`the layer map has no layer ${JSON.stringify(id)}; its layers are ${[...(this.map.base ? ['base'] : []), ...this.map.layers.map((l) => l.id)].join(', ')}`, id, op);
+    throw invalidSource(`the layer map has no layer ${JSON.stringify(id)}; its layers are ${[...(this.base ? ['base'] : []), ...this.map.layers.map((l) => l.id)].join(', ')}`, id, op);
   }
 }
 
@@ -138,8 +129,8 @@ async function list(dir: string): Promise<string[]> {
   return fsp.readdir(dir).catch(() => []);
 }
 
-async function lstat(abs: string): Promise<Stats | null> {
-  return fsp.lstat(abs).catch(() => null);
+async function lstat(abs: string): Promise<BigIntStats | null> {
+  return fsp.lstat(abs, { bigint: true }).catch(() => null);
 }
 
 async function realDir(p: string, op: string): Promise<string> {

@@ -75,7 +75,7 @@ export async function* walkLayer(root: string, signal: AbortSignal, op: string, 
   }
 }
 
-export function typeOf(st: Stats): LayerEntryType {
+export function typeOf(st: Pick<Stats, 'isDirectory' | 'isFile' | 'isSymbolicLink'>): LayerEntryType {
   return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
 }
 

@@ -1,0 +1,218 @@
+import type { BigIntStats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { LayerDiscoverContext, LayerEntryType } from '@ebm/sdk';
+import { fsError, invalidSource } from '../shared/errors';
+import { TreeDigest } from '../shared/tree-digest';
+import { ContentHashCache } from '../shared/content-hash-cache';
+import { typeOf, walkLayer } from '../shared/walk';
+import { sameContent } from './same-content';
+
+/**
+ * The base image a layer map's layers are compared with: a reference
+ * directory (option `base`), or a listing of an earlier snapshot's entries
+ * (option `base-listing`, which ebm writes for `--base-snapshot`; the
+ * provider never reads a repository). Paths are root-relative POSIX paths.
+ */
+export interface BaseImage {
+  /** Shown in the base layer's name. */
+  readonly description: string;
+  /** The base directory; a listing has none (its layer is referenced by the host, never read). */
+  readonly root?: string;
+  /** The base layer's identity and size. */
+  describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }>;
+  /** Every entry of the base, in walk order (pre-order, names sorted). */
+  entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }>;
+  /** The names in directory `rel` of the base (empty when it is no directory there). */
+  names(rel: string): Promise<string[]>;
+  /** Whether `rel` exists in the base. */
+  has(rel: string): Promise<boolean>;
+  /** Whether the live entry `rel` (lstat `live`, at `liveAbs`) is what the base holds there. */
+  same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean>;
+}
+
+/** A reference directory: entries compared by metadata, then (same size, other mtime) by bytes. */
+export class DirectoryBase implements BaseImage {
+  readonly description: string;
+  constructor(readonly root: string, private readonly options: LayerDiscoverContext['options']) {
+    this.description = `base image ${root}`;
+  }
+
+  async describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }> {
+    const digest = new TreeDigest(ContentHashCache.open(this.root, this.options));
+    let files = 0;
+    let bytes = 0;
+    for await (const e of walkLayer(this.root, ctx.signal, 'discover', excluded)) {
+      await digest.add(e, ctx.signal, 'discover');
+      if (e.type !== 'dir') files += 1;
+      if (e.type === 'file') bytes += e.st.size;
+    }
+    return { digest: digest.digest(), files, bytes };
+  }
+
+  async *entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }> {
+    for await (const e of walkLayer(this.root, signal, op, excluded)) yield { path: e.path, type: e.type, size: e.type === 'file' ? e.st.size : 0 };
+  }
+
+  names(rel: string): Promise<string[]> {
+    return fsp.readdir(this.#abs(rel)).catch(() => []);
+  }
+
+  async has(rel: string): Promise<boolean> {
+    return (await this.#lstat(rel)) !== null;
+  }
+
+  async same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean> {
+    const old = await this.#lstat(rel);
+    if (old === null || !sameAttributes(live, { type: typeOf(old), mode: Number(old.mode), uid: Number(old.uid), gid: Number(old.gid) })) return false;
+    if (live.isSymbolicLink()) return (await fsp.readlink(liveAbs)) === (await fsp.readlink(this.#abs(rel)));
+    if (!live.isFile()) return live.isDirectory() || live.rdev === old.rdev;
+    if (live.size !== old.size) return false;
+    if (live.mtimeNs === old.mtimeNs) return true;
+    return sameContent(liveAbs, this.#abs(rel));
+  }
+
+  #abs(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  #lstat(rel: string): Promise<BigIntStats | null> {
+    return fsp.lstat(this.#abs(rel), { bigint: true }).catch(() => null);
+  }
+}
+
+/**
+ * One line of a base listing (JSON lines): the entry's root-relative `path`
+ * and its normalized fields as ebm stores them (docs/format.md, "Tree"):
+ * `kind`, `mode`, `uid`, `gid`, `size`, `mtimeNs` (decimal string),
+ * `target` (symlinks), `rdev` (devices).
+ */
+export interface BaseListingLine {
+  readonly path: string;
+  readonly kind: string;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly size?: number;
+  readonly mtimeNs?: string;
+  readonly target?: string;
+  readonly rdev?: number;
+}
+
+/**
+ * An earlier snapshot as a listing. No bytes of the base are at hand, so a
+ * file is the base's when type, mode, owner, size and mtime match (to the
+ * nanosecond, or to the microsecond where the live file has no finer part); a file with equal bytes but another mtime counts as
+ * modified (its layer stores it again, deduplicated to the same chunks).
+ * A restore of the snapshot onto a machine keeps mtimes, so a machine
+ * deployed from it matches wherever it was not changed.
+ */
+export class ListingBase implements BaseImage {
+  readonly description: string;
+  readonly #entries: Map<string, BaseListingLine>;
+  readonly #children: Map<string, string[]>;
+  readonly #digest: string;
+
+  private constructor(identity: string, entries: Map<string, BaseListingLine>, children: Map<string, string[]>) {
+    this.description = `base listing ${identity}`;
+    this.#entries = entries;
+    this.#children = children;
+    this.#digest = identity;
+  }
+
+  /** Reads `file`; the base's identity is `id` when given (ebm passes `snapshot:<id>`), else the listing's SHA-256. */
+  static async open(file: string, id: string | undefined, op: string): Promise<ListingBase> {
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      throw fsError(err, file, op);
+    }
+    const entries = new Map<string, BaseListingLine>();
+    const children = new Map<string, string[]>([['', []]]);
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      let e: BaseListingLine;
+      try {
+        e = JSON.parse(line) as BaseListingLine;
+      } catch (err) {
+        throw invalidSource(`base listing ${file}, line ${i + 1}: not JSON (${(err as Error).message})`, file, op);
+      }
+      if (typeof e?.path !== 'string' || e.path === '' || e.path.startsWith('/') || e.path.split('/').some((c) => c === '' || c === '.' || c === '..') || typeof e.kind !== 'string') {
+        throw invalidSource(`base listing ${file}, line ${i + 1}: needs a relative "path" and a "kind"`, file, op);
+      }
+      entries.set(e.path, e);
+      const slash = e.path.lastIndexOf('/');
+      const parent = slash < 0 ? '' : e.path.slice(0, slash);
+      const list = children.get(parent) ?? [];
+      list.push(e.path.slice(slash + 1));
+      children.set(parent, list);
+    });
+    const identity = id ?? `listing+sha256:${createHash('sha256').update(text).digest('hex')}`;
+    return new ListingBase(identity, entries, children);
+  }
+
+  async describe(_ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }> {
+    let files = 0;
+    let bytes = 0;
+    for (const e of this.#entries.values()) {
+      if (e.kind === 'dir' || excluded(e.path)) continue;
+      files += 1;
+      if (e.kind === 'file') bytes += e.size ?? 0;
+    }
+    return { digest: this.#digest, files, bytes };
+  }
+
+  async *entries(_signal: AbortSignal, _op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }> {
+    const self = this;
+    function* visit(rel: string): Generator<{ path: string; type: LayerEntryType; size: number }> {
+      for (const name of [...(self.#children.get(rel) ?? [])].sort()) {
+        const p = rel === '' ? name : `${rel}/${name}`;
+        if (excluded(p)) continue;
+        const e = self.#entries.get(p)!;
+        const type = entryType(e.kind);
+        yield { path: p, type: type === 'unmatched' ? (e.kind === 'hardlink' ? 'file' : 'other') : type, size: e.kind === 'file' ? e.size ?? 0 : 0 };
+        if (e.kind === 'dir') yield* visit(p);
+      }
+    }
+    yield* visit('');
+  }
+
+  async names(rel: string): Promise<string[]> {
+    return this.#children.get(rel) ?? [];
+  }
+
+  async has(rel: string): Promise<boolean> {
+    return this.#entries.has(rel);
+  }
+
+  async same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean> {
+    const old = this.#entries.get(rel);
+    if (old === undefined || !sameAttributes(live, { type: entryType(old.kind), mode: old.mode ?? -1, uid: old.uid ?? -1, gid: old.gid ?? -1 })) return false;
+    if (live.isSymbolicLink()) return old.target !== undefined && (await fsp.readlink(liveAbs)) === old.target;
+    if (live.isDirectory()) return true;
+    if (!live.isFile()) return old.rdev !== undefined && live.rdev === BigInt(old.rdev);
+    return old.size !== undefined && live.size === BigInt(old.size) && old.mtimeNs !== undefined && sameMtime(live.mtimeNs, BigInt(old.mtimeNs));
+  }
+}
+
+/**
+ * The live mtime is the base's, or the base's truncated to whole microseconds
+ * with nothing finer: what a deployment by `ebm restore` (or any tool setting
+ * times through utimes) leaves, since Node hands the kernel microseconds.
+ */
+function sameMtime(liveNs: bigint, baseNs: bigint): boolean {
+  return liveNs === baseNs || (liveNs % 1000n === 0n && liveNs === baseNs - (((baseNs % 1000n) + 1000n) % 1000n));
+}
+
+/** A normalized entry kind as the walk's type (hardlinks and special kinds never equal a live file). */
+function entryType(kind: string): LayerEntryType | 'unmatched' {
+  if (kind === 'dir' || kind === 'file' || kind === 'symlink') return kind;
+  if (kind === 'fifo' || kind === 'chardev' || kind === 'blockdev' || kind === 'socket') return 'other';
+  return 'unmatched';
+}
+
+function sameAttributes(live: BigIntStats, old: { type: LayerEntryType | 'unmatched'; mode: number; uid: number; gid: number }): boolean {
+  return typeOf(live) === old.type && (Number(live.mode) & 0o7777) === (old.mode & 0o7777) && Number(live.uid) === old.uid && Number(live.gid) === old.gid;
+}
