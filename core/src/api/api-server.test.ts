@@ -230,6 +230,81 @@ describe('HTTP API', () => {
     });
   });
 
+  describe('discoveries: endpoint → layer → files', () => {
+    interface Listed { discoveries: Array<{ plugin: string; source: string; time: string; backup?: { snapshot: string } | null; report: { layers?: Array<{ id: string }> } }> }
+    it('lists the newest discovery of each source and plugin, all of them with all=true, filtered by source and plugin', async () => {
+      const newest = await request(port, '/api/v1/discoveries');
+      expect(newest.status).toBe(200);
+      expect(newest.json<Listed>().discoveries.map((d) => [d.plugin, d.time])).toEqual([['overlay', '2024-05-04T02:00:00.000Z'], ['sqlite', '2024-05-02T01:00:00.000Z']]);
+      const all = await request(port, '/api/v1/discoveries?all=true');
+      expect(all.json<Listed>().discoveries).toHaveLength(3);
+      const bySource = await request(port, `/api/v1/discoveries?source=${encodeURIComponent('overlayfs:/mnt/web1')}&all=true`);
+      expect(bySource.json<Listed>().discoveries.map((d) => d.plugin)).toEqual(['overlay', 'overlay']);
+      const byPlugin = await request(port, '/api/v1/discoveries?plugin=sqlite&repository=main');
+      expect(byPlugin.json<Listed>().discoveries.map((d) => d.source)).toEqual(['/srv/app.db']);
+      // A discovered endpoint links to its newest layered backup, whose layers /snapshots/{id}/layers lists.
+      const endpoint = newest.json<Listed>().discoveries[0]!;
+      expect(endpoint.report.layers!.map((l) => l.id)).toEqual(['lower-0', 'upper']);
+      const layers = await request(port, `/api/v1/snapshots/${endpoint.backup!.snapshot}/layers`);
+      expect(layers.json<{ layers: Array<{ id: string }> }>().layers.map((l) => l.id)).toEqual(['lower-0', 'upper']);
+    });
+
+    it.each([
+      ['?all=yes', 400, /query\.all must be true or false/],
+      ['?colour=red', 400, /unknown query parameter "colour"/],
+      ['?source=', 400, /query\.source must be a non-empty string/],
+      ['?repository=elsewhere', 404, /no repository named "elsewhere"/],
+    ])('rejects GET /discoveries%s', async (query, status, message) => {
+      const res = await request(port, `/api/v1/discoveries${query}`);
+      expect(res.status).toBe(status);
+      expect(error(res).message).toMatch(message);
+    });
+
+    const files = (query: string): ReturnType<typeof request> => request(port, `/api/v1/discoveries/files?source=${encodeURIComponent('overlayfs:/mnt/web1')}&${query}`);
+
+    it("pages through a discovered layer's files", async () => {
+      const first = await files('layer=lower-0&limit=2');
+      expect(first.status).toBe(200);
+      expect(first.json()).toEqual({
+        plugin: 'overlay', source: 'overlayfs:/mnt/web1', time: '2024-05-04T02:00:00.000Z', offset: 0, limit: 2, more: true,
+        layer: { id: 'lower-0', kind: 'base', name: 'lower 0', order: 0, files: 2 },
+        files: [{ path: 'etc', type: 'dir', size: 0 }, { path: 'etc/hosts', type: 'file', size: 10 }],
+      });
+      const last = await files('layer=lower-0&offset=4&limit=2');
+      expect(last.json()).toMatchObject({ more: false, total: 5, files: [{ path: 'usr/bin/tool', size: 2048 }] });
+      const upper = await files('layer=upper&plugin=overlay');
+      expect(upper.json()).toMatchObject({ more: false, total: 1, files: [{ path: 'etc/motd' }] });
+    });
+
+    it('refuses an unknown source, layer or repository with 404, and a bad query or a discovery without layers with 400', async () => {
+      const unknown = await request(port, '/api/v1/discoveries/files?source=/nowhere&layer=upper');
+      expect([unknown.status, error(unknown).code, error(unknown).message]).toEqual([404, catalogueCode('E_DISCOVERY_NOT_FOUND', 'E_USAGE'), 'no discovery of "/nowhere" is recorded']);
+      expect(error(unknown).hint).toMatch(/GET \/api\/v1\/discoveries/);
+      const layer = await files('layer=os');
+      expect([layer.status, error(layer).code]).toEqual([404, catalogueCode('E_LAYER_NOT_FOUND', 'E_USAGE')]);
+      expect(error(layer).message).toMatch(/no layer "os" \(layers: lower-0 \(base\), upper \(upper\)\)/);
+      const repo = await files('layer=upper&repository=elsewhere');
+      expect([repo.status, error(repo).message]).toEqual([404, 'no repository named "elsewhere"']);
+      const sqlite = await request(port, `/api/v1/discoveries/files?source=${encodeURIComponent('/srv/app.db')}&layer=x`);
+      expect([sqlite.status, error(sqlite).message]).toEqual([400, expect.stringMatching(/has no layers/)]);
+      for (const [query, message] of [
+        ['layer=upper&limit=10001', /query\.limit must be an integer from 1 to 10000/],
+        ['layer=upper&offset=-1', /query\.offset/],
+        ['limit=5', /query\.layer is required/],
+        ['layer=upper&path=etc', /unknown query parameter "path"/],
+      ] as const) {
+        const res = await files(query);
+        expect([query, res.status, error(res).message]).toEqual([query, 400, expect.stringMatching(message)]);
+      }
+      const noSource = await request(port, '/api/v1/discoveries/files?layer=upper');
+      expect([noSource.status, error(noSource).message]).toEqual([400, expect.stringMatching(/query\.source is required/)]);
+    });
+
+    it('requires the bearer token', async () => {
+      for (const path of ['/api/v1/discoveries', '/api/v1/discoveries/files?source=x&layer=y']) expect((await request(port, path, { token: null })).status).toBe(401);
+    });
+  });
+
   describe('verify, forget and prune jobs', () => {
     it('queues a verify job of a snapshot and a check of a whole repository', async () => {
       const one = await request(port, '/api/v1/verifications', { method: 'POST', body: { snapshot: 'a1b2' } });

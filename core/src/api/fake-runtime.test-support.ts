@@ -3,7 +3,7 @@ import { EbmError } from '@ebm/sdk';
 import type { JobRecord, JobState } from '../jobs/job-types';
 import { catalogueCode } from './http-errors';
 import type {
-  ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
+  ApiDiscovery, DiscoveryFilesRequest, DiscoveryFilesResult, DiscoveryFilter, ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, JobFilter, RuntimeEvent, RuntimeEventListener,
   RuntimeEventSource, RuntimeFacade, RuntimeMetrics, SnapshotFilter, SnapshotSelector, StartRestoreRequest, TriggerBackupOptions,
   ApplyRetentionOptions, StartVerifyRequest,
 } from './runtime-facade';
@@ -119,6 +119,45 @@ export class FakeRuntime implements RuntimeFacade {
     };
   }
 
+  /**
+   * Discoveries: `overlayfs:/mnt/web1` by the layer provider `overlay` twice
+   * (the newer one is backed up as web1's snapshot c0ffee00), `/srv/app.db` by
+   * the translator `sqlite`. Repository `main` only.
+   */
+  readonly discoveries: ApiDiscovery[] = [
+    layerDiscovery('2024-05-04T02:00:00.000Z', { repository: 'main', snapshot: 'c0ffee00'.padEnd(64, '0'), dataset: 'web1', time: '2024-05-03T02:00:00.000Z' }),
+    { plugin: 'sqlite', pluginVersion: '0.1.0', pluginKind: 'translator', source: '/srv/app.db', time: '2024-05-02T01:00:00.000Z', report: { path: '/srv/app.db', journalMode: 'wal', tables: [{ name: 'users', rows: 3 }] } },
+    layerDiscovery('2024-05-01T02:00:00.000Z', { repository: 'main', snapshot: 'c0ffee00'.padEnd(64, '0'), dataset: 'web1', time: '2024-05-03T02:00:00.000Z' }),
+  ];
+
+  async listDiscoveries(filter: DiscoveryFilter): Promise<readonly ApiDiscovery[] | undefined> {
+    if (filter.repository !== undefined && filter.repository !== 'main') return undefined;
+    const seen = new Set<string>();
+    return this.discoveries
+      .filter((d) => (filter.source === undefined || d.source === filter.source) && (filter.plugin === undefined || d.plugin === filter.plugin))
+      .filter((d) => filter.all || (!seen.has(`${d.plugin} ${d.source}`) && seen.add(`${d.plugin} ${d.source}`)));
+  }
+
+  /** The newest overlay discovery's layers: lower-0 holds LOWER_FILES, upper holds one file. */
+  async discoveryFiles(request: DiscoveryFilesRequest): Promise<DiscoveryFilesResult> {
+    const found = await this.listDiscoveries({ source: request.source, all: false, ...(request.plugin !== undefined ? { plugin: request.plugin } : {}), ...(request.repository !== undefined ? { repository: request.repository } : {}) });
+    if (found === undefined) return { found: false, missing: 'repository', message: `no repository named ${JSON.stringify(request.repository)}` };
+    const d = found[0];
+    if (d === undefined) return { found: false, missing: 'discovery', message: `no discovery of ${JSON.stringify(request.source)} is recorded` };
+    if (d.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `the discovery of ${JSON.stringify(request.source)} by ${d.plugin} (a translator) has no layers`);
+    const files = request.layer === 'lower-0' ? LOWER_FILES : request.layer === 'upper' ? [{ path: 'etc/motd', type: 'file', size: 5 }] : undefined;
+    if (files === undefined) return { found: false, missing: 'layer', message: `the discovery has no layer ${JSON.stringify(request.layer)} (layers: lower-0 (base), upper (upper))` };
+    const page = files.slice(request.offset, request.offset + request.limit);
+    const more = request.offset + request.limit < files.length;
+    return {
+      found: true,
+      listing: {
+        plugin: d.plugin, source: d.source, time: d.time, offset: request.offset, limit: request.limit, files: page, more, ...(more ? {} : { total: files.length }),
+        layer: request.layer === 'upper' ? { id: 'upper', kind: 'upper', name: 'upper', order: 1, files: 1 } : { id: 'lower-0', kind: 'base', name: 'lower 0', order: 0, files: 2 },
+      },
+    };
+  }
+
   async startRestore(request: StartRestoreRequest): Promise<JobRecord> {
     const snap = this.#findSnapshot(request.snapshot);
     const job = this.#add({
@@ -183,6 +222,28 @@ function snapshot(prefix: string, dataset: string, time: string): ApiSnapshotSum
     id: prefix.padEnd(64, '0'), repository: 'main', dataset, time, host: 'host1', tags: ['daily'],
     translator: { id: 'filesystem', version: '0.1.0' }, source: `/${dataset}`,
     files: 2, dirs: 1, bytesTotal: 300, bytesAdded: 200, durationMs: 1200, warnings: 0,
+  };
+}
+
+const LOWER_FILES = [
+  { path: 'etc', type: 'dir', size: 0 },
+  { path: 'etc/hosts', type: 'file', size: 10 },
+  { path: 'usr', type: 'dir', size: 0 },
+  { path: 'usr/bin', type: 'dir', size: 0 },
+  { path: 'usr/bin/tool', type: 'file', size: 2048 },
+];
+
+function layerDiscovery(time: string, backup: ApiDiscovery['backup']): ApiDiscovery {
+  return {
+    plugin: 'overlay', pluginVersion: '0.1.0', pluginKind: 'layer-provider', source: 'overlayfs:/mnt/web1', time,
+    report: {
+      contractVersion: 1, source: 'overlayfs:/mnt/web1', layout: 'overlayfs',
+      layers: [
+        { id: 'lower-0', kind: 'base', name: 'lower 0', order: 0, immutable: true, digest: `ebmtree+sha256:${'ab'.repeat(32)}`, bytes: 2058, files: 2, root: '/srv/base' },
+        { id: 'upper', kind: 'upper', name: 'upper', order: 1, immutable: false, bytes: 5, files: 1, root: '/srv/upper' },
+      ],
+    },
+    backup,
   };
 }
 

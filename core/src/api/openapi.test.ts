@@ -105,6 +105,10 @@ describe('docs/openapi.yaml', () => {
       check('BrowseListing', (await request(port, '/api/v1/snapshots/c0ff/tree?layer=upper')).json());
       check('EndpointLayers', (await request(port, '/api/v1/snapshots/c0ff/layers')).json());
       check('JobRecord', (await request(port, '/api/v1/restores', { method: 'POST', body: { snapshot: 'c0ff', target: '/tmp/r', layer: 'upper' } })).json());
+      for (const d of (await request(port, '/api/v1/discoveries?all=true')).json<{ discoveries: unknown[] }>().discoveries) check('Discovery', d);
+      check('DiscoveredLayerFiles', (await request(port, `/api/v1/discoveries/files?source=${encodeURIComponent('overlayfs:/mnt/web1')}&layer=lower-0&limit=2`)).json());
+      check('DiscoveredLayerFiles', (await request(port, `/api/v1/discoveries/files?source=${encodeURIComponent('overlayfs:/mnt/web1')}&layer=upper`)).json());
+      check('Error', (await request(port, '/api/v1/discoveries/files?source=nowhere&layer=x')).json());
       check('JobRecord', (await request(port, '/api/v1/verifications', { method: 'POST', body: { snapshot: 'a1b2' } })).json());
       check('JobRecord', (await request(port, '/api/v1/verifications', { method: 'POST', body: { repository: 'main', readDataSubset: '2/5' } })).json());
       check('JobRecord', (await request(port, '/api/v1/datasets/home/forget', { method: 'POST', body: { prune: false } })).json());

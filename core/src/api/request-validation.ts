@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { TERMINAL_STATES } from '../jobs/job-types';
 import type { JobKind, JobState } from '../jobs/job-types';
 import { badRequest } from './http-errors';
-import type { ApplyRetentionOptions, JobFilter, SnapshotFilter, StartRestoreRequest, StartVerifyRequest, TriggerBackupOptions } from './runtime-facade';
+import type { ApplyRetentionOptions, DiscoveryFilesRequest, DiscoveryFilter, JobFilter, SnapshotFilter, StartRestoreRequest, StartVerifyRequest, TriggerBackupOptions } from './runtime-facade';
 import { RUNTIME_EVENT_TYPES } from './runtime-facade';
 import type { RuntimeEventType } from './runtime-facade';
 
@@ -54,6 +54,33 @@ export function parseBrowseQuery(query: URLSearchParams): BrowseQuery {
     ...optionalText(query, 'layer'),
     ...optionalText(query, 'repository'),
     ...optionalText(query, 'dataset'),
+    offset: integerParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+    limit: limitParam(query, 'limit', 1000, MAX_BROWSE_LIMIT),
+  };
+}
+
+export function parseDiscoveryFilter(query: URLSearchParams): DiscoveryFilter {
+  allowOnly(query, ['source', 'plugin', 'all', 'repository']);
+  return {
+    ...optionalText(query, 'source'),
+    ...optionalText(query, 'plugin'),
+    ...optionalText(query, 'repository'),
+    all: booleanParam(query, 'all', false),
+  };
+}
+
+/** A page of a discovered layer's files: the provider is asked live, so a page is at most 10,000 files. */
+export function parseDiscoveryFilesQuery(query: URLSearchParams): Omit<DiscoveryFilesRequest, 'signal'> {
+  allowOnly(query, ['source', 'plugin', 'layer', 'repository', 'offset', 'limit']);
+  const source = optionalText(query, 'source').source;
+  const layer = optionalText(query, 'layer').layer;
+  if (source === undefined) throw badRequest('query.source is required: the source as `ebm discover` recorded it (see GET /api/v1/discoveries)');
+  if (layer === undefined) throw badRequest("query.layer is required: a layer id of the discovery's report (see GET /api/v1/discoveries)");
+  return {
+    source,
+    layer,
+    ...optionalText(query, 'plugin'),
+    ...optionalText(query, 'repository'),
     offset: integerParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
     limit: limitParam(query, 'limit', 1000, MAX_BROWSE_LIMIT),
   };
@@ -177,6 +204,13 @@ function integerParam(query: URLSearchParams, name: string, fallback: number, mi
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) throw badRequest(`query.${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
+}
+
+function booleanParam(query: URLSearchParams, name: string, fallback: boolean): boolean {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (raw !== 'true' && raw !== 'false') throw badRequest(`query.${name} must be true or false, got ${JSON.stringify(raw)}`);
+  return raw === 'true';
 }
 
 function limitParam(query: URLSearchParams, name: string, fallback: number, max: number): number {

@@ -4,7 +4,7 @@ import type { EventStreamHub } from './event-stream';
 import { badRequest, catalogueCode, HttpError, notFound } from './http-errors';
 import { readJsonBody, sendJson } from './http-io';
 import {
-  parseApplyRetention, parseBrowseQuery, parseEmptyBody, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseSnapshotSelector, parseStartRestore,
+  parseApplyRetention, parseBrowseQuery, parseDiscoveryFilesQuery, parseDiscoveryFilter, parseEmptyBody, parseEventFilter, parseJobFilter, parseSnapshotFilter, parseSnapshotSelector, parseStartRestore,
   parseStartVerify, parseTriggerBackup,
 } from './request-validation';
 import type { Route } from './router';
@@ -81,6 +81,35 @@ export function apiRoutes(deps: RouteDeps): Route[] {
       handler: async ({ res, params, query }) => sendJson(res, 200, await facade.listLayers({ snapshot: params.id!, ...parseSnapshotSelector(query) })),
     },
     {
+      method: 'GET', path: '/api/v1/discoveries',
+      handler: async ({ res, query }) => {
+        const filter = parseDiscoveryFilter(query);
+        const discoveries = await facade.listDiscoveries(filter);
+        if (!discoveries) throw repositoryNotFound(filter.repository ?? '');
+        sendJson(res, 200, { discoveries });
+      },
+    },
+    {
+      // endpoint → layer → files of a discovery: the layer provider is asked live (docs/layers.md, "Browsing").
+      method: 'GET', path: '/api/v1/discoveries/files',
+      handler: async ({ res, query }) => {
+        const request = parseDiscoveryFilesQuery(query);
+        // A client that goes away cancels the provider's query (its worker lets go).
+        const gone = new AbortController();
+        const onClose = (): void => {
+          if (!res.writableFinished) gone.abort();
+        };
+        res.once('close', onClose);
+        try {
+          const result = await facade.discoveryFiles({ ...request, signal: gone.signal });
+          if (!result.found) throw discoveryMissing(result.missing, result.message);
+          sendJson(res, 200, result.listing);
+        } finally {
+          res.off('close', onClose);
+        }
+      },
+    },
+    {
       method: 'POST', path: '/api/v1/restores',
       handler: async ({ req, res, query }) => {
         noQuery(query);
@@ -135,6 +164,13 @@ export function apiRoutes(deps: RouteDeps): Route[] {
 
 function repositoryNotFound(name: string): HttpError {
   return new HttpError(404, catalogueCode('E_REPOSITORY_NOT_FOUND', 'E_USAGE'), `no repository named ${JSON.stringify(name)}`, {}, 'see the repositories of GET /api/v1/status (configured in the host configuration)');
+}
+
+function discoveryMissing(what: 'repository' | 'discovery' | 'layer', message: string): HttpError {
+  if (what === 'repository') return new HttpError(404, catalogueCode('E_REPOSITORY_NOT_FOUND', 'E_USAGE'), message, {}, 'see the repositories of GET /api/v1/status (configured in the host configuration)');
+  const code = what === 'layer' ? catalogueCode('E_LAYER_NOT_FOUND', 'E_USAGE') : catalogueCode('E_DISCOVERY_NOT_FOUND', 'E_USAGE');
+  const hint = what === 'layer' ? "see the layers of the discovery's report in GET /api/v1/discoveries" : 'see GET /api/v1/discoveries; record one with `ebm discover SOURCE -r REPO`';
+  return new HttpError(404, code, message, {}, hint);
 }
 
 /** Unknown query parameters are rejected everywhere, so a typo never silently does nothing. */

@@ -1,4 +1,4 @@
-import type { ErrorRecord, JsonValue, ProgressUpdate } from '@ebm/sdk';
+import type { DiscoveryReport, ErrorRecord, JsonValue, ProgressUpdate } from '@ebm/sdk';
 import type { JobKind, JobLogLine, JobRecord, JobState } from '../jobs/job-types';
 
 /**
@@ -38,6 +38,20 @@ export interface RuntimeFacade {
   browse(request: BrowseRequest): Promise<BrowseListing>;
   /** The layers of an endpoint snapshot (docs/layers.md). E_SNAPSHOT_NOT_FOUND; E_USAGE for an ordinary snapshot. */
   listLayers(request: SnapshotSelector): Promise<EndpointLayers>;
+  /**
+   * What `ebm discover` recorded (docs/layers.md, "Browsing"), newest first,
+   * from the host's catalog and the CLI's catalog of each configured
+   * repository. `undefined`: `repository` names no configured repository.
+   */
+  listDiscoveries(filter: DiscoveryFilter): Promise<readonly ApiDiscovery[] | undefined>;
+  /**
+   * A page of the files of one layer of a discovered endpoint, asked live of
+   * the layer provider (in its worker) with the recorded discovery. A
+   * discovery, layer or repository that does not exist is a `missing` result
+   * (the API answers 404); E_USAGE for a discovery without layers or an
+   * ambiguous source; the provider's errors as they are.
+   */
+  discoveryFiles(request: DiscoveryFilesRequest): Promise<DiscoveryFilesResult>;
   /** Validates and queues a restore job. E_SNAPSHOT_NOT_FOUND, E_USAGE… */
   startRestore(request: StartRestoreRequest): Promise<JobRecord>;
   /**
@@ -132,6 +146,77 @@ export interface EndpointLayerSummary {
   readonly dataset?: string;
   readonly files?: number;
   readonly bytesTotal?: number;
+}
+
+export interface DiscoveryFilter {
+  /** As recorded (an absolute path for paths), or the provider's normalised source. */
+  readonly source?: string;
+  readonly plugin?: string;
+  /** Every record, not only the newest of each (plugin, source). */
+  readonly all: boolean;
+  /** Only the catalog of this configured repository. */
+  readonly repository?: string;
+}
+
+/** One recorded discovery (GET /api/v1/discoveries). */
+export interface ApiDiscovery {
+  readonly plugin: string;
+  readonly pluginVersion: string;
+  /** translator or layer-provider. */
+  readonly pluginKind: string;
+  /** As given to `ebm discover`. */
+  readonly source: string;
+  /** When the discovery finished. */
+  readonly time: string;
+  /** The configured repository whose catalog holds the record; absent: the host's own catalog. */
+  readonly repository?: string;
+  /** The plugin's report (a layer provider's: layout, layers bottom first, …). */
+  readonly report: DiscoveryReport;
+  /** Layer providers only: the newest endpoint snapshot of this source, null when it was never backed up. */
+  readonly backup?: DiscoveredEndpointBackup | null;
+}
+
+/** Where a discovered endpoint's newest layered backup is: browse it with /snapshots/{snapshot}/layers and /tree?layer=ID. */
+export interface DiscoveredEndpointBackup {
+  readonly repository: string;
+  readonly snapshot: string;
+  /** The endpoint. */
+  readonly dataset: string;
+  readonly time: string;
+}
+
+export interface DiscoveryFilesRequest {
+  readonly source: string;
+  /** Required only when several layer providers discovered the source. */
+  readonly plugin?: string;
+  readonly layer: string;
+  readonly repository?: string;
+  readonly offset: number;
+  readonly limit: number;
+  /** Aborted when the client goes away: the provider's query is cancelled. */
+  readonly signal?: AbortSignal;
+}
+
+export type DiscoveryFilesResult =
+  | { readonly found: true; readonly listing: DiscoveryFiles }
+  | { readonly found: false; readonly missing: 'repository' | 'discovery' | 'layer'; readonly message: string };
+
+/** A page of one discovered layer's files, as the provider reports them now. */
+export interface DiscoveryFiles {
+  readonly plugin: string;
+  /** As recorded. */
+  readonly source: string;
+  /** The discovery whose report the query used. */
+  readonly time: string;
+  readonly layer: { readonly id: string; readonly kind: string; readonly name: string; readonly order: number; readonly files: number };
+  readonly offset: number;
+  readonly limit: number;
+  /** The provider's order (depth-first pre-order); `path` is source-relative. */
+  readonly files: readonly { readonly path: string; readonly type: string; readonly size: number }[];
+  /** More files follow this page. */
+  readonly more: boolean;
+  /** Files of the layer, when this page reached its end (otherwise see layer.files, counted at discovery). */
+  readonly total?: number;
 }
 
 export interface StartRestoreRequest {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
 import type { DiscoveryReport, PluginKind } from '@ebm/sdk';
 
@@ -70,6 +71,24 @@ export function listDiscoveries(db: Database, filter: DiscoveryFilter = {}): Dis
     time: r.time,
     report: JSON.parse(r.report) as DiscoveryReport,
   }));
+}
+
+/**
+ * The discoveries of a catalog file, read without changing it (a read-only
+ * connection: no schema is created, nothing is rebuilt or moved aside). A file
+ * that does not exist, or that has no discoveries table yet, holds none. Used
+ * by the host to serve catalogs the CLI writes (GET /api/v1/discoveries).
+ */
+export function readDiscoveries(file: string, filter: DiscoveryFilter = {}): DiscoveryRecord[] {
+  if (!fs.existsSync(file)) return [];
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'discoveries'").get();
+    return table === undefined ? [] : listDiscoveries(db, filter);
+  } finally {
+    db.close();
+  }
 }
 
 /**

@@ -15,8 +15,9 @@ import { normalizeInclude } from '../restore/restore-service';
 import type { RepositoryRegistry } from './repository-registry';
 import type { EventBridge } from './event-bridge';
 import type { HostCatalog } from './catalog-sync';
-import type { ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, EndpointLayers, HostStatus, RuntimeMetrics, SnapshotFilter, SnapshotSelector } from '../api/runtime-facade';
+import type { ApiDiscovery, ApiSnapshotSummary, BrowseEntry, BrowseListing, BrowseRequest, DiscoveryFilesRequest, DiscoveryFilesResult, DiscoveryFilter, EndpointLayers, HostStatus, RuntimeMetrics, SnapshotFilter, SnapshotSelector } from '../api/runtime-facade';
 import { describeEndpointLayers, layerSnapshot } from './endpoint-layers';
+import { discoveryFiles, listDiscoveries } from './discovery-queries';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -91,6 +92,16 @@ export abstract class RuntimeQueries {
   async listLayers(request: SnapshotSelector): Promise<EndpointLayers> {
     const { repository, snapshot } = await this.findSnapshotAnywhere(request.snapshot, request.repository, request.dataset);
     return describeEndpointLayers(await this.repositories.open(repository), repository, snapshot);
+  }
+
+  /** What `ebm discover` recorded, from the host's catalog and the CLI's catalog of each repository (discovery-queries.ts). */
+  async listDiscoveries(filter: DiscoveryFilter): Promise<readonly ApiDiscovery[] | undefined> {
+    return listDiscoveries(this, filter);
+  }
+
+  /** A page of a discovered layer's files, asked live of its layer provider. */
+  async discoveryFiles(request: DiscoveryFilesRequest): Promise<DiscoveryFilesResult> {
+    return discoveryFiles(this, request);
   }
 
   async browse(request: BrowseRequest): Promise<BrowseListing> {

@@ -70,6 +70,8 @@ export const ERROR_CATALOGUE = {
   E_CATALOG_CORRUPT: spec('the catalog database on this host was unreadable or damaged', 'nothing to do: it was moved aside to <file>.corrupt-<time> and rebuilt from the repository; delete that file when no longer needed'),
   E_JOB_NOT_FOUND: spec('no job with that id', 'see `ebm jobs` or GET /api/v1/jobs'),
   E_DATASET_NOT_FOUND: spec('no dataset with that name in the host configuration', 'see the datasets of GET /api/v1/status or the configuration file'),
+  E_DISCOVERY_NOT_FOUND: spec('no discovery of that source is recorded in the catalog', 'run `ebm discover SOURCE -r REPO` first, or list them: `ebm catalog discoveries`, GET /api/v1/discoveries'),
+  E_LAYER_NOT_FOUND: spec('the discovered source has no layer with that id', 'use a layer id of the discovery (GET /api/v1/discoveries lists them)'),
   E_UNAUTHORIZED: spec('the HTTP API request has no valid bearer token', 'send Authorization: Bearer <token> (the token from EBM_API_TOKEN, api.tokenEnv or api.tokenFile)', false, 2),
   E_JOB_REJECTED: spec('the queue refused the job: it can never fit the budgets, or the queue is full', 'raise budgets.* or the plugin memory settings, or try again later'),
   E_INTERRUPTED: spec('the host stopped while the job ran', 'run the job again; the repository is valid and prune reclaims the interrupted job\'s data', true),
