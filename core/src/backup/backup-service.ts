@@ -88,7 +88,7 @@ export class BackupService {
           op: 'backup',
           source: request.source,
           options: request.options ?? {},
-          ...(parent ? { parent: { id: parent.id, tree: parent.tree } } : {}),
+          ...(parent ? { parent: { id: parent.id, tree: parent.tree, ...(parent.meta !== undefined ? { meta: parent.meta } : {}) } } : {}),
           ...changes,
           addressing: { idKey: repo.keys.id, chunker: repo.chunkerParams() },
           windowBytes: WINDOW_BYTES,

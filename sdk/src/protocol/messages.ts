@@ -61,7 +61,8 @@ export interface BackupJobSpec {
   readonly op: 'backup';
   readonly source: string;
   readonly options: Readonly<Record<string, OptionValue>>;
-  readonly parent?: { readonly id: string; readonly tree: BlobId };
+  /** The parent snapshot: its id, root tree and the translator metadata it recorded (`meta`, when any). */
+  readonly parent?: { readonly id: string; readonly tree: BlobId; readonly meta?: { readonly [key: string]: JsonValue } };
   /** Paths changed since the parent, from a trusted change journal (only with parent); see ChangedPaths. */
   readonly changes?: { readonly since: string; readonly paths: readonly string[] };
   readonly addressing: ContentAddressing;

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { computeBlobId } from '../chunker/blob-id';
 import { ChunkerParams, DEFAULT_CHUNKER_SIZES } from '../chunker/chunker-params';
-import type { BlobId } from '../entry/entry';
+import type { BlobId, JsonValue } from '../entry/entry';
 import { EbmError } from '../errors/ebm-error';
 import type { OptionValue } from '../manifest/manifest';
 import {
@@ -46,6 +46,8 @@ export interface MemoryBackupRequest extends MemoryTaskControls {
   readonly source: string;
   /** Root tree of the parent snapshot, for incrementals. */
   readonly parentTree?: BlobId;
+  /** The translator metadata the parent recorded (PreviousSnapshot.meta), as a host passes it; only with parentTree. */
+  readonly parentMeta?: { readonly [key: string]: JsonValue };
   /** Paths changed since the parent (as a trusted change journal would give them); only with parentTree. */
   readonly changedPaths?: readonly string[];
   readonly windowBytes?: number;
@@ -239,7 +241,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           op: 'backup',
           source: req.source,
           options: req.options ?? {},
-          ...(req.parentTree ? { parent: { id: `parent-of-${req.source}`, tree: req.parentTree } } : {}),
+          ...(req.parentTree ? { parent: { id: `parent-of-${req.source}`, tree: req.parentTree, ...(req.parentMeta !== undefined ? { meta: req.parentMeta } : {}) } } : {}),
           ...(req.parentTree && req.changedPaths ? { changes: { since: `parent-of-${req.source}`, paths: [...req.changedPaths] } } : {}),
           addressing: { idKey, chunker },
           windowBytes: req.windowBytes ?? MEMORY_HOST_WINDOW_BYTES,

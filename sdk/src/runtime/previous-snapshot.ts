@@ -1,4 +1,4 @@
-import type { TreeEntry } from '../entry/entry';
+import type { JsonValue, TreeEntry } from '../entry/entry';
 import { readEntryContent } from './content-reader';
 import { splitSafePath } from '../paths/safe-path';
 import type { PreviousSnapshot } from '../translator/context';
@@ -15,14 +15,16 @@ import type { LoadedTree, TreeLoader } from './tree-loader';
  */
 export class ParentSnapshot implements PreviousSnapshot {
   readonly id: string;
+  readonly meta?: { readonly [key: string]: JsonValue };
   readonly #rootTree: string;
   readonly #trees: TreeLoader;
   readonly #channel: PortChannel;
   /** The directory of the last lookup and its tree (undefined: the parent has no such directory). */
   #lastDir: { readonly path: string; readonly tree: LoadedTree | undefined } | undefined;
 
-  constructor(id: string, rootTree: string, trees: TreeLoader, channel: PortChannel) {
+  constructor(id: string, rootTree: string, trees: TreeLoader, channel: PortChannel, meta?: { readonly [key: string]: JsonValue }) {
     this.id = id;
+    if (meta !== undefined) this.meta = meta;
     this.#rootTree = rootTree;
     this.#trees = trees;
     this.#channel = channel;

@@ -82,7 +82,7 @@ async function runBackup(job: BackupJobSpec, translator: Translator, channel: Po
     ...commonContext(job.options, signal, reporting),
     source: job.source,
     tree,
-    ...(job.parent ? { previous: new ParentSnapshot(job.parent.id, job.parent.tree, new TreeLoader(channel), channel) } : {}),
+    ...(job.parent ? { previous: new ParentSnapshot(job.parent.id, job.parent.tree, new TreeLoader(channel), channel, job.parent.meta === undefined ? undefined : deepFreeze(job.parent.meta)) } : {}),
     ...(job.parent && job.changes?.since === job.parent.id ? { changes: deepFreeze({ since: job.changes.since, paths: [...job.changes.paths] }) } : {}),
   });
   const outcome = await translator.backup(ctx);

@@ -1,6 +1,6 @@
 import type { BlobId, TreeDocument, TreeEntry } from '../entry/entry';
 import { decodeTree } from '../entry/tree-codec';
-import { deepFreeze } from './deep-freeze';
+import { deepFreezeJson } from './deep-freeze';
 import type { PortChannel } from './port-channel';
 
 /** A decoded tree with a by-name index built on first use. */
@@ -11,7 +11,7 @@ export class LoadedTree {
 
   constructor(id: BlobId, doc: TreeDocument) {
     this.id = id;
-    this.entries = deepFreeze(doc.entries); // handed to plugins: mutation must fail, not corrupt the cache
+    this.entries = deepFreezeJson(doc.entries); // handed to plugins: mutation must fail, not corrupt the cache
   }
 
   get(name: string): TreeEntry | undefined {

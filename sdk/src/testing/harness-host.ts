@@ -1,4 +1,4 @@
-import type { BlobId } from '../entry/entry';
+import type { BlobId, JsonValue } from '../entry/entry';
 import type { OptionValue, PluginDescriptor } from '../manifest/manifest';
 import type { TaskResult } from '../protocol/messages';
 import type { Translator } from '../translator/translator';
@@ -38,6 +38,8 @@ export interface HarnessBackupRequest extends HarnessTaskControls {
   readonly source: string;
   /** Root tree of the parent snapshot: makes the backup an incremental. */
   readonly parentTree?: BlobId;
+  /** The parent's translator metadata, as the host passes it (PreviousSnapshot.meta). */
+  readonly parentMeta?: { readonly [key: string]: JsonValue };
 }
 
 export interface HarnessRestoreRequest extends HarnessTaskControls {

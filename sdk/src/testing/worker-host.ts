@@ -75,6 +75,7 @@ class MemoryHarnessRepository implements HarnessRepository {
     const outcome = await this.repo.backup(this.#runner(mode, probe, request.signal), {
       source: request.source,
       ...(request.parentTree !== undefined ? { parentTree: request.parentTree } : {}),
+      ...(request.parentMeta !== undefined ? { parentMeta: request.parentMeta } : {}),
       ...(request.options !== undefined ? { options: request.options } : {}),
       ...(request.cancelAfterMessages !== undefined ? { cancelAfterMessages: request.cancelAfterMessages } : {}),
     });

@@ -87,6 +87,12 @@ export interface TreeWriter {
 /** Read-only view of the parent snapshot, for incrementals. Lookups load trees lazily and cache them. */
 export interface PreviousSnapshot {
   readonly id: string;
+  /**
+   * The translator metadata the parent recorded (BackupOutcome.meta), e.g.
+   * which options it was taken with; undefined when it recorded none or the
+   * host predates this field.
+   */
+  readonly meta?: { readonly [key: string]: JsonValue };
   /** The parent's entry at `path`, or undefined. Cheap when called in depth-first order. */
   lookup(path: string): Promise<TreeEntry | undefined>;
   /**

@@ -62,9 +62,11 @@ export const registerBackup: RegisterCommand = (program, run) => {
       const resolved = sourceFromOperands(operands, plugin);
       if (resolved === '-' && opts.dataset === undefined) throw new EbmError('E_USAGE', 'standard input has no name to file its snapshots under: pass --dataset <name>');
       const dataset = opts.dataset ?? resolved;
+      const service = ctx.container.resolve(BackupService);
+      service.prewarm(plugin.manifest.id); // the translator's worker starts while the password's key is derived
       const repo = await ctx.openRepository();
       const detach = new ProgressDisplay('backup', ctx.output).attach(ctx.container.resolve(HostEvents));
-      const report = await ctx.container.resolve(BackupService).backup({
+      const report = await service.backup({
         repository: repo,
         translator: opts.translator,
         source: resolved,

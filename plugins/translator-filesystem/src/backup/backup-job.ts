@@ -13,6 +13,9 @@ import { reusableContent } from './reuse';
 import { WalkedEntry, problem } from './walk';
 import { BlockModeJob } from '../block/block-job';
 
+/** The snapshot metadata key that says whether the backup read xattrs (so an incremental may keep its parent's). */
+export const XATTRS_META = 'xattrs';
+
 /** Files read at once: hides open/read/fstat/close latency of small files. */
 const MAX_READS_IN_FLIGHT = 8;
 /** Entries waiting behind a slow read before the walk pauses. */
@@ -39,12 +42,15 @@ export class BackupJob {
   #files = 0;
   #bytes = 0;
   #totals: Totals | undefined;
+  /** Whether the parent snapshot read xattrs (it recorded `xattrs: true`), so its entries' xattrs can be kept. */
+  readonly #parentReadXattrs: boolean;
 
   constructor(
     private readonly ctx: BackupContext,
     private readonly options: BackupOptions,
   ) {
     this.blocks = BlockModeJob.fromOptions(ctx, ctx.options);
+    this.#parentReadXattrs = ctx.previous?.meta?.[XATTRS_META] === true;
     this.#adder = new OrderedAdder(ctx.tree, MAX_READS_IN_FLIGHT, MAX_QUEUED_ENTRIES, (path, entry) => {
       if (entry.kind !== 'dir') this.#files++;
       this.#bytes += entry.size ?? 0;
@@ -62,18 +68,27 @@ export class BackupJob {
     this.#totals = totals;
   }
 
-  /** Metadata of an entry (lstat fields, owner names, xattrs when enabled). */
-  metadata(relPath: string, absPath: string, stats: BigIntStats): EntryMetadata {
-    return metadataOf(stats, this.#names, this.options.xattrs ? this.#xattrs(relPath, absPath) : undefined);
+  /**
+   * Metadata of an entry (lstat fields, owner names, xattrs when enabled).
+   * With the parent's entry for the same path: when its inode and ctime are
+   * unchanged, so are its xattrs (setting or removing one moves the ctime),
+   * and the parent's are kept without a listxattr — if the parent read
+   * xattrs at all (its snapshot's `xattrs`, see XATTRS_META).
+   */
+  metadata(relPath: string, absPath: string, stats: BigIntStats, previous?: TreeEntry): EntryMetadata {
+    if (!this.options.xattrs) return metadataOf(stats, this.#names, undefined);
+    const unchanged = previous !== undefined && this.#parentReadXattrs && previous.inode === stats.ino.toString() && previous.ctimeNs === stats.ctimeNs.toString();
+    return metadataOf(stats, this.#names, unchanged ? previous.xattrs : this.#xattrs(relPath, absPath));
   }
 
   /** Turns one walked entry into a tree entry (queued in walk order). */
   async visit(item: WalkedEntry): Promise<void> {
     const kind = kindOf(item.stats);
-    const meta = this.metadata(item.relPath, item.absPath, item.stats);
+    const previous = this.ctx.previous !== undefined ? await this.ctx.previous.lookup(item.relPath) : undefined;
+    const meta = this.metadata(item.relPath, item.absPath, item.stats, previous);
     switch (kind) {
       case 'file':
-        return this.#visitFile(item, meta);
+        return this.#visitFile(item, meta, previous);
       case 'symlink': {
         let target: string;
         try {
@@ -112,7 +127,7 @@ export class BackupJob {
     return this.#adder.drain();
   }
 
-  async #visitFile(item: WalkedEntry, meta: EntryMetadata): Promise<void> {
+  async #visitFile(item: WalkedEntry, meta: EntryMetadata, previous: TreeEntry | undefined): Promise<void> {
     const { stats } = item;
     const links = stats.nlink > 1n ? Number(stats.nlink) : undefined;
     const linkKey = links !== undefined ? `${stats.dev}:${stats.ino}` : undefined;
@@ -131,7 +146,6 @@ export class BackupJob {
       const blocks = this.blocks;
       return this.#adder.pushPending(item.relPath, this.#guarded(item, () => blocks.entry(item, meta)));
     }
-    const previous = this.ctx.previous !== undefined ? await this.ctx.previous.lookup(item.relPath) : undefined;
     const reused = reusableContent(previous, stats) ?? (stats.size === 0n ? EMPTY_CONTENT : undefined);
     if (reused !== undefined) {
       if (linkKey !== undefined) this.#links.set(linkKey, { path: item.relPath, content: Promise.resolve(reused) });

@@ -4,12 +4,13 @@ import * as path from 'node:path';
 import { BackupContext, BackupOutcome, EbmError, JsonValue, throwIfCancelled } from '@ebm/sdk';
 import { isNotFound, isPermissionDenied, messageOf } from '../fs-errors';
 import { parseBackupOptions } from '../options';
-import { BackupJob } from './backup-job';
+import { BackupJob, XATTRS_META } from './backup-job';
 import { buildExcludeMatcher } from './exclude-matcher';
 import { walkTree } from './walk';
 import { journalWalk, JournalWalkStats } from './journal-walk';
 import { backupPathList } from './path-list-walk';
 import { startTotalsCount } from './progress-totals';
+import type { Totals } from './progress-totals';
 
 /** Recorded in the snapshot's translator metadata. */
 export const TREE_FORMAT = { format: 'filesystem-tree', version: 1 } as const;
@@ -29,7 +30,7 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
     if (options.pathsFrom !== undefined) throw new EbmError('E_INVALID_OPTION', `option --paths-from lists paths below a directory, but the source ${source.absPath} is a single file`, { subject: 'paths-from' });
     await job.visit({ relPath: source.name, absPath: source.absPath, stats: source.stats });
     await job.finish();
-    return { meta: { ...TREE_FORMAT, singleFile: true, ...blockModeMeta(job) } };
+    return { meta: { ...TREE_FORMAT, [XATTRS_META]: options.xattrs, singleFile: true, ...blockModeMeta(job) } };
   }
 
   ctx.tree.setRoot(job.metadata('', source.absPath, source.stats));
@@ -37,7 +38,7 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   if (options.pathsFrom !== undefined) {
     // Exactly the listed entries (and their ancestors): nothing else is listed, statted or read.
     const scan = await backupPathList(ctx, job, source.absPath, options.pathsFrom, { ...walkOptions, warn: (w) => ctx.warn(w) });
-    return { meta: { ...TREE_FORMAT, scan: { ...scan }, ...blockModeMeta(job) } };
+    return { meta: { ...TREE_FORMAT, [XATTRS_META]: options.xattrs, scan: { ...scan }, ...blockModeMeta(job) } };
   }
   if (ctx.changes !== undefined && ctx.previous?.list !== undefined && ctx.changes.since === ctx.previous.id) {
     // A trusted change journal: look only at what it names (no counting walk either: it would stat everything).
@@ -50,9 +51,12 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
       else await job.reuse(step.relPath, step.entry);
     }
     await job.finish();
-    return { meta: { ...TREE_FORMAT, scan: { mode: 'journal', ...scan }, ...blockModeMeta(job) } };
+    return { meta: { ...TREE_FORMAT, [XATTRS_META]: options.xattrs, scan: { mode: 'journal', ...scan }, ...blockModeMeta(job) } };
   }
-  const totals = startTotalsCount(source.absPath, walkOptions, (t) => job.setTotals(t));
+  // An incremental's ETA comes from the parent's totals (its directories' tallies): no counting walk.
+  const fromParent = await parentTotals(ctx.previous);
+  if (fromParent !== undefined) job.setTotals(fromParent);
+  const totals = fromParent !== undefined ? { stop() {} } : startTotalsCount(source.absPath, walkOptions, (t) => job.setTotals(t));
   try {
     for await (const item of walkTree(source.absPath, { ...walkOptions, warn: (w) => ctx.warn(w) })) {
       throwIfCancelled(ctx.signal, 'backup');
@@ -62,7 +66,32 @@ export async function backupFilesystem(ctx: BackupContext): Promise<BackupOutcom
   } finally {
     totals.stop();
   }
-  return { meta: { ...TREE_FORMAT, scan: { mode: 'full' }, ...blockModeMeta(job) } };
+  return { meta: { ...TREE_FORMAT, [XATTRS_META]: options.xattrs, scan: { mode: 'full' }, ...blockModeMeta(job) } };
+}
+
+/**
+ * What the parent snapshot held (entries that are not directories, and their
+ * bytes), from its root listing and each directory's tally: an estimate for
+ * the ETA of an incremental that costs one tree, not a walk. Undefined when
+ * the parent cannot list or predates tallies.
+ */
+export async function parentTotals(previous: BackupContext['previous']): Promise<Totals | undefined> {
+  const root = previous?.list !== undefined ? await previous.list('') : undefined;
+  if (root === undefined) return undefined;
+  let totalFiles = 0;
+  let totalBytes = 0;
+  for (const e of root) {
+    if (e.kind !== 'dir') {
+      totalFiles += 1;
+      totalBytes += e.size ?? 0;
+    } else if (e.tally !== undefined) {
+      totalFiles += e.tally.files + e.tally.others;
+      totalBytes += e.tally.bytes;
+    } else {
+      return undefined;
+    }
+  }
+  return { totalFiles, totalBytes };
 }
 
 /** What block mode did (files, blocks, bytes read, extents method, reflink or live), when it was on. */

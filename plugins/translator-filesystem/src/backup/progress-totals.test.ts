@@ -3,6 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildExcludeMatcher } from './exclude-matcher';
 import { startTotalsCount, Totals } from './progress-totals';
+import { decodeTree } from '@ebm/sdk';
+import { parentTotals } from './backup';
+import { backupOk, testRepository } from '../testing/harness';
 
 describe('progress totals (for the ETA)', () => {
   let root: string;
@@ -36,5 +39,25 @@ describe('progress totals (for the ETA)', () => {
     job.abort();
     await new Promise((r) => setTimeout(r, 100));
     expect(seen).toEqual([]);
+  });
+
+  it("an incremental takes its totals from the parent's directory tallies: the same numbers as a counting walk of the unchanged tree", async () => {
+    const repo = testRepository();
+    const first = await backupOk(repo, { source: root });
+    const exclude = await buildExcludeMatcher([], []);
+    const walked = await new Promise<Totals>((resolve) => startTotalsCount(root, { exclude, signal: new AbortController().signal }, resolve, 0));
+    // The parent as a translator sees it: its root listing (with tallies) through the real SDK runtime.
+    const seen: Array<Totals | undefined> = [];
+    const probe = {
+      id: 'p',
+      lookup: async () => undefined,
+      list: async (p: string) => (p === '' ? decodeTree(repo.get(first.tree)!, 'root').entries : undefined),
+    };
+    seen.push(await parentTotals(probe));
+    expect(seen[0]).toEqual(walked);
+    // A parent without tallies (older trees) or without list(): no estimate, so the counting walk runs.
+    expect(await parentTotals({ ...probe, list: async () => [{ name: 'd', kind: 'dir' }] })).toBeUndefined();
+    expect(await parentTotals({ id: 'p', lookup: async () => undefined })).toBeUndefined();
+    expect(await parentTotals(undefined)).toBeUndefined();
   });
 });

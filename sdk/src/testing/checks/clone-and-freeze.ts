@@ -23,7 +23,7 @@ export async function cloneAndFreezeCase(run: CaseRun, fixture: TranslatorFixtur
     const backupOutcome = await runBounded(repo, { op: 'backup', request: { source: built.source, options } }, mode, bound, 'the backup with frozen options');
     const backup = backupOf(backupOutcome, 'the backup with frozen options');
     expectClones(backupOutcome.result, 'the backup result');
-    const parentOutcome = await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: backup.tree } }, mode, bound, 'the incremental backup (frozen parent entries)');
+    const parentOutcome = await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: backup.tree, ...(backup.meta !== undefined ? { parentMeta: backup.meta } : {}) } }, mode, bound, 'the incremental backup (frozen parent entries)');
     backupOf(parentOutcome, 'the incremental backup (frozen parent entries)');
     expectClones(parentOutcome.result, 'the incremental backup result');
     const target = await run.dirs.make(`restore-${mode}`);

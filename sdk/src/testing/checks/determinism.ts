@@ -22,7 +22,7 @@ export async function determinismCase(run: CaseRun, fixture: TranslatorFixture):
       throw new CheckFailed(`two backups of the same unchanged source gave different trees (${first.tree.slice(0, 12)} and ${second.tree.slice(0, 12)}):\n${(await diffTrees(repo, first.tree, second.tree)).join('\n')}`);
     }
     const incremental = backupOf(
-      await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: first.tree } }, mode, bound, 'the incremental backup of the unchanged source'),
+      await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: first.tree, ...(first.meta !== undefined ? { parentMeta: first.meta } : {}) } }, mode, bound, 'the incremental backup of the unchanged source'),
       'the incremental backup of the unchanged source',
     );
     if (incremental.tree !== first.tree) {

@@ -24,7 +24,7 @@ export async function incrementalCase(run: CaseRun, fixture: TranslatorFixture, 
     const base = backupOf(await runBounded(repo, { op: 'backup', request: { source: built.source, options } }, mode, bound, 'the baseline backup'), 'the baseline backup');
     const before = await repo.storedBytes();
     await mutation.apply(built.source, built.dir);
-    const incOutcome = await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: base.tree } }, mode, bound, 'the incremental backup');
+    const incOutcome = await runBounded(repo, { op: 'backup', request: { source: built.source, options, parentTree: base.tree, ...(base.meta !== undefined ? { parentMeta: base.meta } : {}) } }, mode, bound, 'the incremental backup');
     const inc = backupOf(incOutcome, 'the incremental backup');
     const incStored = (await repo.storedBytes()) - before;
 
