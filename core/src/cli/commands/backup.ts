@@ -80,7 +80,9 @@ export const registerBackup: RegisterCommand = (program, run) => {
       }).finally(detach);
       const s = report.snapshot.summary;
       ctx.output.info(`snapshot ${report.snapshotId.slice(0, 8)} saved (dataset ${dataset}${report.parent ? `, parent ${report.parent.slice(0, 8)}` : ', baseline'})`);
-      ctx.output.info(`  files: ${s.files} (${s.filesRead} read, ${s.filesReused} unchanged), dirs: ${s.dirs}, other: ${s.others}`);
+      // "Files" are what the filesystem translator stores; other translators' entries are their own units (a stream, a table, a page run).
+      if (plugin.manifest.id === 'filesystem') ctx.output.info(`  files: ${s.files} (${s.filesRead} read, ${s.filesReused} unchanged), dirs: ${s.dirs}, other: ${s.others}`);
+      else ctx.output.info(`  entries: ${s.files + s.others} stored by ${plugin.manifest.id} (${s.filesRead} read, ${s.filesReused} reused from the parent)`);
       ctx.output.info(`  bytes: ${formatBytes(s.bytesTotal)} in snapshot, ${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesAdded)} added to the repository`);
       const warnings = s.warnings.length + s.warningsDropped;
       ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings} warning(s)` : ''}`);
