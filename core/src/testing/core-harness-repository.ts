@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { PROTOCOL_VERSION, runTask, toErrorRecord } from '@ebm/sdk';
-import type { BackupJobSpec, BlobId, RestoreJobSpec, TaskResult } from '@ebm/sdk';
+import type { BackupJobSpec, BlobId, RestoreJobSpec, SnapshotInfo, TaskResult } from '@ebm/sdk';
 import type { HarnessBackupRequest, HarnessOutcome, HarnessRepository, HarnessRestoreRequest, HarnessTaskControls, Mode, PluginUnderTest } from '@ebm/sdk/testing';
 import { RepositoryBlobServer } from '../backup/repository-blob-server';
 import type { PluginHost } from '../plugin-host/plugin-host';
@@ -27,6 +27,9 @@ export class CoreHarnessRepository implements HarnessRepository {
   #storedBytes = 0;
   #reader: Promise<BlobStore> | undefined;
 
+  /** What each backup recorded besides its tree (meta, root), by tree id, for the restores of that tree. */
+  readonly #snapshots = new Map<BlobId, Pick<SnapshotInfo, 'meta' | 'root'>>();
+
   constructor(
     private readonly repo: Repository,
     private readonly plugin: PluginUnderTest,
@@ -39,12 +42,16 @@ export class CoreHarnessRepository implements HarnessRepository {
       op: 'backup',
       source: request.source,
       options: request.options ?? {},
-      ...(request.parentTree !== undefined ? { parent: { id: 'harness-parent', tree: request.parentTree } } : {}),
+      ...(request.parentTree !== undefined ? { parent: { id: 'harness-parent', tree: request.parentTree, ...(request.parentMeta !== undefined ? { meta: request.parentMeta } : {}) } } : {}),
       addressing: { idKey: this.repo.keys.id, chunker: this.repo.chunkerParams() },
       windowBytes: WINDOW_BYTES,
       compression: { algorithm: 'zstd', level: this.repo.compressionLevel },
     };
     const outcome = await this.#run(job, new RepositoryBlobServer(store, true), mode, request);
+    const r = outcome.result;
+    if (r.ok && r.result.op === 'backup') {
+      this.#snapshots.set(r.result.tree, { ...(r.result.meta !== undefined ? { meta: r.result.meta } : {}), ...(r.result.root !== undefined ? { root: r.result.root } : {}) });
+    }
     if (outcome.result.ok) {
       await store.flush();
       this.#storedBytes += store.stats().bytesAdded;
@@ -61,7 +68,8 @@ export class CoreHarnessRepository implements HarnessRepository {
       target: request.target,
       overwrite: false,
       tree: request.tree,
-      snapshot: { id: 'harness-snapshot', time: new Date(0).toISOString(), source: '', dataset: 'conformance' },
+      // As ebm's restore: the snapshot's recorded meta and root come with it (the latest backup that gave this tree).
+      snapshot: { id: 'harness-snapshot', time: new Date(0).toISOString(), source: '', dataset: 'conformance', ...this.#snapshots.get(request.tree) },
       includes: request.includes ?? [],
       options: request.options ?? {},
     };

@@ -1,7 +1,9 @@
 import * as path from 'node:path';
 import { TranslatorTester } from '@ebm/sdk/testing';
+import { createPluginHostHarness } from '@ebm/core/testing';
 import { createFixtureDatabase, mutateFixtureDatabase } from './testing/fixture';
 
+/** The SQLite translator under the conformance harness: in-process, in a real worker, and through ebm's plugin host and a real repository. */
 new TranslatorTester({
   packageDir: path.resolve(__dirname, '..'),
   fixtures: [
@@ -16,4 +18,5 @@ new TranslatorTester({
       mutations: [{ name: '~1% of rows changed', apply: (source) => void mutateFixtureDatabase(source) }],
     },
   ],
+  host: () => createPluginHostHarness(),
 }).run();
