@@ -215,6 +215,37 @@ describe('runTask backup through the memory host', () => {
     expect(yielded).toBeLessThan(1000);
   });
 
+  it('closes a source handed to writeContent after the cancel (a stream would keep its file open otherwise)', async () => {
+    const destroyed: string[] = [];
+    let returned = false;
+    // A stream-like source (iterable, with destroy()) and a plain async iterable whose iterator can be finished with return().
+    const chunks = async function* (): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(10);
+    };
+    const streamLike = { destroy: () => destroyed.push('stream'), [Symbol.asyncIterator]: chunks };
+    const iterable = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => ({ done: false, value: new Uint8Array(10) }),
+        return: async (): Promise<IteratorResult<Uint8Array>> => {
+          returned = true;
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        ctx.log.info('waiting for the cancel');
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
+        await ctx.tree.writeContent(streamLike).catch(() => undefined);
+        await ctx.tree.writeContent(iterable).catch(() => undefined);
+      }),
+      { source: 'mem', cancelAfterMessages: 1 },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_CANCELLED' } });
+    expect(destroyed).toEqual(['stream']);
+    expect(returned).toBe(true);
+  });
+
   it('reports E_CANCELLED even when the plugin ignores the signal and returns normally', async () => {
     const outcome = await repo.backup(
       onlyBackup(async (ctx) => {
