@@ -117,7 +117,7 @@ export class BlobStore {
 
   /** Opens a store on the repository, loading its index (E_CORRUPT_OBJECT naming a damaged index file). */
   static async open(repo: RepoAccess, options: BlobStoreOptions = {}): Promise<BlobStore> {
-    return new BlobStore(repo, options.index ?? (await MasterIndex.load(repo)), options);
+    return new BlobStore(repo, options.index ?? (await MasterIndex.loadShared(repo)), options);
   }
 
   get index(): MasterIndex {
@@ -299,6 +299,7 @@ export class BlobStore {
     await Promise.all(batch.map((p) => p.saved));
     const indexIds = await writeIndexFiles(this.#repo, batch.map((p) => ({ id: p.name, blobs: p.blobs })));
     const done = new Set(batch);
+    this.#index.markMerged(indexIds);
     for (const pack of batch) {
       this.#index.addPack(pack.name, pack.blobs);
       for (const b of pack.blobs) if (this.#pending.get(b.id) === pack) this.#pending.delete(b.id);

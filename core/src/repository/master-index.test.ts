@@ -40,4 +40,40 @@ describe('MasterIndex', () => {
     expect(index.has(hex('1'))).toBe(true);
     expect(index.has(hex('2'))).toBe(false);
   });
+
+  it('loadShared keeps one index per repository object: later calls read only new index files, and load everything again after a prune removed one', async () => {
+    const backend = new MemoryBackend();
+    const repo = await newTestRepository(backend);
+    const blob = (c: string) => ({ id: hex(c), kind: 'data' as const, offset: 0, length: 40, rawLength: 5 });
+    const [first] = await writeIndexFiles(repo, [{ id: hex('a'), blobs: [blob('1')] }]);
+    const index = await MasterIndex.loadShared(repo);
+    expect(index.has(hex('1'))).toBe(true);
+
+    // Another writer (another process, another repository object on the same storage) adds an index file.
+    const reads: string[] = [];
+    const loadJsonFile = repo.loadJsonFile.bind(repo);
+    const counting = Object.create(repo) as typeof repo;
+    Object.defineProperty(counting, 'loadJsonFile', { value: (type: 'index', name: string) => (reads.push(name), loadJsonFile(type, name)) });
+    await writeIndexFiles(repo, [{ id: hex('b'), blobs: [blob('2')] }]);
+    const again = await MasterIndex.loadShared(repo);
+    expect(again).toBe(index);
+    expect(again.has(hex('2'))).toBe(true);
+    expect(again.indexIds()).toHaveLength(2);
+
+    // Files this process wrote itself and marked merged are not read again; an unchanged listing reads nothing.
+    const shared = await MasterIndex.loadShared(counting);
+    const [own] = await writeIndexFiles(counting, [{ id: hex('c'), blobs: [blob('3')] }]);
+    shared.addPack(hex('c'), [blob('3')]);
+    shared.markMerged([own!]);
+    await MasterIndex.loadShared(counting);
+    expect(reads.filter((r) => r === own)).toEqual([]);
+    expect(reads).toHaveLength(2); // the counting view's first load read a and b once; its own c never
+
+    // A prune rewrote the index: a merged file is gone, so everything is loaded again, without the removed pack.
+    await backend.remove({ type: 'index', name: first! });
+    const fresh = await MasterIndex.loadShared(repo);
+    expect(fresh).not.toBe(index);
+    expect(fresh.has(hex('1'))).toBe(false);
+    expect(fresh.has(hex('2'))).toBe(true);
+  });
 });

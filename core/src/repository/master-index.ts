@@ -44,11 +44,54 @@ export class MasterIndex {
   readonly #packNames: string[] = [];
   readonly #packNumbers = new Map<string, number>();
   readonly #indexIds: string[] = [];
+  readonly #merged = new Set<string>();
 
   /** Loads every index file of the repository. */
   static async load(repo: Pick<RepoAccess, 'backend' | 'loadJsonFile'>, options: MasterIndexLoadOptions = {}): Promise<MasterIndex> {
     const index = new MasterIndex();
-    const ids = await listFileNames(repo.backend, 'index');
+    await index.#loadFiles(repo, await listFileNames(repo.backend, 'index'), options);
+    return index;
+  }
+
+  /**
+   * The repository's index for a backup, kept per repository object between
+   * calls (a host process opens a repository once and runs many jobs on it):
+   * a later call lists the index files and reads only those written since
+   * (by anyone); when one it had merged is gone (prune rewrote the index), it
+   * loads everything again. Concurrent calls on one repository are
+   * serialised. The instance is shared: its users may only add packs they
+   * have stored and indexed (BlobStore does so after writing their index
+   * file, and marks that file merged).
+   */
+  static loadShared(repo: Pick<RepoAccess, 'backend' | 'loadJsonFile'>): Promise<MasterIndex> {
+    const previous = sharedLoads.get(repo) ?? Promise.resolve(undefined);
+    const next = previous.catch(() => undefined).then(async (have) => {
+      const ids = await listFileNames(repo.backend, 'index');
+      const present = new Set(ids);
+      if (have !== undefined && [...have.#merged].every((id) => present.has(id))) {
+        await have.#loadFiles(repo, ids.filter((id) => !have.#merged.has(id)), {});
+        return have;
+      }
+      const fresh = new MasterIndex();
+      await fresh.#loadFiles(repo, ids, {});
+      return fresh;
+    });
+    sharedLoads.set(repo, next);
+    return next;
+  }
+
+  /** Records that index files `ids` (just written by the holder of this index, whose packs it added) are merged. */
+  markMerged(ids: readonly string[]): void {
+    for (const id of ids) {
+      if (this.#merged.has(id)) continue;
+      this.#merged.add(id);
+      this.#indexIds.push(id);
+    }
+    this.#indexIds.sort();
+  }
+
+  async #loadFiles(repo: Pick<RepoAccess, 'backend' | 'loadJsonFile'>, ids: readonly string[], options: MasterIndexLoadOptions): Promise<void> {
+    const index = this;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < ids.length) {
@@ -62,14 +105,16 @@ export class MasterIndex {
           options.onCorrupt(id, err);
           continue;
         }
-        index.#indexIds.push(id);
+        if (!index.#merged.has(id)) {
+          index.#merged.add(id);
+          index.#indexIds.push(id);
+        }
         for (const pack of file.packs) index.addPack(pack.id, pack.blobs);
         options.onIndexFile?.(id, file);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 8, ids.length)) }, worker));
     index.#indexIds.sort();
-    return index;
   }
 
   /** Adds a pack's blobs (from an index file or a just-written pack). Existing locations are kept. */
@@ -115,6 +160,9 @@ export class MasterIndex {
     return this.#entries.size;
   }
 }
+
+/** The shared index per repository object (loadShared), as the promise of its latest refresh. */
+const sharedLoads = new WeakMap<object, Promise<MasterIndex | undefined>>();
 
 /** Names of all complete files of a type. */
 export async function listFileNames(backend: Backend, type: FileType): Promise<string[]> {
