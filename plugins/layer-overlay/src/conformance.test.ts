@@ -7,6 +7,7 @@ import { buildDockerStorage } from './testing/docker-storage';
 import { buildMachine, MAP } from './testing/machine';
 import { mountOverlay, unmount } from './testing/overlay-mount';
 import { buildMountedStack } from './testing/overlayfs-fixture';
+import { TEST_DIGEST_CACHE } from './testing/contexts';
 
 /**
  * The plugin passes the SDK's layer-provider conformance harness on all
@@ -30,6 +31,7 @@ const fixtures: LayerFixture[] = [
       const stack = await buildMountedStack(dir);
       return { source: stack.mountPoint, merged: stack.mountPoint, teardown: stack.teardown };
     },
+    options: { 'digest-cache': TEST_DIGEST_CACHE },
     expect: {
       layout: 'overlayfs',
       layers: [{ kind: 'base', id: 'lower-0', immutable: true }, { kind: 'base', id: 'lower-1', immutable: true }, { kind: 'upper', id: 'upper', immutable: false }],
@@ -52,6 +54,7 @@ const fixtures: LayerFixture[] = [
       mountOverlay(merged, storage.diffDirs(container));
       return { source: `overlay2:${storage.root}#${container}`, merged, teardown: () => unmount(merged) };
     },
+    options: { 'digest-cache': TEST_DIGEST_CACHE },
     expect: { layout: 'overlay2', layers: [{ kind: 'base' }, { kind: 'base' }, { kind: 'base' }, { kind: 'upper' }, { kind: 'upper' }] },
   },
   {
@@ -60,7 +63,7 @@ const fixtures: LayerFixture[] = [
       const m = await buildMachine(dir, BASE);
       return { source: `layer-map:${m.root}`, merged: m.root, teardown: () => fsp.rm(BASE, { recursive: true, force: true }) };
     },
-    options: { map: MAP, base: BASE },
+    options: { map: MAP, base: BASE, 'digest-cache': TEST_DIGEST_CACHE },
     expect: { layout: 'layer-map', changes: { 1: [{ path: 'etc/old.conf', change: 'deleted' }, { path: 'etc/hosts', change: 'modified' }] } },
   },
 ];

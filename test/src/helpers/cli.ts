@@ -22,10 +22,17 @@ export interface EbmOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * The CLI's cache home in tests (catalogs, the overlay provider's digest
+ * cache): one temporary directory per test process, never the user's
+ * ~/.cache. A test that needs its own passes XDG_CACHE_HOME in `env`.
+ */
+export const TEST_CACHE_HOME = path.join(os.tmpdir(), `ebm-test-cache-${process.pid}`);
+
 export function spawnEbm(args: readonly string[], options: EbmOptions = {}): ChildProcess {
   return spawn(process.execPath, [EBM_MAIN, ...args], {
     cwd: options.cwd ?? os.tmpdir(),
-    env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_REPOSITORY: undefined, EBM_PLUGIN_PATH: undefined, ...options.env } as NodeJS.ProcessEnv,
+    env: { ...process.env, EBM_PASSWORD: PASSWORD, EBM_REPOSITORY: undefined, EBM_PLUGIN_PATH: undefined, XDG_CACHE_HOME: TEST_CACHE_HOME, ...options.env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
