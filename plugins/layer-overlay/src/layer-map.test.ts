@@ -5,6 +5,7 @@ import type { LayerChange } from '@ebm/sdk';
 import { mergedViewOf, readTree, viewDifferences } from '@ebm/sdk/testing';
 import provider from './index';
 import { compilePattern } from './layer-map/layer-map-config';
+import { sameMtime } from './layer-map/base-image';
 import { changesOf, ctx } from './testing/contexts';
 import { buildMachine, MAP } from './testing/machine';
 
@@ -101,5 +102,26 @@ describe('declarative layer maps', () => {
     await fsp.writeFile(listing, `${lines[0]}\n{"kind":"file"}\n`);
     await expect(provider.discover(ctx(source, fromListing))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('line 2') });
     await expect(provider.discover(ctx(source, { ...fromDir, 'base-listing': listing }))).rejects.toMatchObject({ code: 'E_INVALID_SOURCE', message: expect.stringContaining('one base') });
+  });
+
+  it('a file with the base\'s bytes but a new mtime is modified (stored again, restored with its own mtime); copies of the time cut to us, ms or s still match', async () => {
+    const source = `layer-map:${machine.root}`;
+    const options = { map: MAP, base: machine.base };
+    const libc = path.join(machine.root, 'usr/lib/libc.so');
+    const before = await fsp.lstat(libc);
+    try {
+      await fsp.utimes(libc, new Date(), new Date(Date.now() + 60_000));
+      expect((await changesOf(source, 'os', options)).map((c) => `${c.change} ${c.path}`)).toContain('modified usr/lib/libc.so');
+    } finally {
+      await fsp.utimes(libc, before.atime, before.mtime);
+    }
+    const ns = 1_700_000_000_123_456_789n;
+    expect(sameMtime(ns, ns)).toBe(true);
+    expect(sameMtime(1_700_000_000_123_456_000n, ns)).toBe(true); // microseconds, truncated (ebm restore, utimes)
+    expect(sameMtime(1_700_000_000_123_000_000n, ns)).toBe(true); // milliseconds, truncated
+    expect(sameMtime(1_700_000_000_124_000_000n, 1_700_000_000_123_656_789n)).toBe(true); // milliseconds, rounded (fs.cp)
+    expect(sameMtime(1_700_000_000_000_000_000n, ns)).toBe(true); // whole seconds
+    expect(sameMtime(1_700_000_000_125_000_000n, ns)).toBe(false); // two milliseconds later: another time
+    expect(sameMtime(1_700_000_000_123_456_790n, ns)).toBe(false); // one nanosecond off, at full precision
   });
 });

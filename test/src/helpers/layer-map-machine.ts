@@ -7,11 +7,9 @@ import { writeTree } from '@ebm/layer-overlay/testing';
  * The machine of plugins/layer-overlay/src/testing/machine.ts (buildMachine),
  * deployed from its base image with `cp -a` instead of `fs.cp`: `cp -a` keeps
  * nanosecond mtimes, as a real deployment (tar, rsync -a, an image copy)
- * does, while Node's fs.cp rounds them to milliseconds. That matters here:
- * the layer-map provider counts a file whose bytes equal the base's as
- * unchanged even when its mtime differs, so a flattened restore gives such
- * a file the base's mtime — exact copies keep the end-to-end comparison
- * exact.
+ * does, while Node's fs.cp sets them only roughly: a file whose mtime
+ * differs from the base's is a change of its layer (read and stored again),
+ * so with exact copies only the files the machine really changed are.
  *
  * Since deployment: etc/hosts edited, etc/old.conf deleted, usr/bin/ls
  * chmod'ed 0700, opt/tool/bin/tool, home/ann/notes.txt and var/log/app.log

@@ -7,7 +7,6 @@ import { fsError, invalidSource } from '../shared/errors';
 import { TreeDigest } from '../shared/tree-digest';
 import { ContentHashCache } from '../shared/content-hash-cache';
 import { typeOf, walkLayer } from '../shared/walk';
-import { sameContent } from './same-content';
 
 /**
  * The base image a layer map's layers are compared with: a reference
@@ -32,7 +31,14 @@ export interface BaseImage {
   same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean>;
 }
 
-/** A reference directory: entries compared by metadata, then (same size, other mtime) by bytes. */
+/**
+ * A reference directory: entries compared by metadata (type, mode, owner,
+ * size, mtime; symlink targets; device numbers). A file with the base's
+ * bytes but another mtime is `modified`: its layer stores it again (the
+ * same chunks, deduplicated), so a flattened restore gives it its own mtime,
+ * not the base's. (Comparing bytes instead would read both files and lose
+ * that mtime.)
+ */
 export class DirectoryBase implements BaseImage {
   readonly description: string;
   constructor(readonly root: string, private readonly options: LayerDiscoverContext['options']) {
@@ -68,9 +74,7 @@ export class DirectoryBase implements BaseImage {
     if (old === null || !sameAttributes(live, { type: typeOf(old), mode: Number(old.mode), uid: Number(old.uid), gid: Number(old.gid) })) return false;
     if (live.isSymbolicLink()) return (await fsp.readlink(liveAbs)) === (await fsp.readlink(this.#abs(rel)));
     if (!live.isFile()) return live.isDirectory() || live.rdev === old.rdev;
-    if (live.size !== old.size) return false;
-    if (live.mtimeNs === old.mtimeNs) return true;
-    return sameContent(liveAbs, this.#abs(rel));
+    return live.size === old.size && sameMtime(live.mtimeNs, old.mtimeNs);
   }
 
   #abs(rel: string): string {
@@ -102,8 +106,8 @@ export interface BaseListingLine {
 
 /**
  * An earlier snapshot as a listing. No bytes of the base are at hand, so a
- * file is the base's when type, mode, owner, size and mtime match (to the
- * nanosecond, or to the microsecond where the live file has no finer part); a file with equal bytes but another mtime counts as
+ * file is the base's when type, mode, owner, size and mtime match (see
+ * sameMtime for coarser copies of the time); a file with equal bytes but another mtime counts as
  * modified (its layer stores it again, deduplicated to the same chunks).
  * A restore of the snapshot onto a machine keeps mtimes, so a machine
  * deployed from it matches wherever it was not changed.
@@ -198,12 +202,20 @@ export class ListingBase implements BaseImage {
 }
 
 /**
- * The live mtime is the base's, or the base's truncated to whole microseconds
- * with nothing finer: what a deployment by `ebm restore` (or any tool setting
- * times through utimes) leaves, since Node hands the kernel microseconds.
+ * The live mtime is the base's, or the base's cut to whole microseconds,
+ * milliseconds or seconds (truncated or rounded: it has nothing finer and is
+ * less than one such unit away): what a deployment by a tool that sets times
+ * coarser than the file system keeps them leaves (`ebm restore` and other
+ * utimes users: microseconds; Node's fs.cp: milliseconds, rounded; tar's
+ * old formats: seconds).
  */
-function sameMtime(liveNs: bigint, baseNs: bigint): boolean {
-  return liveNs === baseNs || (liveNs % 1000n === 0n && liveNs === baseNs - (((baseNs % 1000n) + 1000n) % 1000n));
+export function sameMtime(liveNs: bigint, baseNs: bigint): boolean {
+  if (liveNs === baseNs) return true;
+  const diff = liveNs > baseNs ? liveNs - baseNs : baseNs - liveNs;
+  for (const unit of [1000n, 1_000_000n, 1_000_000_000n]) {
+    if (liveNs % unit === 0n && diff < unit) return true;
+  }
+  return false;
 }
 
 /** A normalized entry kind as the walk's type (hardlinks and special kinds never equal a live file). */
