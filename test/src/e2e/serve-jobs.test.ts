@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateSampleTree } from '@ebm/core';
 import { ebm, ebmOk, tempDir } from '../helpers/cli';
-import { api, Host, startHost, TOKEN, waitForJob } from '../helpers/host';
+import { api, Host, startHost, subscribe, TOKEN, waitForJob } from '../helpers/host';
 
 interface JobBody {
   id: string;
@@ -171,63 +171,3 @@ function flipByteInLargestPack(repoDir: string): void {
   fs.closeSync(fd);
 }
 
-interface SseEvent {
-  readonly type: string;
-  readonly data: unknown;
-}
-
-interface EventStream {
-  readonly seen: SseEvent[];
-  /** Resolves with the first event (already seen or to come) that matches; rejects if the stream ends first. */
-  waitFor(match: (e: SseEvent) => boolean): Promise<SseEvent>;
-  close(): void;
-}
-
-/** GET /api/v1/events of a real host, parsed frame by frame. */
-async function subscribe(host: Host, query = ''): Promise<EventStream> {
-  const abort = new AbortController();
-  const res = await fetch(`${host.url}/api/v1/events${query}`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: abort.signal });
-  expect([res.status, res.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/event-stream')]);
-  const seen: SseEvent[] = [];
-  let waiters: Array<{ match: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void; reject: (err: Error) => void }> = [];
-  let ended = false;
-  const settle = (): void => {
-    waiters = waiters.filter((w) => {
-      const hit = seen.find(w.match);
-      if (hit) w.resolve(hit);
-      else if (ended) w.reject(new Error(`the event stream ended; seen: ${seen.map((e) => e.type).join(', ')}`));
-      else return true;
-      return false;
-    });
-  };
-  void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let i = buffer.indexOf('\n\n'); i >= 0; i = buffer.indexOf('\n\n')) {
-          const frame = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          const type = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (type !== undefined && data !== undefined) seen.push({ type, data: JSON.parse(data) as unknown });
-        }
-        settle();
-      }
-    } catch {
-      // aborted by close()
-    } finally {
-      ended = true;
-      settle();
-    }
-  })();
-  return {
-    seen,
-    waitFor: (match) => new Promise((resolve, reject) => {
-      waiters.push({ match, resolve, reject });
-      settle();
-    }),
-    close: () => abort.abort(),
-  };
-}
