@@ -1,21 +1,13 @@
 import * as path from 'node:path';
-import { isEbmError } from '@ebm/sdk';
 import { PluginRegistry } from '../plugin-host/plugin-registry';
 import { validateRequest } from './validate-request';
+import { rejection as rejectionIn } from './rejection.test-support';
 
 /** The real first-party plugins (a translator and the overlay layer provider), as the host discovers them. */
 const plugins = PluginRegistry.discover({ dirs: [path.resolve(__dirname, '../../../plugins')], pluginPath: '' });
 const context = { repositories: ['main'], plugins };
 
-function rejection(input: unknown): string {
-  try {
-    validateRequest(input, context);
-  } catch (err) {
-    expect(isEbmError(err) && err.code).toBe('E_USAGE');
-    return (err as Error).message;
-  }
-  throw new Error('expected the request to be rejected');
-}
+const rejection = (input: unknown): string => rejectionIn(input, context);
 
 const layered = { kind: 'backup', dataset: 'web1-data', repository: 'main', provider: 'overlay', source: 'overlayfs:/mnt/web1' };
 

@@ -1,21 +1,13 @@
 import * as path from 'node:path';
-import { isEbmError } from '@ebm/sdk';
 import { PluginRegistry } from '../plugin-host/plugin-registry';
 import { validateRequest } from './validate-request';
+import { rejection as rejectionIn } from './rejection.test-support';
 
 const FIXTURES = path.resolve(__dirname, '../../test-fixtures/plugins');
 const plugins = PluginRegistry.discover({ dirs: [FIXTURES], pluginPath: '' });
 const context = { repositories: ['main', 'offsite'], plugins, repositoryEncryption: new Map([['main', 'aes-256-gcm' as const], ['offsite', 'none' as const]]), now: () => new Date('2030-01-01T00:00:00Z') };
 
-function rejection(input: unknown): string {
-  try {
-    validateRequest(input, context);
-  } catch (err) {
-    expect(isEbmError(err) && err.code).toBe('E_USAGE');
-    return (err as Error).message;
-  }
-  throw new Error('expected the request to be rejected');
-}
+const rejection = (input: unknown): string => rejectionIn(input, context);
 
 const backup = { kind: 'backup', dataset: 'home', repository: 'main', source: '/home' };
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compareTrees } from '@ebm/core';
 import { ebmOk, tempDir } from '../helpers/cli';
-import { api, Host, startHost, waitForJob } from '../helpers/host';
+import { api, Host, startHost, stopHost, waitForJob, writeHostConfig } from '../helpers/host';
 
 interface DatasetStatus {
   readonly name: string;
@@ -34,23 +34,16 @@ describe('change journal (ebm serve)', () => {
       for (let f = 0; f < 30; f++) fs.writeFileSync(path.join(source, `dir-${d}`, f % 3 ? 'sub' : '', `file-${f}.txt`), `dir ${d} file ${f}\n`.repeat(f + 1));
     }
     await ebmOk(['init', '-r', repo]);
-    const config = path.join(work, 'ebm.config.yaml');
-    fs.writeFileSync(config, [
+    const config = writeHostConfig(work, [
       `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
       'datasets:',
       `  docs: { source: ${source}, repository: main, journal: { fullScanEvery: 0 } }`,
-      `state: { dir: ${path.join(work, 'state')} }`,
-      `log: { level: info, file: ${path.join(work, 'host.jsonl')} }`,
-      '',
-    ].join('\n'));
+    ]);
     host = await startHost(config);
   });
 
   afterAll(async () => {
-    if (host) {
-      host.child.kill('SIGTERM');
-      await host.exited;
-    }
+    if (host) await stopHost(host);
     fs.rmSync(work, { recursive: true, force: true });
   });
 

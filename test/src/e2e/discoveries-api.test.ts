@@ -5,7 +5,7 @@ import { MAP } from '@ebm/layer-overlay/testing';
 import type { LayerFile, LayerQueryContext } from '@ebm/sdk';
 import { ebmOk, summaryOf, tempDir } from '../helpers/cli';
 import type { EbmOptions } from '../helpers/cli';
-import { api, Host, startHost } from '../helpers/host';
+import { api, Host, startHost, stopHost, writeHostConfig } from '../helpers/host';
 import { buildExactMachine } from '../helpers/layer-map-machine';
 
 interface LayerInfo { id: string; kind: string; files: number }
@@ -91,24 +91,17 @@ describe('discoveries through the HTTP API of ebm serve', () => {
     const overlay = await ebmOk(['discover', '--lower', dir('lower'), '--upper', dir('upper'), '-r', repo, '--catalog-file', dir('state/catalog.sqlite'), '--json'], env);
     overlaySource = overlay.lines.find((l) => l.op === 'discover')!.source as string;
 
-    const config = dir('ebm.config.yaml');
-    fs.writeFileSync(config, [
+    const config = writeHostConfig(work, [
       `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
       'datasets:',
       // The layer map is an option of the dataset: the discovery record does not keep the options `ebm discover` was given.
       `  host0: { provider: overlay, source: "${machineSource}", options: { map: "${mapFile}" }, repository: main }`,
-      `state: { dir: ${dir('state')} }`,
-      `log: { level: info, file: ${dir('host.jsonl')} }`,
-      '',
-    ].join('\n'));
+    ]);
     host = await startHost(config, { XDG_CACHE_HOME: dir('cache') });
   });
 
   afterAll(async () => {
-    if (host) {
-      host.child.kill('SIGTERM');
-      await host.exited;
-    }
+    if (host) await stopHost(host);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 

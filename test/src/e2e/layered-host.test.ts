@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ebmOk, tempDir } from '../helpers/cli';
-import { api, Host, startHost, waitForJob } from '../helpers/host';
+import { api, Host, startHost, stopHost, waitForJob, writeHostConfig } from '../helpers/host';
 import { buildBase, changeThroughMount, mountOverlay, readManifest, unmount } from '../helpers/overlay-fixtures';
 
 interface LayerResult { id: string; kind: string; action: string; snapshot: string | null; parent?: string; bytesRead: number; filesRead: number; dataset: string }
@@ -56,24 +56,17 @@ describe('layered datasets in ebm serve', () => {
     await changeThroughMount(merged, 'web1', 50_000);
     await ebmOk(['init', '-r', repo]);
     const source = `overlayfs:lowerdir=${dir('base')},upperdir=${dir('upper')}`;
-    const config = dir('ebm.config.yaml');
-    fs.writeFileSync(config, [
+    const config = writeHostConfig(work, [
       `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
       'datasets:',
       `  web1-os: { provider: overlay, source: "${source}", endpoint: web1, layers: [base], repository: main, schedule: "@weekly" }`,
       `  web1-data: { provider: overlay, source: "${source}", endpoint: web1, layers: [upper], repository: main, schedule: "@hourly", retention: { keepLast: 2 } }`,
-      `state: { dir: ${dir('state')} }`,
-      `log: { level: info, file: ${dir('host.jsonl')} }`,
-      '',
-    ].join('\n'));
+    ]);
     host = await startHost(config);
   });
 
   afterAll(async () => {
-    if (host) {
-      host.child.kill('SIGTERM');
-      await host.exited;
-    }
+    if (host) await stopHost(host);
     if (merged) unmount(merged);
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });

@@ -5,7 +5,7 @@ import { ebm, ebmOk, summaryOf, tempDir } from '../helpers/cli';
 import type { EbmOptions, EbmRun } from '../helpers/cli';
 import { layerOf } from '../helpers/layer-summary';
 import { buildExactMachine } from '../helpers/layer-map-machine';
-import { api, startHost, waitForJob } from '../helpers/host';
+import { api, startHost, stopHost, waitForJob, writeHostConfig } from '../helpers/host';
 import { readManifest } from '../helpers/overlay-fixtures';
 
 /**
@@ -126,15 +126,11 @@ describe('layer-map base image given as an earlier snapshot (--base-snapshot)', 
 
   it('in ebm serve: a layered dataset with baseSnapshot references the snapshot, and restores equal to the machine', async () => {
     const root = await deployAndChange('m5');
-    const config = dir('ebm.config.yaml');
-    fs.writeFileSync(config, [
+    const config = writeHostConfig(work, [
       `repositories: { main: { path: ${repo}, encryption: none } }`,
       'datasets:',
       `  desk5: { provider: overlay, source: "layer-map:${root}", options: { map: ${JSON.stringify(map)} }, baseSnapshot: "latest:golden", repository: main }`,
-      `state: { dir: ${dir('state')} }`,
-      `log: { level: info, file: ${dir('host.jsonl')} }`,
-      '',
-    ].join('\n'));
+    ]);
     const host = await startHost(config, { XDG_CACHE_HOME: dir('cache') });
     try {
       const { status, body } = await api<{ id: string }>(host, 'POST', '/api/v1/datasets/desk5/backup', {});
@@ -148,8 +144,7 @@ describe('layer-map base image given as an earlier snapshot (--base-snapshot)', 
       await ebmOk(['restore', '-r', repo, result.snapshotId, '--target', flat], env);
       expect(await readManifest(flat)).toEqual(await readManifest(root));
     } finally {
-      host.child.kill('SIGTERM');
-      await host.exited;
+      await stopHost(host);
     }
   });
 });

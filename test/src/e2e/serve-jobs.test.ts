@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateSampleTree } from '@ebm/core';
 import { ebm, ebmOk, tempDir } from '../helpers/cli';
-import { api, Host, startHost, subscribe, TOKEN, waitForJob } from '../helpers/host';
+import { api, Host, startHost, stopHost, subscribe, TOKEN, waitForJob, writeHostConfig } from '../helpers/host';
 
 interface JobBody {
   id: string;
@@ -39,30 +39,20 @@ describe('ebm serve: events, cancel, verify, forget and prune jobs', () => {
     for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(big, `r${i}.bin`), crypto.randomBytes(1024 * 1024));
     await ebmOk(['init', '-r', main]);
     await ebmOk(['init', '-r', slow]);
-    const config = path.join(work, 'ebm.config.yaml');
-    fs.writeFileSync(
-      config,
-      [
-        'repositories:',
-        `  main: { path: ${main}, passwordEnv: EBM_PASSWORD }`,
-        `  slow: { path: ${slow}, passwordEnv: EBM_PASSWORD, bandwidthLimitKiBps: 4096, verify: false }`,
-        'datasets:',
-        `  docs: { translator: filesystem, source: ${docs}, repository: main, retention: { keepLast: 1 } }`,
-        `  big: { translator: filesystem, source: ${big}, repository: slow, verify: false }`,
-        'budgets: { workers: 2, memoryMiB: 1024 }',
-        `state: { dir: ${path.join(work, 'state')} }`,
-        `log: { level: info, file: ${path.join(work, 'host.jsonl')} }`,
-        '',
-      ].join('\n'),
-    );
+    const config = writeHostConfig(work, [
+      'repositories:',
+      `  main: { path: ${main}, passwordEnv: EBM_PASSWORD }`,
+      `  slow: { path: ${slow}, passwordEnv: EBM_PASSWORD, bandwidthLimitKiBps: 4096, verify: false }`,
+      'datasets:',
+      `  docs: { translator: filesystem, source: ${docs}, repository: main, retention: { keepLast: 1 } }`,
+      `  big: { translator: filesystem, source: ${big}, repository: slow, verify: false }`,
+      'budgets: { workers: 2, memoryMiB: 1024 }',
+    ]);
     host = await startHost(config);
   });
 
   afterAll(async () => {
-    if (host) {
-      host.child.kill('SIGTERM');
-      await host.exited;
-    }
+    if (host) await stopHost(host);
     fs.rmSync(work, { recursive: true, force: true });
   });
 

@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ebm, ebmOk, tempDir } from '../helpers/cli';
-import { api, startHost, subscribe, waitForJob } from '../helpers/host';
+import { api, startHost, subscribe, waitForJob, writeHostConfig } from '../helpers/host';
 import type { EventStream } from '../helpers/host';
 
 /**
@@ -31,21 +31,14 @@ describe('ebm serve: SIGTERM while a job runs', () => {
     fs.mkdirSync(source, { recursive: true });
     for (let i = 0; i < mib; i++) fs.writeFileSync(path.join(source, `r${i}.bin`), crypto.randomBytes(1024 * 1024));
     await ebmOk(['init', '-r', repo]);
-    const config = path.join(dir, 'ebm.config.yaml');
-    fs.writeFileSync(
-      config,
-      [
-        `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD, bandwidthLimitKiBps: ${kibps}, verify: false } }`,
-        'datasets:',
-        `  slow: { translator: filesystem, source: ${source}, repository: main, verify: false }`,
-        `  other: { translator: filesystem, source: ${source}, repository: main }`,
-        'budgets: { workers: 2, memoryMiB: 1024 }',
-        `shutdown: { grace: ${grace} }`,
-        `state: { dir: ${path.join(dir, 'state')} }`,
-        `log: { level: info, file: ${path.join(dir, 'host.jsonl')} }`,
-        '',
-      ].join('\n'),
-    );
+    const config = writeHostConfig(dir, [
+      `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD, bandwidthLimitKiBps: ${kibps}, verify: false } }`,
+      'datasets:',
+      `  slow: { translator: filesystem, source: ${source}, repository: main, verify: false }`,
+      `  other: { translator: filesystem, source: ${source}, repository: main }`,
+      'budgets: { workers: 2, memoryMiB: 1024 }',
+      `shutdown: { grace: ${grace} }`,
+    ]);
     return { repo, config };
   }
 

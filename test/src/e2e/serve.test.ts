@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateSampleTree } from '@ebm/core';
 import { ebm, ebmOk, tempDir } from '../helpers/cli';
-import { api, startHost, TOKEN, waitForJob } from '../helpers/host';
+import { api, startHost, TOKEN, waitForJob, writeHostConfig } from '../helpers/host';
 
 describe('ebm serve (the host process)', () => {
   let work: string;
@@ -16,19 +16,12 @@ describe('ebm serve (the host process)', () => {
     docs = path.join(work, 'docs');
     await generateSampleTree(docs, { files: 300, seed: 9 });
     await ebmOk(['init', '-r', repo]);
-    config = path.join(work, 'ebm.config.yaml');
-    fs.writeFileSync(
-      config,
-      [
-        `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
-        'datasets:',
-        `  docs: { translator: filesystem, source: ${docs}, repository: main, retention: { keepLast: 2 } }`,
-        'budgets: { workers: 2, memoryMiB: 1024 }',
-        `state: { dir: ${path.join(work, 'state')} }`,
-        `log: { level: info, file: ${path.join(work, 'host.jsonl')} }`,
-        '',
-      ].join('\n'),
-    );
+    config = writeHostConfig(work, [
+      `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD } }`,
+      'datasets:',
+      `  docs: { translator: filesystem, source: ${docs}, repository: main, retention: { keepLast: 2 } }`,
+      'budgets: { workers: 2, memoryMiB: 1024 }',
+    ]);
   });
 
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -1,4 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { EBM_MAIN, PASSWORD } from './cli';
 
 /** A real `ebm serve` (the host process) for end-to-end tests, and its HTTP API. */
@@ -12,6 +14,23 @@ export interface Host {
 }
 
 /** Starts a real `ebm serve` on an ephemeral loopback port and waits until its API answers. */
+/**
+ * Writes `<dir>/ebm.config.yaml`: the given lines (repositories, datasets,
+ * budgets, …) plus the state directory `<dir>/state` and an info-level
+ * JSON-lines log `<dir>/host.jsonl`. Returns the file's path.
+ */
+export function writeHostConfig(dir: string, lines: readonly string[]): string {
+  const file = path.join(dir, 'ebm.config.yaml');
+  fs.writeFileSync(file, [...lines, `state: { dir: ${path.join(dir, 'state')} }`, `log: { level: info, file: ${path.join(dir, 'host.jsonl')} }`, ''].join('\n'));
+  return file;
+}
+
+/** SIGTERM, then the host's exit. */
+export async function stopHost(host: Host): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  host.child.kill('SIGTERM');
+  return host.exited;
+}
+
 /** Starts `ebm serve --config config` on a free port; `env` adds to (or overrides) the host's environment. */
 export function startHost(config: string, env: Record<string, string> = {}): Promise<Host> {
   return new Promise((resolve, reject) => {
