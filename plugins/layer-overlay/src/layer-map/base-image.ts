@@ -25,10 +25,15 @@ export interface BaseImage {
   entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }>;
   /** The names in directory `rel` of the base (empty when it is no directory there). */
   names(rel: string): Promise<string[]>;
-  /** Whether `rel` exists in the base. */
-  has(rel: string): Promise<boolean>;
-  /** Whether the live entry `rel` (lstat `live`, at `liveAbs`) is what the base holds there. */
-  same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean>;
+  /** What the base holds at `rel` (looked up once per path), or undefined. */
+  lookup(rel: string): Promise<BaseEntry | undefined>;
+}
+
+/** An entry of the base image. */
+export interface BaseEntry {
+  readonly isDir: boolean;
+  /** Whether the live entry (lstat `live`, at `liveAbs`) is what the base holds here. */
+  same(live: BigIntStats, liveAbs: string): Promise<boolean>;
 }
 
 /**
@@ -65,16 +70,18 @@ export class DirectoryBase implements BaseImage {
     return fsp.readdir(this.#abs(rel)).catch(() => []);
   }
 
-  async has(rel: string): Promise<boolean> {
-    return (await this.#lstat(rel)) !== null;
-  }
-
-  async same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean> {
+  async lookup(rel: string): Promise<BaseEntry | undefined> {
     const old = await this.#lstat(rel);
-    if (old === null || !sameAttributes(live, { type: typeOf(old), mode: Number(old.mode), uid: Number(old.uid), gid: Number(old.gid) })) return false;
-    if (live.isSymbolicLink()) return (await fsp.readlink(liveAbs)) === (await fsp.readlink(this.#abs(rel)));
-    if (!live.isFile()) return live.isDirectory() || live.rdev === old.rdev;
-    return live.size === old.size && sameMtime(live.mtimeNs, old.mtimeNs);
+    if (old === null) return undefined;
+    return {
+      isDir: old.isDirectory(),
+      same: async (live, liveAbs) => {
+        if (!sameAttributes(live, { type: typeOf(old), mode: Number(old.mode), uid: Number(old.uid), gid: Number(old.gid) })) return false;
+        if (live.isSymbolicLink()) return (await fsp.readlink(liveAbs)) === (await fsp.readlink(this.#abs(rel)));
+        if (!live.isFile()) return live.isDirectory() || live.rdev === old.rdev;
+        return live.size === old.size && sameMtime(live.mtimeNs, old.mtimeNs);
+      },
+    };
   }
 
   #abs(rel: string): string {
@@ -187,17 +194,19 @@ export class ListingBase implements BaseImage {
     return this.#children.get(rel) ?? [];
   }
 
-  async has(rel: string): Promise<boolean> {
-    return this.#entries.has(rel);
-  }
-
-  async same(rel: string, live: BigIntStats, liveAbs: string): Promise<boolean> {
+  async lookup(rel: string): Promise<BaseEntry | undefined> {
     const old = this.#entries.get(rel);
-    if (old === undefined || !sameAttributes(live, { type: entryType(old.kind), mode: old.mode ?? -1, uid: old.uid ?? -1, gid: old.gid ?? -1 })) return false;
-    if (live.isSymbolicLink()) return old.target !== undefined && (await fsp.readlink(liveAbs)) === old.target;
-    if (live.isDirectory()) return true;
-    if (!live.isFile()) return old.rdev !== undefined && live.rdev === BigInt(old.rdev);
-    return old.size !== undefined && live.size === BigInt(old.size) && old.mtimeNs !== undefined && sameMtime(live.mtimeNs, BigInt(old.mtimeNs));
+    if (old === undefined) return undefined;
+    return {
+      isDir: old.kind === 'dir',
+      same: async (live, liveAbs) => {
+        if (!sameAttributes(live, { type: entryType(old.kind), mode: old.mode ?? -1, uid: old.uid ?? -1, gid: old.gid ?? -1 })) return false;
+        if (live.isSymbolicLink()) return old.target !== undefined && (await fsp.readlink(liveAbs)) === old.target;
+        if (live.isDirectory()) return true;
+        if (!live.isFile()) return old.rdev !== undefined && live.rdev === BigInt(old.rdev);
+        return old.size !== undefined && live.size === BigInt(old.size) && old.mtimeNs !== undefined && sameMtime(live.mtimeNs, BigInt(old.mtimeNs));
+      },
+    };
   }
 }
 

@@ -107,13 +107,13 @@ export class MappedTree {
       if (owner === undefined) continue;
       const liveAbs = path.join(liveDir, name);
       const live = await lstat(liveAbs);
-      const inBase = base !== undefined && (await base.has(p));
+      const old = base === undefined ? undefined : await base.lookup(p);
       const mine = owner === ctx.layer;
-      if (mine && live !== null && !inBase) yield { path: p, change: 'added', type: typeOf(live) };
-      else if (mine && live !== null && inBase && !(await base.same(p, live, liveAbs))) yield { path: p, change: 'modified', type: typeOf(live) };
-      else if (mine && live === null && inBase && !parentGone) yield { path: p, change: 'deleted' };
+      if (mine && live !== null && old === undefined) yield { path: p, change: 'added', type: typeOf(live) };
+      else if (mine && live !== null && old !== undefined && !(await old.same(live, liveAbs))) yield { path: p, change: 'modified', type: typeOf(live) };
+      else if (mine && live === null && old !== undefined && !parentGone) yield { path: p, change: 'deleted' };
       // Below a path this layer deleted (or whose deletion it inherits), deletions are implied: not repeated.
-      if (live?.isDirectory() || (inBase && (await base.names(p)).length > 0)) yield* this.#compare(ctx, p, live === null && (parentGone || mine));
+      if (live?.isDirectory() || old?.isDir) yield* this.#compare(ctx, p, live === null && (parentGone || mine));
     }
   }
 
