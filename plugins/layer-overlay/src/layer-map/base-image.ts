@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { LayerDiscoverContext, LayerEntryType } from '@ebm/sdk';
 import { fsError, invalidSource } from '../shared/errors';
 import { TreeDigest } from '../shared/tree-digest';
-import { ContentHashCache } from '../shared/content-hash-cache';
+import { LayerDigestCache } from '../shared/layer-digest-cache';
+import type { LayerIdentity } from '../shared/layer-digest-cache';
 import { typeOf, walkLayer } from '../shared/walk';
 
 /**
@@ -19,8 +20,8 @@ export interface BaseImage {
   readonly description: string;
   /** The base directory; a listing has none (its layer is referenced by the host, never read). */
   readonly root?: string;
-  /** The base layer's identity and size. */
-  describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }>;
+  /** The base layer's identity and size; `scope` names the exclusions (it keys the digest cache: other exclusions, another digest). */
+  describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean, scope: string): Promise<LayerIdentity>;
   /** Every entry of the base, in walk order (pre-order, names sorted). */
   entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }>;
   /** The names in directory `rel` of the base (empty when it is no directory there). */
@@ -50,8 +51,11 @@ export class DirectoryBase implements BaseImage {
     this.description = `base image ${root}`;
   }
 
-  async describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }> {
-    const digest = new TreeDigest(ContentHashCache.open(this.root, this.options));
+  async describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean, scope: string): Promise<LayerIdentity> {
+    const cache = LayerDigestCache.open(this.root, this.options, scope);
+    const known = await cache.unchangedIdentity(ctx.signal, 'discover');
+    if (known !== undefined) return known;
+    const digest = new TreeDigest(cache);
     let files = 0;
     let bytes = 0;
     for await (const e of walkLayer(this.root, ctx.signal, 'discover', excluded)) {
@@ -59,7 +63,7 @@ export class DirectoryBase implements BaseImage {
       if (e.type !== 'dir') files += 1;
       if (e.type === 'file') bytes += e.st.size;
     }
-    return { digest: digest.digest(), files, bytes };
+    return digest.finish({ files, bytes });
   }
 
   async *entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }> {
@@ -164,7 +168,7 @@ export class ListingBase implements BaseImage {
     return new ListingBase(identity, entries, children);
   }
 
-  async describe(_ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<{ digest: string; files: number; bytes: number }> {
+  async describe(_ctx: LayerDiscoverContext, excluded: (rel: string) => boolean): Promise<LayerIdentity> {
     let files = 0;
     let bytes = 0;
     for (const e of this.#entries.values()) {

@@ -44,7 +44,7 @@ export class MappedTree {
   async describe(ctx: LayerDiscoverContext): Promise<LayerInfo[]> {
     const infos: LayerInfo[] = [];
     if (this.base !== undefined) {
-      const { digest, files, bytes } = await this.base.describe(ctx, this.excluded);
+      const { digest, files, bytes } = await this.base.describe(ctx, this.excluded, this.#exclude.map((re) => `${re.source}/${re.flags}`).join('\n'));
       infos.push({ id: 'base', kind: 'base', name: this.base.description, order: 0, immutable: true, digest, bytes, files, ...(this.base.root !== undefined ? { root: this.base.root } : {}) });
     }
     const counts = new Map(this.map.layers.map((l) => [l.id, { files: 0, bytes: 0 }]));

@@ -6,7 +6,7 @@ import type { LayerChange, LayerDiscoverContext, LayerFile, LayerInfo, LayerKind
 import { invalidSource, PLUGIN_ID } from './errors';
 import { overlayMarks, resolveRedirect } from './overlay-marks';
 import { TreeDigest } from './tree-digest';
-import { ContentHashCache } from './content-hash-cache';
+import { LayerDigestCache } from './layer-digest-cache';
 import { batched, walkLayer } from './walk';
 import type { WalkEntry } from './walk';
 
@@ -27,7 +27,19 @@ export async function describeStack(layers: readonly DirLayer[], ctx: LayerDisco
   let totalFiles = 0;
   let totalBytes = 0;
   for (const [order, layer] of layers.entries()) {
-    const digest = layer.immutable && layer.digest === undefined ? new TreeDigest(ContentHashCache.open(layer.root, ctx.options)) : undefined;
+    let digest: TreeDigest | undefined;
+    if (layer.immutable && layer.digest === undefined) {
+      const cache = LayerDigestCache.open(layer.root, ctx.options);
+      const known = await cache.unchangedIdentity(ctx.signal, 'discover');
+      if (known !== undefined) {
+        // Unchanged since the last walk (checked with one lstat per entry): nothing to walk, hash or count.
+        totalFiles += known.files;
+        totalBytes += known.bytes;
+        infos.push({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: true, digest: known.digest, bytes: known.bytes, files: known.files, root: layer.root });
+        continue;
+      }
+      digest = new TreeDigest(cache);
+    }
     let files = 0;
     let bytes = 0;
     for await (const e of walkLayer(layer.root, ctx.signal, 'discover')) {
@@ -39,7 +51,7 @@ export async function describeStack(layers: readonly DirLayer[], ctx: LayerDisco
       if (++totalFiles % 1000 === 0) ctx.progress.update({ files: totalFiles, bytes: totalBytes + bytes, currentPath: e.path });
     }
     totalBytes += bytes;
-    const d = layer.digest ?? digest?.digest();
+    const d = layer.digest ?? digest?.finish({ files, bytes }).digest;
     infos.push({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: layer.immutable, ...(d !== undefined ? { digest: d } : {}), bytes, files, root: layer.root });
   }
   ctx.progress.update({ files: totalFiles, bytes: totalBytes });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { throwIfCancelled } from '@ebm/sdk';
 import type { WalkEntry } from './walk';
-import type { ContentHashCache } from './content-hash-cache';
+import type { LayerDigestCache, LayerIdentity } from './layer-digest-cache';
 
 /** The algorithm part of a digest this plugin computes over a directory tree (not a tar stream, hence the qualifier). */
 export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
@@ -13,30 +13,32 @@ export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
  * size, the content's SHA-256 (files), the target (symlinks), rdev (devices)
  * and the overlay marks. Times are left out: the same layer unpacked on two
  * hosts at different times has the same digest. Reads every file the
- * `cache` does not know unchanged (see ContentHashCache): the first digest
- * of a layer costs a full read, later ones a walk.
+ * `cache` does not know unchanged (see LayerDigestCache): the first digest
+ * of a layer costs a full read, later ones a walk, or less.
  */
 export class TreeDigest {
   readonly #hash = createHash('sha256');
 
-  constructor(private readonly cache?: ContentHashCache) {}
+  constructor(private readonly cache?: LayerDigestCache) {}
 
   async add(e: WalkEntry, signal: AbortSignal, op: string): Promise<void> {
     let content: string | number | null = null;
     if (e.type === 'file' && !e.marks.metacopy && !e.marks.whiteout) {
       content = this.cache?.lookup(e.path, e.st) ?? (await fileSha256(e.abs, signal, op));
-      this.cache?.store(e.path, e.st, content);
     }
     else if (e.type === 'symlink') content = await fsp.readlink(e.abs);
     else if (e.type === 'other') content = e.st.rdev;
+    this.cache?.note(e.path, e.st, typeof content === 'string' && e.type === 'file' ? content : null);
     const marks = [e.marks.whiteout ? 'w' : '', e.marks.opaque ? 'o' : '', e.marks.metacopy ? 'm' : '', e.marks.redirect ?? ''];
     const size = e.type === 'file' ? e.st.size : 0;
     this.#hash.update(`${JSON.stringify([e.path, e.type, e.st.mode & 0o7777, e.st.uid, e.st.gid, size, content, marks])}\n`);
   }
 
-  digest(): string {
-    this.cache?.save();
-    return `${TREE_DIGEST_ALGORITHM}:${this.#hash.digest('hex')}`;
+  /** The layer's identity once every entry was added (remembered in the cache for the next discovery). */
+  finish(counts: { readonly files: number; readonly bytes: number }): LayerIdentity {
+    const identity = { digest: `${TREE_DIGEST_ALGORITHM}:${this.#hash.digest('hex')}`, files: counts.files, bytes: counts.bytes };
+    this.cache?.save(identity);
+    return identity;
   }
 }
 
