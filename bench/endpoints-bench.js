@@ -17,12 +17,15 @@
  *   restic: (cd MERGED_N && restic backup .)
  * and finally both restore ep5 (ebm flattened: base + ep5's upper merged)
  * into empty directories, each checked against ep5's manifest (manifest.py).
- * A second pass times endpoints 2-5 again, in fresh repositories, with the
+ * Then ebm times endpoints 2-5 again as jobs of a running `ebm serve` (hostPass),
+ * and a last pass times them again, in fresh repositories, with the
  * page cache dropped before each backup (coldPass).
  *
  * Targets (issue 6): the repository after all five no larger than restic's;
  * backing up endpoints 2–5 takes at most a fifth of restic's time for them,
- * because their base layer is stored once and never read again.
+ * because their base layer is stored once and never read again; reported
+ * both for one `ebm backup` process per endpoint and for jobs of a running
+ * host (the fleet deployment: no per-endpoint process start or key derivation).
  * Every mount is unmounted at the end, also when the run fails.
  */
 const fs = require('node:fs');
@@ -37,6 +40,7 @@ const { runTimed, runChecked } = require('./timed-command');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
 const { ensureCorpus, makeManifest, checkManifest, duBytes } = require('./corpus');
 const { makeTools, lastJsonLine } = require('./tools');
+const { startHost } = require('./ebm-host');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const MiB = 2 ** 20;
@@ -205,7 +209,38 @@ function dropCaches() {
   fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
 }
 
-function runOnce(ctx, run) {
+/**
+ * Endpoints 2-5 again as jobs of a running host (`ebm serve`, the way a fleet
+ * is backed up: the host keeps the key and warm plugin workers between jobs),
+ * in a fresh repository with the same stacks as layered datasets; ep1 first,
+ * not timed. Timed per job from the API request to the job's end. restic has
+ * no host process: its figure beside this one is its CLI's.
+ */
+async function hostPass(ctx, run, runDir, stack, res) {
+  const work = path.join(runDir, 'host');
+  fs.mkdirSync(work);
+  const repo = path.join(work, 'repo');
+  ctx.tools.ebm.init(repo);
+  const datasets = Object.fromEntries(ENDPOINTS.map((ep) => [ep, `provider: overlay, source: "overlayfs:lowerdir=${stack[ep].lower},upperdir=${stack[ep].upper}"`]));
+  const host = await startHost({ work, repo, datasets, password: ctx.password });
+  try {
+    await host.backup('ep1');
+    res.ebm.laterHost = 0;
+    for (const ep of ENDPOINTS.slice(1)) {
+      const r = await host.backup(ep);
+      const layers = r.result.layers.map((l) => `${l.id} ${l.action}`).join(', ');
+      if (!/lower-0 referenced/.test(layers)) throw new Error(`host backup of ${ep}: the base was not referenced (${layers})`);
+      res.ebm.laterHost += r.wallS;
+      ctx.log(`  ${ep}: ebm serve job ${r.wallS.toFixed(2)} s (${layers})`);
+    }
+  } finally {
+    await host.stop();
+  }
+  ctx.log(`  ebm    endpoints 2-5 as jobs of ebm serve ${res.ebm.laterHost.toFixed(2)} s`);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+async function runOnce(ctx, run) {
   const { log, pristine } = ctx;
   const runDir = path.join(ctx.workdir, `run-${run + 1}`);
   const base = path.join(pristine, 'base');
@@ -270,6 +305,7 @@ function runOnce(ctx, run) {
       log(`  ${name.padEnd(6)} restore of ${RESTORED} ${r.wallS.toFixed(2)} s, equal to its merged tree`);
       fs.rmSync(target, { recursive: true, force: true });
     }
+    if (res.ebm) await hostPass(ctx, run, runDir, stack, res);
     coldPass(ctx, run, runDir, stack, res);
   } finally {
     stacks.unmountAll();
@@ -280,7 +316,8 @@ function runOnce(ctx, run) {
 
 const METRICS = [
   { key: 'repo', label: 'repository after five endpoints', unit: 'MiB', target: atMost(1.0), pick: (r) => r.repoBytes / MiB },
-  { key: 'later', label: 'backup of endpoints 2-5 (total)', unit: 's', target: atMost(0.2), pick: (r) => r.later },
+  { key: 'later', label: 'backup of endpoints 2-5, one process each (total)', unit: 's', target: atMost(0.2), pick: (r) => r.later },
+  { key: 'laterHost', label: 'backup of endpoints 2-5, ebm as jobs of ebm serve (restic: its CLI)', unit: 's', target: atMost(0.2), pick: (r) => r.laterHost ?? r.later },
   { key: 'laterCold', label: 'backup of endpoints 2-5, cold page cache', unit: 's', target: null, pick: (r) => r.laterCold },
   { key: 'first', label: 'backup of endpoint 1', unit: 's', target: null, pick: (r) => r.first },
   { key: 'restore', label: `restore of ${RESTORED} (ebm: flattened)`, unit: 's', target: null, pick: (r) => r.restore },
@@ -294,7 +331,7 @@ runCase(
     usage: USAGE,
     defaults: { scale: '1', runs: 1 },
   },
-  (opts, { workdir, logDir, log, measuring }) => {
+  async (opts, { workdir, logDir, log, measuring }) => {
     if (typeof process.getuid !== 'function' || process.getuid() !== 0) throw new Error('the endpoints case mounts overlays: run it as root');
     const shared = findSharedBench(REPO_ROOT);
     const versions = ensurePrerequisites(opts.tools, log);
@@ -312,13 +349,13 @@ runCase(
     }
     const corpusRoot = opts.corpusDir ? path.resolve(opts.corpusDir) : path.join(workdir, 'corpus');
     const { dir: pristine, info } = ensureCorpus(shared, corpusRoot, 'endpoints', opts.scale, log);
-    const ctx = { tools, names: opts.tools, shared, pristine, workdir, log };
+    const ctx = { tools, names: opts.tools, shared, pristine, workdir, log, password };
 
     measuring();
     const runs = [];
     for (let i = 0; i < opts.runs; i++) {
       log(`run ${i + 1}/${opts.runs}`);
-      runs.push(runOnce(ctx, i));
+      runs.push(await runOnce(ctx, i));
     }
     const ownMiB = ENDPOINTS.map((ep) => ((info[ep]?.own_change_bytes ?? 0) / MiB).toFixed(1));
     return {

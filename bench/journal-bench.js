@@ -23,9 +23,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { spawn } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
-const { syncDisks, seeded, EBM_MAIN } = require('./bench-util');
+const { syncDisks, seeded } = require('./bench-util');
+const { startHost, sleep } = require('./ebm-host');
 const { atMost, summarizeRuns } = require('./metrics');
 const { makeTools } = require('./tools');
 const { runChecked } = require('./timed-command');
@@ -33,7 +33,6 @@ const { findSharedBench, ensurePrerequisites, checkFreeSpace, onPath, aptInstall
 const { makeManifest, checkManifest } = require('./corpus');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
-const TOKEN = crypto.randomBytes(16).toString('hex');
 const FILES_PER_DIR = 100;
 const CHANGED = 100;
 
@@ -61,65 +60,21 @@ function changeFiles(paths, rand, step) {
   for (const file of chosen) fs.appendFileSync(file, ` step ${step} ${crypto.randomBytes(8).toString('hex')}\n`);
 }
 
-/** A running `ebm serve` with one dataset (the tree) that keeps a change journal. */
-async function startHost(work, repo, source, password, log) {
-  const config = path.join(work, 'ebm.config.yaml');
-  fs.writeFileSync(config, [
-    `repositories: { main: { path: ${repo}, passwordEnv: EBM_PASSWORD, verify: false } }`,
-    'datasets:',
-    `  tree: { source: ${source}, repository: main, journal: {} }`,
-    `state: { dir: ${path.join(work, 'state')} }`,
-    `log: { level: warn, file: ${path.join(work, 'host.jsonl')} }`,
-    '',
-  ].join('\n'));
-  const child = spawn(process.execPath, [EBM_MAIN, 'serve', '--config', config, '--listen', '127.0.0.1:0', '--json'], {
-    env: { ...process.env, EBM_PASSWORD: password, EBM_API_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.includes('"op":"serve"'));
-      if (line) resolve(`http://127.0.0.1:${JSON.parse(line).port}`);
-    });
-    child.on('exit', (code) => reject(new Error(`ebm serve exited (${code}): ${err.slice(-500)}`)));
-  });
-  const api = async (method, route, body) => {
-    const res = await fetch(url + route, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    return res.json();
-  };
+/** A running `ebm serve` with one dataset (the tree) that keeps a change journal, once the journal watches. */
+async function startJournalHost(work, repo, source, password, log) {
+  const host = await startHost({ work, repo, password, datasets: { tree: `source: ${source}, journal: {}` } });
   for (const end = Date.now() + 300_000; ; await sleep(100)) {
-    const status = await api('GET', '/api/v1/status');
+    const status = await host.api('GET', '/api/v1/status');
     const journal = status.datasets.find((d) => d.name === 'tree').journal;
     if (journal?.state === 'watching') break;
-    if (Date.now() > end) throw new Error(`the change journal did not start: ${JSON.stringify(journal)}`);
+    if (Date.now() > end) {
+      await host.stop();
+      throw new Error(`the change journal did not start: ${JSON.stringify(journal)}`);
+    }
   }
   log('  ebm serve is watching the tree');
-  /** Triggers a backup and waits for it; wall time from the request to the job's end. */
-  const backup = async () => {
-    const t0 = process.hrtime.bigint();
-    const job = await api('POST', '/api/v1/datasets/tree/backup', {});
-    for (;;) {
-      const cur = await api('GET', `/api/v1/jobs/${job.id}`);
-      if (cur.state === 'done' || cur.state === 'failed') {
-        const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-        if (cur.state !== 'done') throw new Error(`ebm host backup failed: ${JSON.stringify(cur.error)}`);
-        return { wallS, jobS: (Date.parse(cur.finishedAt) - Date.parse(cur.startedAt)) / 1000, result: cur.result };
-      }
-      await sleep(10);
-    }
-  };
-  const stop = async () => {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('exit', r));
-  };
-  return { backup, stop };
+  return { backup: () => host.backup('tree'), stop: host.stop };
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function runOnce(ctx, run) {
   const { log } = ctx;
@@ -136,7 +91,7 @@ async function runOnce(ctx, run) {
   restic.init(resticRepo);
   ebm.init(ebmRepo);
   res.restic.backup1 = restic.backup(resticRepo, source, `restic-backup1-run${run + 1}`).wallS;
-  const host = await startHost(runDir, ebmRepo, source, ctx.password, log);
+  const host = await startJournalHost(runDir, ebmRepo, source, ctx.password, log);
   try {
     const first = await host.backup();
     res.ebm.backup1 = first.wallS;

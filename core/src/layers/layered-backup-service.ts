@@ -8,6 +8,7 @@ import { BackupService } from '../backup/backup-service';
 import { DiscoverService } from '../discover/discover-service';
 import { LayerQueryService } from '../discover/layer-query-service';
 import { acquireLock } from '../locks/lock';
+import { MasterIndex } from '../repository/master-index';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/types';
 import { listSnapshots, loadSnapshot } from '../snapshots/snapshot-store';
@@ -128,6 +129,9 @@ export class LayeredBackupService {
     const started = Date.now();
     const repo = request.repository;
     const hostname = request.host ?? os.hostname();
+    // The repository's index is needed by every layer stored below; it loads while the provider discovers
+    // (BlobStore.open refreshes it under the lock; a failure here is the layer backup's to report).
+    MasterIndex.loadShared(repo).catch(() => undefined);
     const discovered = await this.discovery.discover({
       plugin: request.provider,
       source: request.source,

@@ -50,6 +50,8 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
   readonly startedAt = new Date();
   #accepting = false;
   #started = false;
+  /** When the last job ended (the catalog syncs once no job has run for a while). */
+  #lastJobEndMs = 0;
   #draining?: Promise<void>;
   #stopping?: Promise<void>;
   #journal?: JobJournal;
@@ -71,7 +73,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
   ) {
     super();
     this.#container = container;
-    this.catalog = new HostCatalog(config.state.catalogFile, repositories, log);
+    this.catalog = new HostCatalog(config.state.catalogFile, repositories, log, () => (queue.activeCount > 0 ? 0 : Date.now() - this.#lastJobEndMs));
   }
 
   static create(config: HostConfiguration, options: HostRuntimeOptions): HostRuntime {
@@ -292,8 +294,9 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
 
   /** After a dataset's successful backup, its retention policy runs as a forget job (with prune). */
   #afterJob(job: JobRecord): void {
+    this.#lastJobEndMs = Date.now();
     if (job.state === 'done' && (job.kind === 'backup' || job.kind === 'forget' || job.kind === 'prune')) {
-      void this.catalog.sync((job.request as { repository: string }).repository);
+      this.catalog.syncWhenQuiet((job.request as { repository: string }).repository);
     }
     if (job.kind !== 'backup' || job.state !== 'done' || !this.#accepting) return;
     const dataset = this.config.datasets[(job.request as { dataset: string }).dataset];

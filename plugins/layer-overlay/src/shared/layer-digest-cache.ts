@@ -155,32 +155,57 @@ export class LayerDigestCache {
 
 /** The cache file as the last walk left it. */
 class PreviousWalk {
-  static readonly EMPTY = new PreviousWalk(undefined, undefined, null, [], new Map());
+  static readonly EMPTY = new PreviousWalk(undefined, undefined, null, []);
+  #hashes: Map<string, readonly [key: string, sha256: string]> | undefined;
 
   private constructor(
     readonly raw: string | undefined,
     readonly identity: LayerIdentity | undefined,
     readonly rootKey: string | null,
     readonly entries: readonly CachedEntry[],
-    readonly hashes: ReadonlyMap<string, readonly [key: string, sha256: string]>,
-  ) {}
+    hashes?: Map<string, readonly [key: string, sha256: string]>,
+  ) {
+    this.#hashes = hashes;
+  }
 
+  /** Each file's remembered key and SHA-256 (built when first asked: a check of an unchanged layer never needs it). */
+  get hashes(): ReadonlyMap<string, readonly [key: string, sha256: string]> {
+    if (this.#hashes === undefined) {
+      this.#hashes = new Map();
+      for (const [p, key, sha] of this.entries) if (sha !== null && /^[0-9a-f]{64}$/.test(sha)) this.#hashes.set(p, [key, sha]);
+    }
+    return this.#hashes;
+  }
+
+  /** The cache file, parsed (or this worker's parse of it, while the file is the same one: a warm provider in ebm serve reads it once). */
   static read(file: string, root: string, scope: string): PreviousWalk {
+    const st = lstatOrNull(file);
+    if (st === null) return PreviousWalk.EMPTY;
+    const stamp = keyOf(st); // a save renames a new file over it: another inode
+    const memo = parsedFiles.get(file);
+    if (memo !== undefined && memo.stamp === stamp && memo.root === root && memo.scope === scope) return memo.walk;
+    const walk = PreviousWalk.#parse(file, root, scope);
+    parsedFiles.delete(file);
+    parsedFiles.set(file, { stamp, root, scope, walk });
+    for (const oldest of parsedFiles.keys()) {
+      if (parsedFiles.size <= PARSED_FILES_KEPT) break;
+      parsedFiles.delete(oldest);
+    }
+    return walk;
+  }
+
+  static #parse(file: string, root: string, scope: string): PreviousWalk {
     try {
       const raw = fs.readFileSync(file, 'utf8');
       const doc = JSON.parse(raw) as { v?: unknown; root?: unknown; scope?: unknown; identity?: unknown; rootKey?: unknown; entries?: unknown };
       if (doc.v === 1 && doc.root === root && scope === '') return PreviousWalk.#fromVersion1(doc as { files?: unknown });
       if (doc.v !== 2 || doc.root !== root || doc.scope !== scope || !Array.isArray(doc.entries)) return PreviousWalk.EMPTY;
-      const entries: CachedEntry[] = [];
-      const hashes = new Map<string, readonly [string, string]>();
-      for (const e of doc.entries as unknown[]) {
-        if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'string') return PreviousWalk.EMPTY;
-        const sha = typeof e[2] === 'string' && /^[0-9a-f]{64}$/.test(e[2]) ? e[2] : null;
-        entries.push([e[0], e[1], sha]);
-        if (sha !== null) hashes.set(e[0], [e[1], sha]);
+      const entries = doc.entries as unknown[];
+      for (const e of entries) {
+        if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'string' || (e[2] !== null && typeof e[2] !== 'string')) return PreviousWalk.EMPTY;
       }
       const identity = isIdentity(doc.identity) ? doc.identity : undefined;
-      return new PreviousWalk(raw, identity, typeof doc.rootKey === 'string' ? doc.rootKey : null, entries, hashes);
+      return new PreviousWalk(raw, identity, typeof doc.rootKey === 'string' ? doc.rootKey : null, entries as CachedEntry[]);
     } catch {
       return PreviousWalk.EMPTY;
     }
@@ -195,6 +220,10 @@ class PreviousWalk {
     return new PreviousWalk(undefined, undefined, null, [], hashes);
   }
 }
+
+/** How many parsed cache files a worker keeps (one per base layer it checks; a few MiB each for a large base). */
+const PARSED_FILES_KEPT = 4;
+const parsedFiles = new Map<string, { stamp: string; root: string; scope: string; walk: PreviousWalk }>();
 
 function isIdentity(v: unknown): v is LayerIdentity {
   const o = v as Partial<LayerIdentity> | null;
