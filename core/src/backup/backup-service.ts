@@ -32,6 +32,13 @@ export interface BackupRequest {
   readonly onWarning?: (warning: Warning) => void;
   /** The dataset's change journal (host process only): its cut decides whether the translator gets ChangedPaths. */
   readonly changeJournal?: { cut(parentId: string | undefined, full: boolean): Promise<JournalCut> };
+  /**
+   * Awaited once the data and the index are written, before the snapshot is
+   * saved; when it rejects, the backup fails with that error and saves no
+   * snapshot (a layered backup reads a layer a provider announced before its
+   * report confirmed it).
+   */
+  readonly commitGate?: () => Promise<void>;
 }
 
 export interface BackupReport {
@@ -102,6 +109,7 @@ export class BackupService {
         throw new EbmError('E_PROTOCOL', `plugin ${descriptor.manifest.id} reported root tree ${result.tree.slice(0, 12)} but never stored it`);
       }
       await store.flush();
+      await request.commitGate?.();
       // A cancel that arrived while the last packs and the index were written still wins: no snapshot
       // (the flushed packs are unreferenced; prune reclaims them).
       if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `backup of ${request.dataset} was cancelled before its snapshot was saved`, { op: 'backup' });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import { EbmError } from '@ebm/sdk';
-import type { OptionValue, ProgressUpdate, Warning } from '@ebm/sdk';
+import type { LayerInfo, OptionValue, ProgressUpdate, Warning } from '@ebm/sdk';
 import type { DiscoveryRecord } from '../catalog/discoveries';
 import type { BlobServer } from '../plugin-host/blob-server';
 import { PluginHost } from '../plugin-host/plugin-host';
@@ -15,11 +15,15 @@ export interface DiscoverRequest {
   readonly jobId?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ProgressUpdate) => void;
+  /** A layer the provider announced before its report (unvalidated: compare it with the report). */
+  readonly onLayerReady?: (layer: LayerInfo) => void;
 }
 
 /** What the catalog records of a discovery (see catalog/discoveries.ts), plus the plugin's warnings. */
 export interface DiscoverResult extends DiscoveryRecord {
   readonly warnings: readonly Warning[];
+  /** The layers a layer provider announced before its report (unvalidated), all of them, in order. */
+  readonly announced: readonly LayerInfo[];
 }
 
 /**
@@ -45,6 +49,7 @@ export class DiscoverService {
         jobId: request.jobId ?? randomUUID(),
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+        ...(request.onLayerReady ? { onLayerReady: request.onLayerReady } : {}),
       },
     );
     return {
@@ -55,6 +60,7 @@ export class DiscoverService {
       time: new Date().toISOString(),
       report: result.report,
       warnings: result.warnings,
+      announced: Array.isArray(result.announced) ? result.announced : [],
     };
   }
 }

@@ -7,11 +7,13 @@ import type { LayerInfo, LayerReport, OptionValue, Warning } from '@ebm/sdk';
 import { BackupService } from '../backup/backup-service';
 import { DiscoverService } from '../discover/discover-service';
 import { LayerQueryService } from '../discover/layer-query-service';
-import { acquireLock } from '../locks/lock';
+import type { LockHandle } from '../locks/lock';
+import { EarlyLayers } from './early-layers';
+import { checkBaseName, checkLayerRoots, lockAndList, snapshotBaseOutcome } from './layered-backup-steps';
 import { MasterIndex } from '../repository/master-index';
 import type { Repository } from '../repository/repository';
 import type { SnapshotRecord } from '../repository/types';
-import { listSnapshots, loadSnapshot } from '../snapshots/snapshot-store';
+import { loadSnapshot } from '../snapshots/snapshot-store';
 import { baseLayerDataset, BASE_TAG, LAYER_TAG, LAYERED_FORMAT, LAYERED_VERSION, mutableLayerDataset } from './endpoint-snapshot';
 import type { EndpointLayerRef, LayeredRecord } from './endpoint-snapshot';
 import { saveEndpointSnapshot } from './save-endpoint-snapshot';
@@ -132,33 +134,56 @@ export class LayeredBackupService {
     // The repository's index is needed by every layer stored below; it loads while the provider discovers
     // (BlobStore.open refreshes it under the lock; a failure here is the layer backup's to report).
     MasterIndex.loadShared(repo).catch(() => undefined);
-    const discovered = await this.discovery.discover({
-      plugin: request.provider,
-      source: request.source,
-      options: providerOptions,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    if (discovered.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `${request.provider} is a ${discovered.pluginKind}, not a layer provider`);
-    const report = validateLayerReport(discovered.report, discovered.plugin);
-    for (const w of discovered.warnings) request.onWarning?.(w);
+    // The lock and the snapshot list are needed before a layer the provider announces early can be read.
+    const locked = lockAndList(repo, request.dataset);
+    locked.catch(() => undefined); // awaited below (a failure to lock fails the backup there)
+    const early = new EarlyLayers<LayerOutcome>(request.layers, (layer, gate, signal) => locked.then(({ existing }) => {
+      request.onLayer?.(layer, 'store');
+      const both = request.signal ? AbortSignal.any([request.signal, signal]) : signal;
+      return this.#store({ ...request, providerOptions, signal: both }, layer, mutableLayerDataset(request.dataset, layer.id), [LAYER_TAG, ...(request.tags ?? [])], undefined, gate);
+    }));
+    let lock: LockHandle;
+    let existing: SnapshotRecord[];
+    let discovered: Awaited<ReturnType<DiscoverService['discover']>>;
+    let report: LayerReport;
+    let selected: Set<string>;
     const isSnapshotBase = (l: LayerInfo): boolean => baseSnapshot !== undefined && l.immutable && l.digest === snapshotBaseDigest(baseSnapshot.id);
-    if (baseSnapshot !== undefined && !report.layers.some(isSnapshotBase)) {
-      throw new EbmError('E_USAGE', `--base-snapshot ${request.baseSnapshot}: ${request.provider} reported no base layer from the snapshot's listing for ${report.source}; a base snapshot applies to layer-map sources (docs/layers.md)`, { subject: 'baseSnapshot' });
-    }
-    // A layer map's layers share the machine's root: each is read from the provider's list of its paths instead.
-    // A base given as a snapshot has no directory: it is referenced, never read.
-    checkLayerRoots(report.layers.filter((l) => !isSnapshotBase(l)), report.source, report.layout, report.layout === 'layer-map');
-    const selected = selectLayers(report.layers, request.layers);
-    if (request.baseName !== undefined) checkBaseName(report, request.baseName);
-    const lock = await acquireLock(repo, { exclusive: false, operation: `backup ${request.dataset} (layers)` });
     try {
-      const existing = (await listSnapshots(repo)).snapshots;
+      discovered = await this.discovery.discover({
+        plugin: request.provider,
+        source: request.source,
+        options: providerOptions,
+        ...(request.signal ? { signal: request.signal } : {}),
+        // A writable layer announced before the report is read while the provider works on (e.g. digests) the others.
+        ...(request.baseName === undefined ? { onLayerReady: (layer: LayerInfo) => early.offer(layer) } : {}),
+      });
+      if (discovered.pluginKind !== 'layer-provider') throw new EbmError('E_USAGE', `${request.provider} is a ${discovered.pluginKind}, not a layer provider`);
+      report = validateLayerReport(discovered.report, discovered.plugin);
+      for (const w of discovered.warnings) request.onWarning?.(w);
+      if (baseSnapshot !== undefined && !report.layers.some(isSnapshotBase)) {
+        throw new EbmError('E_USAGE', `--base-snapshot ${request.baseSnapshot}: ${request.provider} reported no base layer from the snapshot's listing for ${report.source}; a base snapshot applies to layer-map sources (docs/layers.md)`, { subject: 'baseSnapshot' });
+      }
+      // A layer map's layers share the machine's root: each is read from the provider's list of its paths instead.
+      // A base given as a snapshot has no directory: it is referenced, never read.
+      checkLayerRoots(report.layers.filter((l) => !isSnapshotBase(l)), report.source, report.layout, report.layout === 'layer-map');
+      selected = selectLayers(report.layers, request.layers);
+      if (request.baseName !== undefined) checkBaseName(report, request.baseName);
+      early.confirm(report, selected, discovered.plugin, discovered.announced);
+      ({ lock, existing } = await locked);
+    } catch (err) {
+      early.abandon(err);
+      await early.settled();
+      await locked.then(({ lock: l }) => l.release(), () => undefined);
+      throw err;
+    }
+    try {
       const outcomes: LayerOutcome[] = [];
       for (const layer of report.layers) {
         if (request.signal?.aborted) throw new EbmError('E_CANCELLED', `layered backup of ${request.dataset} was cancelled`);
+        const startedEarly = early.take(layer.id);
         const outcome = isSnapshotBase(layer)
           ? snapshotBaseOutcome(layer, baseSnapshot!, request)
-          : await this.#layer({ ...request, providerOptions }, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout, report });
+          : startedEarly !== undefined ? await startedEarly : await this.#layer({ ...request, providerOptions }, layer, selected.has(layer.id), existing, hostname, { provider: { id: discovered.plugin, version: discovered.pluginVersion }, layout: report.layout, report });
         // A digest that appears twice in one stack is stored once: later layers see this one.
         if (outcome.action === 'stored' && outcome.snapshot !== null) existing.push(await loadSnapshot(repo, outcome.snapshot));
         outcomes.push(outcome);
@@ -180,6 +205,8 @@ export class LayeredBackupService {
       });
       return { ...saved, report, layers: outcomes };
     } finally {
+      early.abandon(new EbmError('E_CANCELLED', `layered backup of ${request.dataset} ended before this layer was saved`)); // no-op for confirmed layers that ended
+      await early.settled();
       await lock.release();
     }
   }
@@ -213,66 +240,40 @@ export class LayeredBackupService {
         files: update.snapshot.summary.files, filesRead: update.filesRead, bytesRead: update.bytesRead, bytesAdded: update.bytesAdded,
       };
     }
+    const tags = layer.immutable ? [BASE_TAG, LAYER_TAG, ...(nameTag ? [nameTag] : [])] : [LAYER_TAG, ...(request.tags ?? [])];
+    return this.#store(request, layer, dataset, tags, stack.layout === 'layer-map' ? stack : undefined);
+  }
+
+  /**
+   * Reads one layer and stores it as a snapshot of `dataset`: through its
+   * root directory, or, for a layer map (`mapped`), from the provider's list
+   * of its paths. `commitGate`: see BackupService (a layer started early).
+   */
+  async #store(request: LayeredBackupRequest, layer: LayerInfo, dataset: string, tags: readonly string[], mapped: (Pick<LayeredRecord, 'provider'> & { readonly report: LayerReport }) | undefined, commitGate?: () => Promise<void>): Promise<LayerOutcome> {
     const backup = {
       repository: request.repository,
       translator: LAYER_TRANSLATOR,
       source: layer.root!,
       dataset,
-      tags: layer.immutable ? [BASE_TAG, LAYER_TAG, ...(nameTag ? [nameTag] : [])] : [LAYER_TAG, ...(request.tags ?? [])],
+      tags,
       options: { xattrs: true },
       full: Boolean(request.full),
-      host: hostname,
+      host: request.host ?? os.hostname(),
       ...(request.compressionLevel !== undefined ? { compressionLevel: request.compressionLevel } : {}),
       ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onWarning ? { onWarning: request.onWarning } : {}),
+      ...(commitGate ? { commitGate } : {}),
     };
-    const done = stack.layout !== 'layer-map' ? await this.backups.backup(backup) : await backupMappedLayer(this.backups, this.queries, {
-      backup, list: mappedLayerList(stack.report, layer),
-      query: { plugin: stack.provider.id, source: request.source, layer: layer.id, options: request.providerOptions ?? {}, report: stack.report, ...(request.signal ? { signal: request.signal } : {}) },
+    const done = mapped === undefined ? await this.backups.backup(backup) : await backupMappedLayer(this.backups, this.queries, {
+      backup, list: mappedLayerList(mapped.report, layer),
+      query: { plugin: mapped.provider.id, source: request.source, layer: layer.id, options: request.providerOptions ?? {}, report: mapped.report, ...(request.signal ? { signal: request.signal } : {}) },
     });
     const s = done.snapshot.summary;
     return {
-      ...base, dataset, snapshot: done.snapshotId, action: 'stored',
+      id: layer.id, kind: layer.kind, order: layer.order, immutable: layer.immutable, ...(layer.digest ? { digest: layer.digest } : {}),
+      dataset, snapshot: done.snapshotId, action: 'stored',
       files: s.files, filesRead: s.filesRead, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded,
       ...(done.parent ? { parent: done.parent } : {}),
     };
   }
-}
-
-/** --base-name names the bottom layer, which must be a base (immutable, with a digest). */
-function checkBaseName(report: LayerReport, name: string): void {
-  const bottom = report.layers[0]!;
-  if (name === '' || /[\s,]/.test(name)) throw new EbmError('E_USAGE', `--base-name ${JSON.stringify(name)}: give a non-empty name without spaces or commas`);
-  if (!bottom.immutable || bottom.digest === undefined) {
-    throw new EbmError('E_USAGE', `--base-name ${name}: the bottom layer ${bottom.id} of ${report.source} is not an immutable layer with a digest, so it cannot be a versioned base`, { subject: bottom.id });
-  }
-}
-
-/**
- * Every layer of an overlay-style source is read through its own directory
- * (`root`). A layer without one, or layers sharing one, would need the
- * provider's file lists — which the host reads for layer-map sources only
- * (mapped-layer-backup.ts): refused rather than backing up the whole root
- * per layer. `shared` allows layers to share a directory (a layer map).
- */
-function checkLayerRoots(layers: readonly LayerInfo[], source: string, layout: string, shared: boolean): void {
-  const seen = new Map<string, string>();
-  for (const l of layers) {
-    if (l.root === undefined) throw new EbmError('E_NOT_SUPPORTED', `layer ${l.id} of ${source} has no directory of its own; layered backups read each layer through its root directory`, { subject: l.id });
-    const other = seen.get(l.root);
-    if (other !== undefined && !shared) {
-      throw new EbmError('E_NOT_SUPPORTED', `layers ${other} and ${l.id} of ${source} share the directory ${l.root} (a ${layout} source): layered backups of such sources need the provider's file lists, not supported yet; back the source up with the filesystem translator instead`, { subject: l.id });
-    }
-    seen.set(l.root, l.id);
-  }
-}
-
-/** The base layer of a layer map whose base image is an earlier snapshot: that snapshot, referenced; nothing read. */
-function snapshotBaseOutcome(layer: LayerInfo, snapshot: SnapshotRecord, request: LayeredBackupRequest): LayerOutcome {
-  request.onLayer?.(layer, 'reference');
-  return {
-    id: layer.id, kind: layer.kind, order: layer.order, immutable: true, digest: snapshotBaseDigest(snapshot.id),
-    dataset: snapshot.dataset, snapshot: snapshot.id, action: 'referenced',
-    files: snapshot.summary.files, filesRead: 0, bytesRead: 0, bytesAdded: 0,
-  };
 }

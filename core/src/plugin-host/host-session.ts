@@ -1,7 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { decodePutBlobs, toErrorRecord } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
-import type { ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
+import type { ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, LayerInfo, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
 import { parseWorkerMessage } from './protocol-guard';
 
@@ -16,6 +16,8 @@ export interface SessionHandlers {
   onProgress?(progress: ProgressUpdate): void;
   onLog?(entry: PluginLogEntry): void;
   onWarning?(warning: Warning): void;
+  /** A discovery announced a layer before its report (LayerDiscoverContext.announce); ignored when unset. */
+  onLayerReady?(layer: LayerInfo): void;
   /**
    * A layer query's batch (only layer-files/layer-changes jobs set it; for any
    * other job a layer-batch is E_PROTOCOL). The ack goes back when the promise
@@ -88,6 +90,9 @@ export class HostSession {
           break;
         case 'warning':
           this.#handlers.onWarning?.(msg.warning);
+          break;
+        case 'layer-ready':
+          this.#handlers.onLayerReady?.(msg.layer);
           break;
         case 'layer-batch':
           if (this.#handlers.onBatch === undefined) throw new EbmError('E_PROTOCOL', `plugin ${this.#pluginId} sent a layer-batch, but this job is not a layer query`, { plugin: this.#pluginId });

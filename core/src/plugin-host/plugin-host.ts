@@ -6,7 +6,7 @@ import { inject, injectable } from 'tsyringe';
 import { EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
 import type {
   AnyTaskResult, BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, JobSpec, LayerQueryJobSpec,
-  LayerQueryTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskResult, Warning,
+  LayerInfo, LayerQueryTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskResult, Warning,
 } from '@ebm/sdk';
 import { HostEvents } from '../events/host-events';
 import type { BlobServer } from './blob-server';
@@ -30,6 +30,8 @@ export interface PluginRunOptions {
   readonly onProgress?: (progress: ProgressUpdate) => void;
   readonly onLog?: (entry: PluginLogEntry) => void;
   readonly onWarning?: (warning: Warning) => void;
+  /** A discovery's layer announced before its report (LayerDiscoverContext.announce). */
+  readonly onLayerReady?: (layer: LayerInfo) => void;
 }
 
 /** A layer query's options: where its batches go. */
@@ -151,6 +153,7 @@ export class PluginHost {
             options.onWarning?.(warning);
           },
           ...(onBatch !== undefined ? { onBatch } : {}),
+          ...(options.onLayerReady !== undefined ? { onLayerReady: options.onLayerReady } : {}),
         },
         start: (request, transferList, hardAbort) => entry.pool.run(request, { transferList, signal: hardAbort }),
       });

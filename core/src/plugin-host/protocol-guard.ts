@@ -56,6 +56,10 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
         if (typeof item !== 'object' || item === null || typeof (item as { path?: unknown }).path !== 'string') bad(`"layer-batch" items[${i}] must be an object with a string path, got ${describe(item)}`);
       });
       break;
+    case 'layer-ready':
+      // Shape only: the layered backup compares it with the discovery's validated report.
+      if (typeof m.layer !== 'object' || m.layer === null || typeof (m.layer as { id?: unknown }).id !== 'string') bad(`"layer-ready" needs a layer object with a string id, got ${describe(m.layer)}`);
+      break;
     case 'progress':
       if (typeof m.progress !== 'object' || m.progress === null) bad(`"progress" needs a progress object, got ${describe(m.progress)}`);
       break;

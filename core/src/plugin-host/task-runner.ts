@@ -14,7 +14,7 @@ export interface SupervisedTask {
   /** 0 disables stall detection. */
   readonly stallTimeoutMs: number;
   readonly cancelGraceMs: number;
-  readonly handlers: Pick<SessionHandlers, 'onProgress' | 'onLog' | 'onWarning' | 'onBatch'>;
+  readonly handlers: Pick<SessionHandlers, 'onProgress' | 'onLog' | 'onWarning' | 'onBatch' | 'onLayerReady'>;
   /**
    * Starts the task in a worker: `pool.run(request, { transferList, signal })`.
    * Aborting `hardAbort` must terminate the worker (piscina does).

@@ -1,10 +1,21 @@
 import type { OperationContext } from '../translator/context';
-import type { LayerBatch, LayerChange, LayerFile, LayerReport } from './layer';
+import type { LayerBatch, LayerChange, LayerFile, LayerInfo, LayerReport } from './layer';
 
 /** The context of a discovery request. */
 export interface LayerDiscoverContext extends OperationContext {
   /** What the operator named as the source; the provider documents its syntax. */
   readonly source: string;
+  /**
+   * Announces a layer before `discover` returns, once its LayerInfo is final
+   * (optional to call; absent where nobody listens, e.g. in a layer query).
+   * The host may start reading that layer through its `root` at once, while
+   * the provider still works on the others — typically: announce the
+   * writable layers first, then compute the digests of the immutable ones.
+   * Every announced layer must appear unchanged in the report; a backup whose
+   * report differs from an announcement fails (E_PLUGIN_FAILED) and stores
+   * nothing of that layer.
+   */
+  readonly announce?: (layer: LayerInfo) => void;
 }
 
 /** The context of a request about one layer of a source. */

@@ -28,7 +28,7 @@ import type { ErrorRecord } from '../errors/ebm-error';
 import type { OptionValue } from '../manifest/manifest';
 import type { DiscoveryReport, ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
 import type { ChunkerParams } from '../chunker/chunker-params';
-import type { LayerChange, LayerFile, LayerReport } from '../layers/layer';
+import type { LayerChange, LayerFile, LayerInfo, LayerReport } from '../layers/layer';
 
 /**
  * Bumped only for incompatible changes of this file. Additive changes keep it:
@@ -173,6 +173,12 @@ export interface DiscoverTaskResult {
   readonly report: DiscoveryReport;
   readonly warnings: readonly Warning[];
   readonly warningsDropped: number;
+  /**
+   * Every layer the discovery announced (layer-ready), in order: messages on
+   * the job's port may arrive after this result, so the host checks the
+   * report against this list, not against what it happened to receive.
+   */
+  readonly announced?: readonly LayerInfo[];
 }
 
 /** The end of a layer query: what was streamed (the host checks the counts against what it received). */
@@ -247,7 +253,14 @@ export interface LayerBatchMessage {
   readonly items: readonly (LayerFile | LayerChange)[];
 }
 
-export type WorkerToHost = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage;
+/**
+ * A layer provider's discovery announced a layer (LayerDiscoverContext.announce)
+ * before its report. Added without a version bump, like put-blobs: only the
+ * host's own bootstrap worker sends it, and the host always understands it.
+ */
+export interface LayerReadyMessage { readonly t: 'layer-ready'; readonly layer: LayerInfo }
+
+export type WorkerToHost = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage | LayerReadyMessage;
 /** Requests that expect exactly one reply with the same seq. */
 export type WorkerRequest = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage;
 

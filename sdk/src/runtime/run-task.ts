@@ -3,7 +3,8 @@ import { EbmError, ErrorRecord, isEbmError, throwIfCancelled, toErrorRecord } fr
 import {
   BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, PROTOCOL_VERSION, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskRequest, TaskResult,
 } from '../protocol/messages';
-import type { LayerProvider } from '../layers/layer-provider';
+import type { LayerInfo } from '../layers/layer';
+import type { LayerDiscoverContext, LayerProvider } from '../layers/layer-provider';
 import { validateLayerReport } from '../layers/validate-layer-report';
 import type { BackupContext, DiscoverContext, DiscoveryReport, RestoreContext, TreeWriter } from '../translator/context';
 import type { Discoverer, Translator } from '../translator/translator';
@@ -132,8 +133,16 @@ async function runRestore(job: RestoreJobSpec, translator: Translator, channel: 
  */
 async function runDiscover(job: DiscoverJobSpec, plugin: Discoverer | LayerProvider, pluginId: string, channel: PortChannel, reporting: Reporting): Promise<DiscoverTaskResult> {
   const signal = channel.signal;
-  const ctx = Object.freeze<DiscoverContext>({ ...commonContext(job.options, signal, reporting), source: job.source });
-  const report: unknown = await plugin.discover(ctx);
+  const common = { ...commonContext(job.options, signal, reporting), source: job.source };
+  // A layer provider may announce layers before its report (LayerDiscoverContext.announce); the host checks them against it.
+  const announced: LayerInfo[] = [];
+  const announce = (layer: LayerInfo): void => {
+    const copy = plainClone(layer, 'an announced layer');
+    announced.push(copy);
+    channel.notify({ t: 'layer-ready', layer: copy });
+  };
+  const ctx = Object.freeze<DiscoverContext | LayerDiscoverContext>(isLayerProvider(plugin) ? { ...common, announce } : common);
+  const report: unknown = await plugin.discover(ctx as DiscoverContext & LayerDiscoverContext);
   throwIfCancelled(signal, 'discover');
   if (isLayerProvider(plugin)) {
     return {
@@ -141,6 +150,7 @@ async function runDiscover(job: DiscoverJobSpec, plugin: Discoverer | LayerProvi
       report: plainClone(validateLayerReport(report, pluginId), 'the report returned by discover') as unknown as DiscoveryReport,
       warnings: [...reporting.warnings],
       warningsDropped: reporting.warningsDropped,
+      ...(announced.length > 0 ? { announced } : {}),
     };
   }
   if (typeof report !== 'object' || report === null || Array.isArray(report)) {

@@ -88,6 +88,15 @@ export class LayerCaseRun {
   async discover(runner: LayerRunner, source: string, fixture: LayerFixture, what = 'the discovery'): Promise<LayerReport> {
     const r = await this.ok(runner, { op: 'discover', source, options: fixture.options ?? {} }, what);
     if (r.report === undefined) throw new CheckFailed(`${what} returned no report`);
+    // An announced layer is one the host may already be reading: the report must describe it exactly so.
+    const layers = Array.isArray((r.report as { layers?: unknown }).layers) ? r.report.layers : [];
+    for (const a of r.announced ?? []) {
+      const reported = layers.find((l) => l?.id === a?.id);
+      // Cloned: a plugin loaded in its own realm builds objects with another Object prototype.
+      if (!isDeepStrictEqual(structuredClone(reported), structuredClone(a))) {
+        throw new CheckFailed(`${what} announced layer ${JSON.stringify(a?.id)} as ${JSON.stringify(a)}, but its report ${reported === undefined ? 'has no such layer' : `says ${JSON.stringify(reported)}`}: an announced layer must appear unchanged in the report`);
+      }
+    }
     return r.report;
   }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { EbmError, toErrorRecord } from '../errors/ebm-error';
 import type { ErrorRecord } from '../errors/ebm-error';
-import type { LayerReport } from '../layers/layer';
+import type { LayerInfo, LayerReport } from '../layers/layer';
 import type { LayerProvider } from '../layers/layer-provider';
 import type { OptionValue, PluginDescriptor } from '../manifest/manifest';
 import { deepFreeze } from '../runtime/deep-freeze';
@@ -32,6 +32,8 @@ export type LayerRunResult = (
   | { readonly ok: false; readonly error: ErrorRecord; readonly batches?: readonly unknown[] }
 ) & {
   readonly warnings: readonly Warning[];
+  /** The layers a discovery announced before its report (LayerDiscoverContext.announce), in order. */
+  readonly announced?: readonly LayerInfo[];
   /** Progress updates the provider sent. */
   readonly progressUpdates: number;
   /**
@@ -75,6 +77,7 @@ export function createInProcessLayerRunner(): LayerRunner {
     async run(plugin: LayerPluginUnderTest, request: LayerRequest): Promise<LayerRunResult> {
       const abort = new AbortController();
       const warnings: Warning[] = [];
+      const announced: LayerInfo[] = [];
       let progressUpdates = 0;
       let cancelledAt: number | undefined;
       const cancel = (): void => {
@@ -90,6 +93,7 @@ export function createInProcessLayerRunner(): LayerRunner {
         progress: Object.freeze({ update: () => { progressUpdates += 1; if (request.cancel === 'first-progress') cancel(); } }),
         log: SILENT,
         warn: (w: Warning) => { warnings.push(w); },
+        ...(request.op === 'discover' ? { announce: (layer: LayerInfo) => { announced.push(structuredClone(layer)); } } : {}),
       });
       if (request.cancel === 'start') cancel();
       const batches: unknown[] = [];
@@ -97,6 +101,7 @@ export function createInProcessLayerRunner(): LayerRunner {
         ...r,
         ...(request.op === 'discover' ? {} : { batches }),
         warnings,
+        ...(request.op === 'discover' ? { announced } : {}),
         progressUpdates,
         cancelled: cancelledAt !== undefined,
         ...(cancelledAt !== undefined ? { cancelLatencyMs: performance.now() - cancelledAt } : {}),

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { EbmError } from '../errors/ebm-error';
 import type { ErrorRecord } from '../errors/ebm-error';
-import type { LayerReport } from '../layers/layer';
+import type { LayerInfo, LayerReport } from '../layers/layer';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { HostToWorker, JobSpec, TaskRequest, TaskResult, WorkerToHost } from '../protocol/messages';
 import type { Warning } from '../translator/context';
@@ -65,6 +65,7 @@ function runInWorker(plugin: LayerPluginUnderTest, request: LayerRequest, stop: 
     const channel = new MessageChannel();
     const host = channel.port1;
     const warnings: Warning[] = [];
+    const announced: LayerInfo[] = [];
     const batches: unknown[] = [];
     let progressUpdates = 0;
     let cancelledAt: number | undefined;
@@ -85,6 +86,9 @@ function runInWorker(plugin: LayerPluginUnderTest, request: LayerRequest, stop: 
           warnings.push(message.warning);
           break;
         case 'log':
+          break;
+        case 'layer-ready':
+          announced.push(message.layer);
           break;
         case 'layer-batch': {
           batches.push(message.items);
@@ -116,7 +120,7 @@ function runInWorker(plugin: LayerPluginUnderTest, request: LayerRequest, stop: 
       void worker.terminate();
       host.close();
       rmSync(tmp, { recursive: true, force: true });
-      resolve(toRunResult(request, result, { warnings, batches, progressUpdates, cancelledAt, endedAt }));
+      resolve(toRunResult(request, result, { warnings, announced, batches, progressUpdates, cancelledAt, endedAt }));
     };
     const failed = (error: ErrorRecord): void => finish({ ok: false, error: { ...error, plugin: pluginId, op: request.op } }, Date.now());
     const onStop = (): void => failed(new EbmError('E_PLUGIN_TIMEOUT', `plugin ${pluginId} overran the harness's time bound; its worker was terminated`).toRecord());
@@ -142,6 +146,7 @@ function runInWorker(plugin: LayerPluginUnderTest, request: LayerRequest, stop: 
 
 interface Observed {
   readonly warnings: readonly Warning[];
+  readonly announced: readonly LayerInfo[];
   readonly batches: readonly unknown[];
   readonly progressUpdates: number;
   readonly cancelledAt: number | undefined;
@@ -161,6 +166,6 @@ function toRunResult(request: LayerRequest, raw: TaskResult, o: Observed): Layer
   };
   const batches = request.op === 'discover' ? {} : { batches: localCopy(o.batches) };
   if (!result.ok) return { ok: false, error: result.error, ...batches, ...common };
-  if (result.result.op === 'discover') return { ok: true, report: result.result.report as unknown as LayerReport, ...common };
+  if (result.result.op === 'discover') return { ok: true, report: result.result.report as unknown as LayerReport, announced: localCopy(o.announced), ...common };
   return { ok: true, ...batches, ...common };
 }

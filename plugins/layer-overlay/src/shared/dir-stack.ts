@@ -21,42 +21,52 @@ export interface DirLayer {
   readonly digest?: string;
 }
 
-/** The LayerInfo of every layer (bottom first): one walk each, counting and (for immutable layers) digesting. */
+/**
+ * The LayerInfo of every layer (bottom first): one walk each, counting and
+ * (for immutable layers) digesting. Writable layers are described first and
+ * announced at once (ctx.announce): the host can read them while the
+ * immutable ones are digested, the long part of a discovery.
+ */
 export async function describeStack(layers: readonly DirLayer[], ctx: LayerDiscoverContext): Promise<LayerInfo[]> {
-  const infos: LayerInfo[] = [];
-  let totalFiles = 0;
-  let totalBytes = 0;
-  for (const [order, layer] of layers.entries()) {
-    let digest: TreeDigest | undefined;
-    if (layer.immutable && layer.digest === undefined) {
-      const cache = LayerDigestCache.open(layer.root, ctx.options);
-      const known = await cache.unchangedIdentity(ctx.signal, 'discover');
-      if (known !== undefined) {
-        // Unchanged since the last walk (checked with one lstat per entry): nothing to walk, hash or count.
-        totalFiles += known.files;
-        totalBytes += known.bytes;
-        infos.push({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: true, digest: known.digest, bytes: known.bytes, files: known.files, root: layer.root });
-        continue;
-      }
-      digest = new TreeDigest(cache);
-    }
-    let files = 0;
-    let bytes = 0;
-    for await (const e of walkLayer(layer.root, ctx.signal, 'discover')) {
-      await digest?.add(e, ctx.signal, 'discover');
-      const f = layerFile(e);
-      if (f === undefined || f.type === 'dir') continue;
-      files += 1;
-      bytes += f.size;
-      if (++totalFiles % 1000 === 0) ctx.progress.update({ files: totalFiles, bytes: totalBytes + bytes, currentPath: e.path });
-    }
-    totalBytes += bytes;
-    const d = layer.digest ?? digest?.finish({ files, bytes }).digest;
-    infos.push({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: layer.immutable, ...(d !== undefined ? { digest: d } : {}), bytes, files, root: layer.root });
+  const infos: LayerInfo[] = new Array<LayerInfo>(layers.length);
+  const total = { files: 0, bytes: 0 };
+  const writableFirst = [...layers.entries()].sort(([, a], [, b]) => Number(a.immutable) - Number(b.immutable));
+  for (const [order, layer] of writableFirst) {
+    const info = await describeLayer(layer, order, ctx, total);
+    infos[order] = info;
+    if (!layer.immutable) ctx.announce?.(info);
   }
-  ctx.progress.update({ files: totalFiles, bytes: totalBytes });
+  ctx.progress.update({ files: total.files, bytes: total.bytes });
   throwIfCancelled(ctx.signal, 'discover');
   return infos;
+}
+
+async function describeLayer(layer: DirLayer, order: number, ctx: LayerDiscoverContext, total: { files: number; bytes: number }): Promise<LayerInfo> {
+  const info = (counts: { files: number; bytes: number }, digest: string | undefined): LayerInfo =>
+    ({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: layer.immutable, ...(digest !== undefined ? { digest } : {}), bytes: counts.bytes, files: counts.files, root: layer.root });
+  let digest: TreeDigest | undefined;
+  if (layer.immutable && layer.digest === undefined) {
+    const cache = LayerDigestCache.open(layer.root, ctx.options);
+    const known = await cache.unchangedIdentity(ctx.signal, 'discover');
+    if (known !== undefined) {
+      // Unchanged since the last walk (checked with one lstat per entry): nothing to walk, hash or count.
+      total.files += known.files;
+      total.bytes += known.bytes;
+      return info(known, known.digest);
+    }
+    digest = new TreeDigest(cache);
+  }
+  const counts = { files: 0, bytes: 0 };
+  for await (const e of walkLayer(layer.root, ctx.signal, 'discover')) {
+    await digest?.add(e, ctx.signal, 'discover');
+    const f = layerFile(e);
+    if (f === undefined || f.type === 'dir') continue;
+    counts.files += 1;
+    counts.bytes += f.size;
+    if (++total.files % 1000 === 0) ctx.progress.update({ files: total.files, bytes: total.bytes + counts.bytes, currentPath: e.path });
+  }
+  total.bytes += counts.bytes;
+  return info(counts, layer.digest ?? digest?.finish(counts).digest);
 }
 
 /** The entries a layer itself holds (whiteouts are changes, not files). */
