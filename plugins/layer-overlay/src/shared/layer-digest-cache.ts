@@ -87,12 +87,17 @@ export class LayerDigestCache {
    * caller walks and hashes.
    */
   async unchangedIdentity(signal: AbortSignal, op: string): Promise<LayerIdentity | undefined> {
-    const { identity, rootKey, entries } = this.#before;
+    const { identity, rootKey } = this.#before;
     if (identity === undefined || rootKey !== keyOfPath(this.#root)) return undefined;
+    const check = this.#before.checkList(this.#root);
+    if (check === undefined) return undefined;
     let sliceStart = Date.now();
-    for (const [rel, key] of entries) {
-      if (keyOfPath(path.join(this.#root, rel)) !== key) return undefined;
-      if (Date.now() - sliceStart > EVENT_LOOP_SLICE_MS) {
+    for (let i = 0; i < check.paths.length; i++) {
+      // Numbers, not key strings: this loop runs on every backup of every endpoint, and strings are garbage.
+      const st = lstatOrNull(check.paths[i]!);
+      const k = i * KEY_FIELDS;
+      if (st === null || st.ino !== check.keys[k + 1] || st.ctimeMs !== check.keys[k + 4] || st.mtimeMs !== check.keys[k + 3] || st.size !== check.keys[k + 2] || st.dev !== check.keys[k]) return undefined;
+      if ((i & 255) === 0 && Date.now() - sliceStart > EVENT_LOOP_SLICE_MS) {
         await yieldToEventLoop();
         throwIfCancelled(signal, op);
         sliceStart = Date.now();
@@ -168,6 +173,27 @@ class PreviousWalk {
     this.#hashes = hashes;
   }
 
+  #checkList: { readonly paths: string[]; readonly keys: Float64Array } | null | undefined;
+
+  /**
+   * Every remembered entry's absolute path and key as numbers (KEY_FIELDS per
+   * entry, keyOf's order), for the check of an unchanged layer; built once per
+   * parsed file. Undefined when a key does not parse (the layer is walked).
+   */
+  checkList(root: string): { readonly paths: string[]; readonly keys: Float64Array } | undefined {
+    if (this.#checkList === undefined) {
+      const prefix = root.endsWith('/') ? root : `${root}/`;
+      const keys = new Float64Array(this.entries.length * KEY_FIELDS);
+      const paths = this.entries.map(([rel, key], i) => {
+        const fields = key.split(':');
+        for (let f = 0; f < KEY_FIELDS; f++) keys[i * KEY_FIELDS + f] = fields.length === KEY_FIELDS ? Number(fields[f]) : Number.NaN;
+        return prefix + rel;
+      });
+      this.#checkList = keys.some(Number.isNaN) ? null : { paths, keys };
+    }
+    return this.#checkList ?? undefined;
+  }
+
   /** Each file's remembered key and SHA-256 (built when first asked: a check of an unchanged layer never needs it). */
   get hashes(): ReadonlyMap<string, readonly [key: string, sha256: string]> {
     if (this.#hashes === undefined) {
@@ -229,6 +255,9 @@ function isIdentity(v: unknown): v is LayerIdentity {
   const o = v as Partial<LayerIdentity> | null;
   return typeof o === 'object' && o !== null && typeof o.digest === 'string' && typeof o.files === 'number' && typeof o.bytes === 'number';
 }
+
+/** The fields of a key: dev, ino, size, mtimeMs, ctimeMs. */
+const KEY_FIELDS = 5;
 
 function keyOf(st: Stats): string {
   // Mode, owner and xattrs are not in the key: changing them moves ctime. (The key is version 1's too.)
