@@ -36,7 +36,7 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
       blobId(m.id, 'id');
       if (m.kind !== 'data' && m.kind !== 'tree') bad(`"put-blob" kind must be "data" or "tree", got ${describe(m.kind)}`);
       if (!(m.data instanceof Uint8Array)) bad(`"put-blob" data must be a Uint8Array, got ${describe(m.data)}`);
-      if (m.codec !== undefined && m.codec !== 0 && m.codec !== 1) bad(`"put-blob" codec must be 0 or 1, got ${describe(m.codec)}`);
+      if (m.codec !== undefined && m.codec !== 0 && m.codec !== 1 && m.codec !== 2) bad(`"put-blob" codec must be 0, 1 or 2, got ${describe(m.codec)}`);
       break;
     case 'put-blobs':
       // The records inside are checked as they are read (decodePutBlobs: E_PROTOCOL naming the record).

@@ -112,6 +112,22 @@ describe('BlobStore', () => {
     expect((await reopened.loadBlob(id)).equals(plaintext)).toBe(true);
   });
 
+  it('stores a codec-2 blob (plaintext the plugin found not worth compressing) as is, without compressing it again, still re-hashed', async () => {
+    const repo = await newTestRepository();
+    const store = await BlobStore.open(repo);
+    const plaintext = Buffer.from('compressible, but sent as not worth it\n'.repeat(2000));
+    const id = computeBlobId(repo.keys.id, plaintext);
+    const saved = await store.saveBlob('data', id, plaintext, 2);
+    expect(saved.stored).toBe(true);
+    expect(saved.storedBytes).toBeGreaterThan(plaintext.length); // as is: codec byte, nonce and tag around the plaintext
+    const wrong = computeBlobId(repo.keys.id, Buffer.from('other'));
+    await expect(store.saveBlob('data', wrong, plaintext, 2)).rejects.toMatchObject({ code: 'E_PROTOCOL' });
+    await store.flush();
+    const reopened = await BlobStore.open(repo);
+    expect((await reopened.loadBlob(id)).equals(plaintext)).toBe(true);
+    expect((await BlobStore.open(repo)).has(wrong)).toBe(false);
+  });
+
   it('refuses a compressed blob that lies about its id, or whose frame is broken (E_PROTOCOL), and stores nothing', async () => {
     const repo = await newTestRepository();
     const store = await BlobStore.open(repo);

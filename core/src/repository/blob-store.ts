@@ -1,6 +1,6 @@
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobCodec, BlobKind } from '@ebm/sdk';
-import { decompressIncoming } from '../compression/payload-codec';
+import { CODEC_RAW, CODEC_ZSTD, decompressIncoming } from '../compression/payload-codec';
 import { LRUCache } from 'lru-cache';
 import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
 import { MasterIndex } from './master-index';
@@ -154,7 +154,7 @@ export class BlobStore {
   #store(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec): SaveBlobResult {
     this.#assertUsable();
     if (kind !== 'data' && kind !== 'tree') throw new EbmError('E_PROTOCOL', `unknown blob kind ${JSON.stringify(kind)} for blob ${id}`, { subject: id });
-    if (codec !== 0 && codec !== 1) throw new EbmError('E_PROTOCOL', `unknown codec ${JSON.stringify(codec)} for blob ${id}`, { subject: id });
+    if (codec !== 0 && codec !== 1 && codec !== 2) throw new EbmError('E_PROTOCOL', `unknown codec ${JSON.stringify(codec)} for blob ${id}`, { subject: id });
     // Nothing is stored for a blob we have, so there is nothing to verify.
     if (this.has(id)) return NOT_STORED;
     // Never trust an id: re-hash the plaintext (decompressing what the plugin compressed).
@@ -163,7 +163,10 @@ export class BlobStore {
     if (actual !== id) {
       throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
     }
-    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.cipher, { codec: 1, body: data }) : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext);
+    // 1: the plugin's zstd frame as it came; 2: plaintext its encoder found not worth compressing, stored as is; 0: compressed here.
+    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_ZSTD, body: data })
+      : codec === 2 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_RAW, body: data })
+      : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext);
     this.#pending.set(id, null);
     this.#blobsAdded++;
     this.#bytesAdded += sealed.length;

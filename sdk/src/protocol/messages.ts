@@ -205,9 +205,13 @@ export interface QueryBlobs { readonly t: 'query-blobs'; readonly seq: number; r
 /**
  * Storage codec of put-blob data: 0 = the plaintext itself, 1 = one zstd frame
  * of the plaintext (compressed on the worker side, so the host and the network
- * carry fewer bytes). The host decodes and re-hashes either way.
+ * carry fewer bytes), 2 = the plaintext, which the worker's encoder found not
+ * worth compressing: the host stores it as is instead of compressing it a
+ * second time (added without a version bump, like put-blobs: only the host's
+ * own bootstrap worker sends it; a plugin that sent it for compressible data
+ * would only cost space). The host decodes and re-hashes either way.
  */
-export type BlobCodec = 0 | 1;
+export type BlobCodec = 0 | 1 | 2;
 export interface PutBlob {
   readonly t: 'put-blob';
   readonly seq: number;

@@ -1,6 +1,6 @@
 import type { BlobId } from '../entry/entry';
 import { EbmError } from '../errors/ebm-error';
-import type { BlobCodec, BlobKind } from '../protocol/messages';
+import type { BlobKind } from '../protocol/messages';
 import type { MutableBackupStats } from './backup-stats';
 import { ByteWindow } from './byte-window';
 import { encodePutBlobs } from './put-blobs-frame';
@@ -30,7 +30,7 @@ export const KNOWN_IDS_LIMIT = 65_536;
  * the host is behind (see ENCODE_WHEN_WINDOW_ABOVE); otherwise the host
  * compresses, so the work goes to whichever thread has time.
  */
-export type BlobEncoder = (plaintext: Uint8Array) => { readonly codec: BlobCodec; readonly body: Uint8Array };
+export type BlobEncoder = (plaintext: Uint8Array) => { readonly codec: 0 | 1; readonly body: Uint8Array };
 
 interface Offered {
   readonly id: BlobId;
@@ -177,7 +177,7 @@ export class BlobShipper {
     const encoded = this.#encode(blob.data);
     const body = encoded?.codec === 1 ? encoded.body : blob.data;
     const data = ownsItsBuffer(body) ? body : copyOf(body);
-    const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data, ...(encoded?.codec === 1 ? { codec: 1 as const } : {}) };
+    const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data, ...(encoded !== undefined ? { codec: encoded.codec === 1 ? 1 as const : 2 as const } : {}) };
     this.#track(this.#channel.request(message, [data.buffer as ArrayBuffer]).then(() => this.#shipped(1, bytes)));
   }
 
@@ -196,14 +196,14 @@ export class BlobShipper {
       const encoded = this.#encode(blob.data);
       return encoded?.codec === 1
         ? { id: blob.id, kind: blob.kind, codec: 1, body: encoded.body }
-        : { id: blob.id, kind: blob.kind, codec: 0, body: blob.data };
+        : { id: blob.id, kind: blob.kind, codec: encoded === undefined ? 0 : 2, body: blob.data }; // 2: tried, not worth it
     });
     const data = encodePutBlobs(framed);
     this.#track(this.#channel.request({ t: 'put-blobs', data }).then(() => this.#shipped(group.length, bytes)));
   }
 
   /** The encoder's output while the host is behind (see ENCODE_WHEN_WINDOW_ABOVE), else undefined (ship plaintext). */
-  #encode(data: Uint8Array): { readonly codec: BlobCodec; readonly body: Uint8Array } | undefined {
+  #encode(data: Uint8Array): { readonly codec: 0 | 1; readonly body: Uint8Array } | undefined {
     if (this.#encoder === undefined || this.#window.inFlight <= this.#windowBytes * ENCODE_WHEN_WINDOW_ABOVE) return undefined;
     return this.#encoder(data);
   }

@@ -6,7 +6,7 @@ import type { BlobCodec, BlobKind } from '../protocol/messages';
  * The `data` of a put-blobs message: several blobs in one buffer, each as
  *
  *   id (32 bytes, the blob id's binary form) ‖ kind (1 byte: 0 data, 1 tree)
- *   ‖ codec (1 byte: 0 plaintext, 1 zstd frame) ‖ length (4 bytes, LE)
+ *   ‖ codec (1 byte: 0 plaintext, 1 zstd frame, 2 plaintext not worth compressing) ‖ length (4 bytes, LE)
  *   ‖ body (length bytes)
  *
  * Binary rather than an array of objects: structured-cloning one small object
@@ -59,7 +59,7 @@ export function decodePutBlobs(data: Uint8Array): FramedBlob[] {
     const codec = buf[at + 33];
     const length = buf.readUInt32LE(at + 34);
     if (kind !== 0 && kind !== 1) bad(`unknown kind ${kind}`);
-    if (codec !== 0 && codec !== 1) bad(`unknown codec ${codec}`);
+    if (codec !== 0 && codec !== 1 && codec !== 2) bad(`unknown codec ${codec}`);
     const start = at + PUT_BLOBS_RECORD_HEADER_BYTES;
     if (buf.length - start < length) bad(`body of ${length} bytes runs past the end`);
     blobs.push({ id: buf.toString('hex', at, at + 32), kind: kind === 1 ? 'tree' : 'data', codec: codec as BlobCodec, body: buf.subarray(start, start + length) });

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_CHUNKER_SIZES } from '@ebm/sdk';
+import type { BackupJobSpec, BlobCodec, BlobKind } from '@ebm/sdk';
+import { HostEvents } from '../events/host-events';
+import { MemoryBlobServer } from './memory-blob-server';
+import { PluginHost } from './plugin-host';
+import { PluginRegistry } from './plugin-registry';
+
+/**
+ * Who compresses a blob: the worker does while the host is behind (more than
+ * half of the window unacknowledged), and says so — codec 1 for a zstd frame,
+ * codec 2 for plaintext its encoder found not worth compressing, which the
+ * host then stores as is instead of compressing it a second time. Real
+ * filesystem translator in a real worker; the host side is a memory blob
+ * server that re-hashes every blob (so a codec-2 body must be the plaintext)
+ * and acknowledges slowly, to keep the window full.
+ */
+describe('worker-side compression', () => {
+  const registry = PluginRegistry.discover({ dirs: [path.resolve(__dirname, '../../../plugins/translator-filesystem')], pluginPath: '', searchNodeModules: false });
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ebm-worker-compression-'));
+    for (let i = 0; i < 3; i++) {
+      fs.writeFileSync(path.join(dir, `random-${i}.bin`), randomBytes(2 << 20));
+      fs.writeFileSync(path.join(dir, `text-${i}.txt`), `line ${i} of a text that compresses well\n`.repeat(50_000));
+    }
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('sends incompressible blobs it tried as codec 2 (plaintext) and compressible ones as codec 1; every blob verifies', async () => {
+    const idKey = randomBytes(32);
+    const memory = new MemoryBlobServer(idKey);
+    const seen = new Map<BlobCodec, number>();
+    const slowHost = {
+      missing: (ids: readonly string[]) => memory.missing(ids),
+      loadTree: (id: string) => memory.loadTree(id),
+      loadBlob: (id: string) => memory.loadBlob(id),
+      async put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<void> {
+        if (kind === 'data') seen.set(codec, (seen.get(codec) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 15));
+        await memory.put(kind, id, data, codec); // re-hashes: decompresses codec 1, takes codec 0 and 2 as the plaintext
+      },
+    };
+    const job: BackupJobSpec = {
+      op: 'backup',
+      source: dir,
+      options: {},
+      addressing: { idKey, chunker: { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, gearKey: randomBytes(32) } },
+      windowBytes: 1 << 20,
+      compression: { algorithm: 'zstd', level: 3 },
+    };
+    const host = new PluginHost({ maxThreads: 1 }, new HostEvents());
+    try {
+      const result = await host.run(registry.get('filesystem'), job, slowHost, { jobId: 'compression' });
+      expect(result).toMatchObject({ op: 'backup', stats: { files: 6 } });
+    } finally {
+      await host.close();
+    }
+    expect(seen.get(1)).toBeGreaterThan(0);
+    expect(seen.get(2)).toBeGreaterThan(0);
+  });
+});
