@@ -71,13 +71,14 @@ export class JobQueue {
 
   /**
    * Queues a validated request. Throws E_JOB_REJECTED (the reason in the message)
-   * when the job can never fit the budgets or the queue is full, E_CANCELLED
-   * when the queue is closing. An identical backup request that is still
+   * when the job can never fit the budgets or the queue is full,
+   * E_HOST_SHUTTING_DOWN (HTTP 503, like the runtime's own refusal) when the
+   * queue is closing. An identical backup request that is still
    * queued is coalesced: the existing job is returned.
    */
   submit(request: JobRequest, restored?: { readonly id: string; readonly createdAt: string; readonly attempt: number }): SubmitResult {
     const what = describeRequest(request);
-    if (this.#closing) throw new EbmError('E_CANCELLED', `${what} refused: the host is shutting down and admits no new jobs`);
+    if (this.#closing) throw new EbmError('E_HOST_SHUTTING_DOWN', `${what} refused: the host is shutting down and admits no new jobs`);
     const identity = identityOf(request);
     const same = identity !== undefined && restored === undefined ? this.#queuedByIdentity.get(identity) : undefined;
     if (same !== undefined) return { job: same.job, coalesced: true };

@@ -100,7 +100,7 @@ describe('JobQueue.close (SIGTERM)', () => {
       expect(running.state).toBe('cancelled');
       expect(running.error?.message).toMatch(/the host is shutting down and the grace period of 200 ms is over/);
       expect(waiting.state).toBe('queued');
-      expect(() => queue.submit(ok('late'))).toThrow(/refused: the host is shutting down/);
+      expect(() => queue.submit(ok('late'))).toThrow(expect.objectContaining({ code: 'E_HOST_SHUTTING_DOWN', message: expect.stringMatching(/refused: the host is shutting down/) }));
     } finally {
       await rt.close();
     }
