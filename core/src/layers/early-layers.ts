@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
-import { EbmError, LAYER_KINDS } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
 import type { LayerInfo, LayerReport } from '@ebm/sdk';
+import { mayBeSelected } from './layer-selection';
 
 /** Starts reading one announced layer; the backup saves its snapshot only when `gate` resolves, and stops on `signal`. */
 export type StartLayer<T> = (layer: LayerInfo, gate: () => Promise<void>, signal: AbortSignal) => Promise<T>;
@@ -47,7 +48,7 @@ export class EarlyLayers<T> {
   /** An announcement (unvalidated, from the provider's worker): started when it is a selected writable layer with a root. */
   offer(layer: LayerInfo): void {
     if (!this.#open || typeof layer?.id !== 'string' || this.#started.has(layer.id)) return;
-    if (layer.immutable !== false || typeof layer.root !== 'string' || !this.#mayBeSelected(layer)) return;
+    if (layer.immutable !== false || typeof layer.root !== 'string' || !mayBeSelected(layer, this.words)) return;
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -112,11 +113,5 @@ export class EarlyLayers<T> {
   #stop(s: Started<T>, reason: unknown): void {
     s.verdict.reject(reason);
     s.abort.abort(reason);
-  }
-
-  /** As selectLayers will decide, as far as one layer tells: no words, its id, or its kind. */
-  #mayBeSelected(layer: LayerInfo): boolean {
-    const list = (this.words ?? []).flatMap((w) => w.split(',')).map((w) => w.trim()).filter((w) => w !== '');
-    return list.length === 0 || list.includes(layer.id) || (list.includes(layer.kind) && (LAYER_KINDS as readonly string[]).includes(layer.kind));
   }
 }

@@ -8,7 +8,7 @@ import type { LayerInfo } from '@ebm/sdk';
  * up nothing), listing what exists.
  */
 export function selectLayers(layers: readonly LayerInfo[], words: readonly string[] | undefined): Set<string> {
-  const list = (words ?? []).flatMap((w) => w.split(',')).map((w) => w.trim()).filter((w) => w !== '');
+  const list = selectionWords(words);
   if (list.length === 0) return new Set(layers.map((l) => l.id));
   const selected = new Set<string>();
   for (const word of list) {
@@ -21,6 +21,22 @@ export function selectLayers(layers: readonly LayerInfo[], words: readonly strin
     for (const l of hits) selected.add(l.id);
   }
   return selected;
+}
+
+/**
+ * Whether one layer, seen before the others (a layer announced during
+ * discovery), may be selected by `words`: no words, its id, or its kind. It
+ * can only err towards yes (a kind word that is another layer's id), which
+ * selectLayers on the whole report then settles.
+ */
+export function mayBeSelected(layer: Pick<LayerInfo, 'id' | 'kind'>, words: readonly string[] | undefined): boolean {
+  const list = selectionWords(words);
+  return list.length === 0 || list.includes(layer.id) || ((LAYER_KINDS as readonly string[]).includes(layer.kind) && list.includes(layer.kind));
+}
+
+/** The words of `--layers` (comma-separated or repeated), trimmed, empty ones dropped. */
+function selectionWords(words: readonly string[] | undefined): string[] {
+  return (words ?? []).flatMap((w) => w.split(',')).map((w) => w.trim()).filter((w) => w !== '');
 }
 
 /** Finds one layer by id (for restore/ls --layer), or throws naming the ones there are. */

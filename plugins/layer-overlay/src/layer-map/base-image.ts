@@ -4,8 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { LayerDiscoverContext, LayerEntryType } from '@ebm/sdk';
 import { fsError, invalidSource } from '../shared/errors';
-import { TreeDigest } from '../shared/tree-digest';
-import { LayerDigestCache } from '../shared/layer-digest-cache';
+import { describeTree } from '../shared/tree-digest';
 import type { LayerIdentity } from '../shared/layer-digest-cache';
 import { typeOf, walkLayer } from '../shared/walk';
 
@@ -52,18 +51,11 @@ export class DirectoryBase implements BaseImage {
   }
 
   async describe(ctx: LayerDiscoverContext, excluded: (rel: string) => boolean, scope: string): Promise<LayerIdentity> {
-    const cache = LayerDigestCache.open(this.root, this.options, scope);
-    const known = await cache.unchangedIdentity(ctx.signal, 'discover');
-    if (known !== undefined) return known;
-    const digest = new TreeDigest(cache);
-    let files = 0;
-    let bytes = 0;
-    for await (const e of walkLayer(this.root, ctx.signal, 'discover', excluded)) {
-      await digest.add(e, ctx.signal, 'discover');
-      if (e.type !== 'dir') files += 1;
-      if (e.type === 'file') bytes += e.st.size;
-    }
-    return digest.finish({ files, bytes });
+    const d = await describeTree(this.root, { ...ctx, options: this.options }, {
+      digest: true, scope, skip: excluded,
+      fileBytes: (e) => (e.type === 'dir' ? undefined : e.type === 'file' ? e.st.size : 0),
+    });
+    return { digest: d.digest!, files: d.files, bytes: d.bytes };
   }
 
   async *entries(signal: AbortSignal, op: string, excluded: (rel: string) => boolean): AsyncGenerator<{ path: string; type: LayerEntryType; size: number }> {

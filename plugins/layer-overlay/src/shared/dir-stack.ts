@@ -5,8 +5,7 @@ import { EbmError, throwIfCancelled } from '@ebm/sdk';
 import type { LayerChange, LayerDiscoverContext, LayerFile, LayerInfo, LayerKind, LayerQueryContext } from '@ebm/sdk';
 import { invalidSource, PLUGIN_ID } from './errors';
 import { overlayMarks, resolveRedirect } from './overlay-marks';
-import { TreeDigest } from './tree-digest';
-import { LayerDigestCache } from './layer-digest-cache';
+import { describeTree } from './tree-digest';
 import { batched, walkLayer } from './walk';
 import type { WalkEntry } from './walk';
 
@@ -42,31 +41,18 @@ export async function describeStack(layers: readonly DirLayer[], ctx: LayerDisco
 }
 
 async function describeLayer(layer: DirLayer, order: number, ctx: LayerDiscoverContext, total: { files: number; bytes: number }): Promise<LayerInfo> {
-  const info = (counts: { files: number; bytes: number }, digest: string | undefined): LayerInfo =>
-    ({ id: layer.id, kind: layer.kind, name: layer.name, order, immutable: layer.immutable, ...(digest !== undefined ? { digest } : {}), bytes: counts.bytes, files: counts.files, root: layer.root });
-  let digest: TreeDigest | undefined;
-  if (layer.immutable && layer.digest === undefined) {
-    const cache = LayerDigestCache.open(layer.root, ctx.options);
-    const known = await cache.unchangedIdentity(ctx.signal, 'discover');
-    if (known !== undefined) {
-      // Unchanged since the last walk (checked with one lstat per entry): nothing to walk, hash or count.
-      total.files += known.files;
-      total.bytes += known.bytes;
-      return info(known, known.digest);
-    }
-    digest = new TreeDigest(cache);
-  }
-  const counts = { files: 0, bytes: 0 };
-  for await (const e of walkLayer(layer.root, ctx.signal, 'discover')) {
-    await digest?.add(e, ctx.signal, 'discover');
-    const f = layerFile(e);
-    if (f === undefined || f.type === 'dir') continue;
-    counts.files += 1;
-    counts.bytes += f.size;
-    if (++total.files % 1000 === 0) ctx.progress.update({ files: total.files, bytes: total.bytes + counts.bytes, currentPath: e.path });
-  }
-  total.bytes += counts.bytes;
-  return info(counts, layer.digest ?? digest?.finish(counts).digest);
+  const d = await describeTree(layer.root, ctx, {
+    digest: layer.immutable && layer.digest === undefined,
+    fileBytes: (e) => {
+      const f = layerFile(e);
+      return f === undefined || f.type === 'dir' ? undefined : f.size;
+    },
+    onProgress: (counts, currentPath) => ctx.progress.update({ files: total.files + counts.files, bytes: total.bytes + counts.bytes, currentPath }),
+  });
+  total.files += d.files;
+  total.bytes += d.bytes;
+  const digest = layer.digest ?? d.digest;
+  return { id: layer.id, kind: layer.kind, name: layer.name, order, immutable: layer.immutable, ...(digest !== undefined ? { digest } : {}), bytes: d.bytes, files: d.files, root: layer.root };
 }
 
 /** The entries a layer itself holds (whiteouts are changes, not files). */

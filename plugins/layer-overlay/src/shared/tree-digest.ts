@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { throwIfCancelled } from '@ebm/sdk';
+import type { LayerDiscoverContext } from '@ebm/sdk';
+import { walkLayer } from './walk';
 import type { WalkEntry } from './walk';
-import type { LayerDigestCache, LayerIdentity } from './layer-digest-cache';
+import { LayerDigestCache } from './layer-digest-cache';
+import type { LayerIdentity } from './layer-digest-cache';
 
 /** The algorithm part of a digest this plugin computes over a directory tree (not a tar stream, hence the qualifier). */
 export const TREE_DIGEST_ALGORITHM = 'ebmtree+sha256';
@@ -40,6 +43,45 @@ export class TreeDigest {
     this.cache?.save(identity);
     return identity;
   }
+}
+
+/** How describeTree counts and digests one directory. */
+export interface DescribeTreeOptions {
+  /** Compute the tree digest (an immutable layer without a known one); otherwise only count. */
+  readonly digest: boolean;
+  /** What else shapes the digest (e.g. exclusions): keys the digest cache. */
+  readonly scope?: string;
+  /** Prunes a path and all below it. */
+  readonly skip?: (rel: string) => boolean;
+  /** The data bytes an entry counts as a file, or undefined when it is no file (a directory, a whiteout). */
+  readonly fileBytes: (e: WalkEntry) => number | undefined;
+  /** Called every 1000 files with the counts so far. */
+  readonly onProgress?: (counts: { readonly files: number; readonly bytes: number }, currentPath: string) => void;
+}
+
+/**
+ * A layer directory's counts and (with `digest`) its tree digest: the
+ * remembered identity when the digest cache knows the directory unchanged
+ * (no walk at all), else one walk that counts, digests and remembers.
+ */
+export async function describeTree(root: string, ctx: LayerDiscoverContext, o: DescribeTreeOptions): Promise<{ files: number; bytes: number; digest?: string }> {
+  let digest: TreeDigest | undefined;
+  if (o.digest) {
+    const cache = LayerDigestCache.open(root, ctx.options, o.scope);
+    const known = await cache.unchangedIdentity(ctx.signal, 'discover');
+    if (known !== undefined) return known;
+    digest = new TreeDigest(cache);
+  }
+  const counts = { files: 0, bytes: 0 };
+  for await (const e of walkLayer(root, ctx.signal, 'discover', o.skip)) {
+    await digest?.add(e, ctx.signal, 'discover');
+    const bytes = o.fileBytes(e);
+    if (bytes === undefined) continue;
+    counts.files += 1;
+    counts.bytes += bytes;
+    if (counts.files % 1000 === 0) o.onProgress?.(counts, e.path);
+  }
+  return digest === undefined ? counts : digest.finish(counts);
 }
 
 async function fileSha256(abs: string, signal: AbortSignal, op: string): Promise<string> {
