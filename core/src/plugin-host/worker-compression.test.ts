@@ -30,32 +30,42 @@ describe('worker-side compression', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  /**
+   * Also the regression test of a deadlock this slow host exposed (about one
+   * run in ten on a loaded machine): a blob let into a full window ahead of a
+   * queued producer sat in an unsent query batch, so nothing could ever free
+   * the room that producer waited for (BlobShipper now sends such a batch at
+   * once). Several rounds, with a short stall timeout so a hang fails as
+   * E_PLUGIN_TIMEOUT instead of running into jest's timeout.
+   */
   it('sends incompressible blobs it tried as codec 2 (plaintext) and compressible ones as codec 1; every blob verifies', async () => {
-    const idKey = randomBytes(32);
-    const memory = new MemoryBlobServer(idKey);
     const seen = new Map<BlobCodec, number>();
-    const slowHost = {
-      missing: (ids: readonly string[]) => memory.missing(ids),
-      loadTree: (id: string) => memory.loadTree(id),
-      loadBlob: (id: string) => memory.loadBlob(id),
-      async put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<void> {
-        if (kind === 'data') seen.set(codec, (seen.get(codec) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, 15));
-        await memory.put(kind, id, data, codec); // re-hashes: decompresses codec 1, takes codec 0 and 2 as the plaintext
-      },
-    };
-    const job: BackupJobSpec = {
-      op: 'backup',
-      source: dir,
-      options: {},
-      addressing: { idKey, chunker: { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, gearKey: randomBytes(32) } },
-      windowBytes: 1 << 20,
-      compression: { algorithm: 'zstd', level: 3 },
-    };
-    const host = new PluginHost({ maxThreads: 1 }, new HostEvents());
+    const host = new PluginHost({ maxThreads: 1, stallTimeoutMs: 8_000 }, new HostEvents());
     try {
-      const result = await host.run(registry.get('filesystem'), job, slowHost, { jobId: 'compression' });
-      expect(result).toMatchObject({ op: 'backup', stats: { files: 6 } });
+      for (let round = 0; round < 4; round++) {
+        const idKey = randomBytes(32);
+        const memory = new MemoryBlobServer(idKey);
+        const slowHost = {
+          missing: (ids: readonly string[]) => memory.missing(ids),
+          loadTree: (id: string) => memory.loadTree(id),
+          loadBlob: (id: string) => memory.loadBlob(id),
+          async put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec = 0): Promise<void> {
+            if (kind === 'data') seen.set(codec, (seen.get(codec) ?? 0) + 1);
+            await new Promise((r) => setTimeout(r, 15));
+            await memory.put(kind, id, data, codec); // re-hashes: decompresses codec 1, takes codec 0 and 2 as the plaintext
+          },
+        };
+        const job: BackupJobSpec = {
+          op: 'backup',
+          source: dir,
+          options: {},
+          addressing: { idKey, chunker: { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, gearKey: randomBytes(32) } },
+          windowBytes: 1 << 20,
+          compression: { algorithm: 'zstd', level: 3 },
+        };
+        const result = await host.run(registry.get('filesystem'), job, slowHost, { jobId: `compression-${round}` });
+        expect(result).toMatchObject({ op: 'backup', stats: { files: 6 } });
+      }
     } finally {
       await host.close();
     }

@@ -107,7 +107,9 @@ export class BlobShipper {
     }
     this.#batch.push({ id, kind, data });
     this.#batchBytes += data.length;
-    if (this.#batch.length >= QUERY_BATCH_BLOBS || this.#batchBytes >= this.#windowBytes / 4) this.flush();
+    // Bytes held in an unsent batch are bytes nobody can release: with a producer already queued for room
+    // (this offer was let in ahead of it), send them now, or that producer could wait forever.
+    if (this.#batch.length >= QUERY_BATCH_BLOBS || this.#batchBytes >= this.#windowBytes / 4 || this.#window.waiting > 0) this.flush();
   }
 
   /**

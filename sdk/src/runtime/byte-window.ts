@@ -19,6 +19,11 @@ export class ByteWindow {
     return this.#inFlight;
   }
 
+  /** Producers queued for room. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
   /** Takes `bytes` if they fit now (and nobody is queued before us). */
   tryAcquire(bytes: number): boolean {
     if (this.#failure !== undefined) throw this.#failure;
