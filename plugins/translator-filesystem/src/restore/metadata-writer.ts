@@ -1,4 +1,4 @@
-import { chmodSync, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync } from 'node:fs';
+import { chmodSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lutimesSync } from 'node:fs';
 import { setAttributeSync } from '@napi-rs/xattr';
 import { TreeEntry, Warning } from '@ebm/sdk';
 import { messageOf, xattrErrno } from '../fs-errors';
@@ -25,9 +25,21 @@ export class MetadataWriter {
 
   /** A regular file or directory, through its open descriptor (no path lookups to race with). */
   applyToDescriptor(fd: number, abs: string, relPath: string, entry: TreeEntry): void {
-    if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined) this.#step(relPath, 'owner', () => fchownSync(fd, entry.uid!, entry.gid!));
+    // Owner and mode are changed only where they differ: each change is an
+    // inode update in the filesystem's journal, and creating 20k files with
+    // three such updates each measured several times slower than with one
+    // (the times). fstat costs no write. A skipped chown clears nothing, so
+    // the mode compared after it is the mode the file really has.
+    const now = fstatSync(fd);
+    if (this.#asRoot && entry.uid !== undefined && entry.gid !== undefined && (now.uid !== entry.uid || now.gid !== entry.gid)) {
+      this.#step(relPath, 'owner', () => fchownSync(fd, entry.uid!, entry.gid!));
+    }
     this.#xattrs(abs, relPath, entry);
-    if (entry.mode !== undefined) this.#step(relPath, 'mode', () => fchmodSync(fd, entry.mode! & 0o7777));
+    if (entry.mode !== undefined) {
+      const mode = entry.mode & 0o7777;
+      // Set-id bits are always applied: they are not given at creation, and chown clears them.
+      if ((now.mode & 0o7777) !== mode || mode & 0o6000) this.#step(relPath, 'mode', () => fchmodSync(fd, mode));
+    }
     const times = entryTimes(entry);
     if (times) this.#step(relPath, 'times', () => futimesSync(fd, times[0], times[1]));
   }

@@ -7,6 +7,8 @@ import { throwIfCancelled } from '@ebm/sdk';
  * O_NOFOLLOW: never writes through a symlink; O_EXCL (when `exclusive`):
  * never touches an existing file. Returns the open descriptor and the number
  * of bytes written; the caller applies metadata through it and closes it.
+ * `mode` is the permission set to create with (the umask still applies): the
+ * entry's own, so that the metadata pass usually need not change it.
  *
  * The file calls are synchronous on purpose: this is the plugin's own worker
  * thread, and on a local filesystem creating 20k files with the promise API
@@ -15,9 +17,9 @@ import { throwIfCancelled } from '@ebm/sdk';
  * (a message round trip to the host) stays asynchronous, so a few files are
  * still in progress at once.
  */
-export async function createAndWrite(abs: string, content: AsyncIterable<Uint8Array>, exclusive: boolean, signal: AbortSignal): Promise<{ fd: number; bytes: number }> {
+export async function createAndWrite(abs: string, content: AsyncIterable<Uint8Array>, exclusive: boolean, signal: AbortSignal, mode = 0o600): Promise<{ fd: number; bytes: number }> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | (exclusive ? constants.O_EXCL : 0);
-  const fd = openSync(abs, flags, 0o600);
+  const fd = openSync(abs, flags, mode & 0o777);
   try {
     let position = 0;
     for await (const piece of content) {

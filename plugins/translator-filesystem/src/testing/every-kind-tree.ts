@@ -34,6 +34,11 @@ export async function makeEveryKindTree(root: string): Promise<void> {
   await fsp.chmod(p('setuid'), 0o4755);
   await fsp.writeFile(p('private'), 'secret');
   await fsp.chmod(p('private'), 0o600);
+  // Restore creates files with their own permissions where the umask allows and fixes up the rest: these two need the fix-up.
+  await fsp.writeFile(p('group-writable'), 'shared');
+  await fsp.chmod(p('group-writable'), 0o666);
+  await fsp.writeFile(p('setgid'), 'g');
+  await fsp.chmod(p('setgid'), 0o2755);
   await fsp.writeFile(p('noperm'), 'none');
   await fsp.chmod(p('noperm'), 0o000);
   await fsp.writeFile(p('owned'), 'mine');
