@@ -17,6 +17,11 @@ export interface EncodedBody {
   readonly body: Uint8Array;
 }
 
+/** Below 64 bytes a zstd frame's own overhead leaves nothing to gain; level 0 means "do not compress". */
+export function worthTryingToCompress(plaintext: Uint8Array, level: number): boolean {
+  return plaintext.length >= 64 && level > 0;
+}
+
 /**
  * Compresses for storage when it pays: codec 1 (zstd at `level`) only if the
  * frame is smaller than the plaintext, else codec 0 with the plaintext itself
@@ -24,7 +29,7 @@ export interface EncodedBody {
  * the plugin's worker for blobs (see the bootstrap worker).
  */
 export function compressForStorage(plaintext: Uint8Array, level: number): EncodedBody {
-  if (plaintext.length >= 64 && level > 0) {
+  if (worthTryingToCompress(plaintext, level)) {
     const packed = compress(plaintext, { compressionLevel: level });
     if (packed.length + 1 < plaintext.length) return { codec: CODEC_ZSTD, body: packed };
   }

@@ -40,12 +40,48 @@ export function seal(key: Uint8Array, plaintext: Uint8Array): Buffer {
 
 /** Like seal, over the concatenation of `parts`, without first copying them into one buffer. */
 export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer {
+  return Buffer.concat(sealPieces(key, parts));
+}
+
+/**
+ * The sealed frame of the concatenation of `parts`, as pieces whose
+ * concatenation is the frame: nonce, one ciphertext piece per part, tag.
+ * For pack blobs, which are written as a list of pieces anyway: joining them
+ * would copy every stored byte once more, and each copy is one more large
+ * buffer for the garbage collector. Neighbouring small pieces (the nonce and
+ * a codec byte) are joined, so a blob is typically three pieces.
+ */
+export function sealPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffer[] {
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const out: Buffer[] = [nonce];
-  for (const part of parts) out.push(cipher.update(part));
-  out.push(cipher.final(), cipher.getAuthTag());
-  return Buffer.concat(out);
+  const pieces: Buffer[] = [nonce];
+  for (const part of parts) pieces.push(cipher.update(part));
+  const final = cipher.final(); // GCM is a stream mode: empty
+  if (final.length > 0) pieces.push(final);
+  pieces.push(cipher.getAuthTag());
+  return joinSmallNeighbours(pieces);
+}
+
+/** Pieces below this size are joined with small neighbours (a copy of a few bytes saves a write vector entry and a hash call). */
+const SMALL_PIECE_BYTES = 256;
+
+function joinSmallNeighbours(pieces: readonly Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  let small: Buffer[] = [];
+  const flush = (): void => {
+    if (small.length > 0) out.push(small.length === 1 ? small[0]! : Buffer.concat(small));
+    small = [];
+  };
+  for (const piece of pieces) {
+    if (piece.length < SMALL_PIECE_BYTES) {
+      small.push(piece);
+      continue;
+    }
+    flush();
+    out.push(piece);
+  }
+  flush();
+  return out;
 }
 
 /** Decrypts and authenticates; any tampering or a wrong key gives E_CORRUPT_OBJECT naming `what`. */
@@ -59,7 +95,9 @@ export function unseal(key: Uint8Array, sealed: Uint8Array, what: string): Buffe
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, nonce);
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(body), decipher.final()]);
+    const plaintext = decipher.update(body);
+    const final = decipher.final(); // GCM is a stream mode: empty (checked, never assumed), so no copy of the plaintext
+    return final.length === 0 ? plaintext : Buffer.concat([plaintext, final]);
   } catch {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: authentication failed (the file is damaged or was modified)`, { subject: what });
   }

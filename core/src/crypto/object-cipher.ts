@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
-import { NONCE_BYTES, SEAL_OVERHEAD, TAG_BYTES, sealParts, unseal } from './aead';
+import { NONCE_BYTES, SEAL_OVERHEAD, TAG_BYTES, sealParts, sealPieces, unseal } from './aead';
 
 /**
  * How a repository protects every object it stores (pack blobs, pack
@@ -25,6 +25,8 @@ export interface ObjectCipher {
   readonly algorithm: EncryptionAlgorithm;
   /** Seals the concatenation of `parts` into one stored frame (SEAL_OVERHEAD bytes longer). */
   seal(parts: readonly Uint8Array[]): Buffer;
+  /** The same frame as `seal`, as pieces whose concatenation it is (no joining copy). */
+  sealPieces(parts: readonly Uint8Array[]): readonly Uint8Array[];
   /** Checks and opens a frame; damage (or a wrong key) → E_CORRUPT_OBJECT naming `what`. */
   unseal(sealed: Uint8Array, what: string): Buffer;
 }
@@ -42,6 +44,7 @@ export function aesGcmCipher(key: Uint8Array): ObjectCipher {
   return {
     algorithm: 'aes-256-gcm',
     seal: (parts) => sealParts(key, parts),
+    sealPieces: (parts) => sealPieces(key, parts),
     unseal: (sealed, what) => unseal(key, sealed, what),
   };
 }
@@ -57,6 +60,8 @@ export function integrityOnlyCipher(key: Uint8Array): ObjectCipher {
   return {
     algorithm: 'none',
     seal: (parts) => Buffer.concat([ZERO_NONCE, ...parts, tagOf(parts)]),
+    // One copy, as seal makes: the parts may be views into larger buffers (a plugin's message) that a pack must not keep alive.
+    sealPieces: (parts) => [Buffer.concat([ZERO_NONCE, ...parts]), tagOf(parts)],
     unseal: (sealed, what) => {
       if (sealed.length < SEAL_OVERHEAD) {
         throw new EbmError('E_CORRUPT_OBJECT', `${what}: too short to be a stored object (${sealed.length} bytes)`, { subject: what });

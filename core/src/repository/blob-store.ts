@@ -1,10 +1,11 @@
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobCodec, BlobKind } from '@ebm/sdk';
-import { CODEC_RAW, CODEC_ZSTD, decompressIncoming } from '../compression/payload-codec';
+import { CODEC_RAW, CODEC_ZSTD } from '../compression/payload-codec';
+import { decompressTransient } from '../compression/transient-zstd';
 import { LRUCache } from 'lru-cache';
 import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
 import { MasterIndex } from './master-index';
-import { openBlob, sealBlob, sealEncodedBlob } from './pack-format';
+import { openBlob, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
 import type { PackBlob, RepoAccess } from './pack-format';
 import { loadSealedBlob } from './pack-reader';
 import { PackWriter } from './pack-writer';
@@ -158,7 +159,7 @@ export class BlobStore {
     // Nothing is stored for a blob we have, so there is nothing to verify.
     if (this.has(id)) return NOT_STORED;
     // Never trust an id: re-hash the plaintext (decompressing what the plugin compressed).
-    const plaintext = codec === 1 ? decompressIncoming(data, `blob ${id}`) : data;
+    const plaintext = codec === 1 ? decompressTransient(data, `blob ${id}`) : data; // valid until the next blob: used only below
     const actual = computeBlobId(this.#repo.keys.id, plaintext);
     if (actual !== id) {
       throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
@@ -169,9 +170,10 @@ export class BlobStore {
       : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext);
     this.#pending.set(id, null);
     this.#blobsAdded++;
-    this.#bytesAdded += sealed.length;
+    const storedBytes = sealedLength(sealed);
+    this.#bytesAdded += storedBytes;
     for (const pack of this.#writer.add(kind, id, sealed, plaintext.length)) this.#startSave(pack);
-    return { stored: true, storedBytes: sealed.length };
+    return { stored: true, storedBytes };
   }
 
   async #afterStore(kind: BlobKind, result: SaveBlobResult): Promise<SaveBlobResult> {

@@ -2,7 +2,8 @@ import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobKind } from '@ebm/sdk';
 import { SEAL_OVERHEAD } from '../crypto/aead';
 import type { ObjectCipher } from '../crypto/object-cipher';
-import { compressForStorage, decodePayload } from '../compression/payload-codec';
+import { CODEC_RAW, CODEC_ZSTD, decodePayload, worthTryingToCompress } from '../compression/payload-codec';
+import { compressTransient } from '../compression/transient-zstd';
 import type { EncodedBody } from '../compression/payload-codec';
 import type { Backend } from '../backend/backend';
 import type { MasterKeys } from './types';
@@ -112,14 +113,34 @@ export function decodePackHeader(plain: Buffer, packName: string, blobAreaSize: 
   return blobs;
 }
 
+/**
+ * A sealed blob as the pieces whose concatenation is its stored frame (pack
+ * files are written as lists of pieces, so the pieces are never joined on
+ * the backup path). `sealedLength` and `joinSealed` give its size and bytes.
+ */
+export type SealedPieces = readonly Uint8Array[];
+
+export function sealedLength(pieces: SealedPieces): number {
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  return n;
+}
+
+/** The whole frame in one buffer (a copy unless it is a single piece). */
+export function joinSealed(pieces: SealedPieces): Buffer {
+  return pieces.length === 1 ? Buffer.from(pieces[0]!.buffer, pieces[0]!.byteOffset, pieces[0]!.length) : Buffer.concat(pieces);
+}
+
 /** Compresses and encrypts one blob's plaintext into its stored form. */
-export function sealBlob(cipher: ObjectCipher, level: number, plaintext: Uint8Array): Buffer {
-  return sealEncodedBlob(cipher, compressForStorage(plaintext, level));
+export function sealBlob(cipher: ObjectCipher, level: number, plaintext: Uint8Array): SealedPieces {
+  // As compressForStorage decides, into a reused buffer: sealing copies the frame before anything else runs.
+  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
+  return sealEncodedBlob(cipher, frame === undefined ? { codec: CODEC_RAW, body: plaintext } : { codec: CODEC_ZSTD, body: frame });
 }
 
 /** Seals an already encoded body (codec byte ‖ body), e.g. one a plugin compressed. */
-export function sealEncodedBlob(cipher: ObjectCipher, encoded: EncodedBody): Buffer {
-  return cipher.seal([Uint8Array.of(encoded.codec), encoded.body]);
+export function sealEncodedBlob(cipher: ObjectCipher, encoded: EncodedBody): SealedPieces {
+  return cipher.sealPieces([Uint8Array.of(encoded.codec), encoded.body]);
 }
 
 /**

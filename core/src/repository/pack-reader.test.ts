@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { computeBlobId } from '@ebm/sdk';
 import { MemoryBackend } from '../backend/memory-backend';
 import { fileHash } from '../compression/payload-codec';
-import { sealBlob } from './pack-format';
+import { joinSealed, sealBlob } from './pack-format';
 import { loadSealedBlob, loadVerifiedPack, readPackHeader } from './pack-reader';
 import { PackWriter } from './pack-writer';
 import type { MasterKeys } from './types';
@@ -13,7 +13,7 @@ const cipher = aesGcmCipher(keys.encryption);
 
 function blob(size: number): { id: string; plain: Buffer; sealed: Buffer } {
   const plain = randomBytes(size);
-  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(cipher, 0, plain) };
+  return { id: computeBlobId(keys.id, plain), plain, sealed: joinSealed(sealBlob(cipher, 0, plain)) };
 }
 
 describe('readPackHeader', () => {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { computeBlobId } from '@ebm/sdk';
-import { openBlob, sealBlob } from './pack-format';
+import { joinSealed, openBlob, sealBlob } from './pack-format';
 import { parsePackHeader, sealedBlobOf } from './pack-reader';
 import { PackWriter } from './pack-writer';
 import type { MasterKeys } from './types';
@@ -10,16 +10,19 @@ const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chu
 const cipher = aesGcmCipher(keys.encryption);
 const access = { keys, cipher };
 
-function blob(size: number): { id: string; plain: Buffer; sealed: Buffer } {
+/** A blob sealed as the store seals it (`pieces`) and as one buffer (`sealed`): the writer takes both. */
+function blob(size: number): { id: string; plain: Buffer; pieces: readonly Uint8Array[]; sealed: Buffer } {
   const plain = randomBytes(size);
-  return { id: computeBlobId(keys.id, plain), plain, sealed: sealBlob(cipher, 0, plain) };
+  const pieces = sealBlob(cipher, 0, plain);
+  return { id: computeBlobId(keys.id, plain), plain, pieces, sealed: joinSealed(pieces) };
 }
 
 describe('PackWriter', () => {
   it('finishes a pack when the next blob would pass the target; the pack parses and every blob opens', () => {
     const writer = new PackWriter(cipher, 1000);
     const input = Array.from({ length: 5 }, () => blob(300)); // 300 + 29 sealed overhead + 1 codec byte
-    const finished = input.flatMap((b) => writer.add('data', b.id, b.sealed, b.plain.length));
+    expect(input[0]!.pieces).toHaveLength(3); // nonce and codec byte joined, ciphertext, tag
+    const finished = input.flatMap((b, i) => writer.add('data', b.id, i % 2 === 0 ? b.pieces : b.sealed, b.plain.length));
     expect(finished).toHaveLength(1); // 3×330 = 990 fit; the 4th starts a new pack
     finished.push(...writer.finishAll());
     expect(finished.map((p) => p.blobs.length)).toEqual([3, 2]);
@@ -40,10 +43,10 @@ describe('PackWriter', () => {
     const t = blob(100);
     const big = blob(5000);
     expect(writer.add('data', d.id, d.sealed, 100)).toEqual([]);
-    expect(writer.add('tree', t.id, t.sealed, 100)).toEqual([]);
+    expect(writer.add('tree', t.id, t.pieces, 100)).toEqual([]);
     const bigPacks = writer.add('data', big.id, big.sealed, 5000);
     expect(bigPacks.map((p) => p.blobs.map((b) => b.id))).toEqual([[d.id], [big.id]]);
-    expect(writer.blobInOpenPack(t.id)?.sealed).toBe(t.sealed);
+    expect(writer.blobInOpenPack(t.id)?.sealed).toEqual(t.sealed);
     const rest = writer.finishAll();
     expect(rest.map((p) => p.blobs.map((b) => `${b.kind}:${b.id}`))).toEqual([[`tree:${t.id}`]]);
     expect(writer.finishAll()).toEqual([]);

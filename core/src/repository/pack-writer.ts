@@ -2,34 +2,35 @@ import type { BlobKind } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
 import type { ObjectCipher } from '../crypto/object-cipher';
 import { createHash } from 'node:crypto';
-import { encodePackHeader, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize } from './pack-format';
-import type { PackBlob } from './pack-format';
+import { encodePackHeader, joinSealed, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize, sealedLength } from './pack-format';
+import type { PackBlob, SealedPieces } from './pack-format';
 
 /** A complete pack file, ready to be saved under `data/<name>`. */
 export interface FinishedPack {
   /** sha256 hex of the file (the concatenation of `parts`). */
   readonly name: string;
-  /** The file's bytes in order: sealed blobs, sealed header, trailer. Save these (Backend.save takes parts). */
-  readonly parts: readonly Buffer[];
+  /** The file's bytes in order: sealed blobs (a few pieces each), sealed header, trailer. Save these (Backend.save takes parts). */
+  readonly parts: readonly Uint8Array[];
   readonly size: number;
   /** The whole file as one buffer; copies, so meant for tests and tools, not the backup path. */
   readonly data: Buffer;
   readonly blobs: readonly PackBlob[];
 }
 
-/** One pack being filled: sealed blobs kept as separate buffers until finish. */
+/** One pack being filled: sealed blobs kept as their pieces until finish. */
 class OpenPack {
-  readonly parts: Buffer[] = [];
+  readonly parts: Uint8Array[] = [];
   readonly blobs: PackBlob[] = [];
-  /** id → index into `parts`, for reading back a blob before its pack is saved. */
-  readonly positions = new Map<string, number>();
+  /** id → its blob's index in `blobs` and its first piece in `parts`, for reading back a blob before its pack is saved. */
+  readonly positions = new Map<string, { readonly blob: number; readonly firstPart: number; readonly parts: number }>();
   size = 0;
 
-  add(kind: BlobKind, id: string, sealed: Buffer, rawLength: number): void {
-    this.positions.set(id, this.parts.length);
-    this.parts.push(sealed);
-    this.blobs.push({ id, kind, offset: this.size, length: sealed.length, rawLength });
-    this.size += sealed.length;
+  add(kind: BlobKind, id: string, sealed: SealedPieces, rawLength: number): void {
+    const length = sealedLength(sealed);
+    this.positions.set(id, { blob: this.blobs.length, firstPart: this.parts.length, parts: sealed.length });
+    for (const piece of sealed) this.parts.push(piece);
+    this.blobs.push({ id, kind, offset: this.size, length, rawLength });
+    this.size += length;
   }
 
   finish(cipher: ObjectCipher): FinishedPack {
@@ -72,16 +73,18 @@ export class PackWriter {
   }
 
   /**
-   * Adds a sealed blob (see sealBlob). Returns the packs this add finished
-   * (zero, one or two), in the order they must be saved.
+   * Adds a sealed blob (see sealBlob: its pieces, or one buffer). Returns the
+   * packs this add finished (zero, one or two), in the order they must be saved.
    */
-  add(kind: BlobKind, id: string, sealed: Buffer, rawLength: number): FinishedPack[] {
-    if (sealed.length + sealedHeaderSize(1) + PACK_TRAILER_BYTES > MAX_PACK_BYTES) {
-      throw new EbmError('E_INTERNAL', `blob ${id} is too large for a pack (${sealed.length} bytes)`);
+  add(kind: BlobKind, id: string, sealed: SealedPieces | Uint8Array, rawLength: number): FinishedPack[] {
+    const pieces = sealed instanceof Uint8Array ? [sealed] : sealed;
+    const length = sealedLength(pieces);
+    if (length + sealedHeaderSize(1) + PACK_TRAILER_BYTES > MAX_PACK_BYTES) {
+      throw new EbmError('E_INTERNAL', `blob ${id} is too large for a pack (${length} bytes)`);
     }
     const finished: FinishedPack[] = [];
     let open = this.#open.get(kind);
-    if (open !== undefined && open.size + sealed.length > this.#targetSize) {
+    if (open !== undefined && open.size + length > this.#targetSize) {
       finished.push(open.finish(this.#cipher));
       open = undefined;
     }
@@ -89,7 +92,7 @@ export class PackWriter {
       open = new OpenPack();
       this.#open.set(kind, open);
     }
-    open.add(kind, id, sealed, rawLength);
+    open.add(kind, id, pieces, rawLength);
     if (open.size >= this.#targetSize) {
       finished.push(open.finish(this.#cipher));
       this.#open.delete(kind);
@@ -108,11 +111,11 @@ export class PackWriter {
     return finished;
   }
 
-  /** A blob still in an open pack (sealed bytes and its header entry), or undefined. */
+  /** A blob still in an open pack (sealed bytes, joined, and its header entry), or undefined. */
   blobInOpenPack(id: string): { readonly sealed: Buffer; readonly blob: PackBlob } | undefined {
     for (const open of this.#open.values()) {
       const at = open.positions.get(id);
-      if (at !== undefined) return { sealed: open.parts[at]!, blob: open.blobs[at]! };
+      if (at !== undefined) return { sealed: joinSealed(open.parts.slice(at.firstPart, at.firstPart + at.parts)), blob: open.blobs[at.blob]! };
     }
     return undefined;
   }

@@ -1,0 +1,75 @@
+import { EbmError } from '@ebm/sdk';
+import { CCtx, compressBound, DCtx, getFrameContentSize } from 'zstd-napi/binding';
+import { decompressIncoming } from './payload-codec';
+
+/**
+ * zstd on the host's blob path, into buffers reused from call to call.
+ *
+ * The host compresses blobs only to encrypt the result at once, and
+ * decompresses a plugin's frames only to re-hash them; neither output
+ * outlives the caller's synchronous use. zstd-napi's simple functions
+ * allocate a fresh buffer per call, and on this path that was ~1 GiB of
+ * short-lived buffers per GiB backed up: each one counts as external memory,
+ * and V8 answers external memory growth with full garbage collections (about
+ * one per 64 MiB). One reused buffer per direction avoids all of that.
+ *
+ * CONTRACT: a returned view is valid only until the next call of the same
+ * function, in this thread. Copy it (encrypting copies) before anything
+ * else may run, and never hand it to another thread.
+ */
+
+/** Reused buffers are kept up to this size; a larger blob gets a buffer of its own. */
+const MAX_KEPT_BYTES = 16 * 1024 * 1024;
+
+let cctx: CCtx | undefined;
+let dctx: DCtx | undefined;
+let compressScratch: Buffer = Buffer.alloc(0);
+let decompressScratch: Buffer = Buffer.alloc(0);
+
+/** A scratch buffer of at least `size` bytes: the kept one, grown (up to the cap) or a one-off. */
+function scratch(kept: Buffer, size: number, keep: (b: Buffer) => void): Buffer {
+  if (kept.length >= size) return kept;
+  const grown = Buffer.allocUnsafe(Math.max(size, Math.min(MAX_KEPT_BYTES, kept.length * 2)));
+  if (grown.length <= MAX_KEPT_BYTES) keep(grown);
+  return grown;
+}
+
+/**
+ * zstd frame of `plaintext` at `level`, or undefined when it would not be
+ * smaller than the plaintext (then store it as is). Transient: see the contract above.
+ */
+export function compressTransient(plaintext: Uint8Array, level: number): Buffer | undefined {
+  cctx ??= new CCtx();
+  const out = scratch(compressScratch, compressBound(plaintext.length), (b) => (compressScratch = b));
+  const length = cctx.compress(out, plaintext, level);
+  return length + 1 < plaintext.length ? out.subarray(0, length) : undefined;
+}
+
+/**
+ * The plaintext of a zstd frame a plugin sent, to re-hash it. A broken frame,
+ * or one whose content differs from the size it declares, is E_PROTOCOL
+ * naming `what`. Transient: see the contract above.
+ */
+export function decompressTransient(frame: Uint8Array, what: string): Buffer {
+  let size: number | null;
+  try {
+    size = getFrameContentSize(frame);
+  } catch (err) {
+    throw damaged(what, err);
+  }
+  if (size === null) return decompressIncoming(frame, what); // a streamed frame: sized as it decompresses
+  dctx ??= new DCtx();
+  const out = scratch(decompressScratch, size, (b) => (decompressScratch = b));
+  let length: number;
+  try {
+    length = dctx.decompress(out.subarray(0, size), frame);
+  } catch (err) {
+    throw damaged(what, err);
+  }
+  if (length !== size) throw new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin holds ${length} bytes but declares ${size}`, { subject: what });
+  return out.subarray(0, size);
+}
+
+function damaged(what: string, err: unknown): EbmError {
+  return new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin is damaged (${(err as Error).message})`, { subject: what });
+}
