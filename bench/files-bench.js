@@ -30,6 +30,18 @@ const { makeTools } = require('./tools');
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const CORPORA = ['mixed', 'manyfiles'];
+/**
+ * KEEP_RUNS_UNTIL_THE_END: nothing the case writes is deleted while it
+ * measures; the work directory goes at the end. Deleting a restored tree
+ * (20k files) or a run's directory and then restoring made the next restore
+ * pay for it, whichever tool it was: for about a minute after a deletion
+ * (five if the inode table is dirty), ext4 skips the freed inodes when it
+ * allocates new ones (fs/ext4/ialloc.c, recently_deleted), scanning past them
+ * in the kernel on every create. Perf showed find_inode_bit and
+ * recently_deleted as a third of all CPU, and the same restore took 8.7 s
+ * or 19.8 s depending on what had just been deleted.
+ */
+
 /** Approximate corpus sizes at scale 1, to check free space before generating. */
 const CORPUS_BYTES_AT_SCALE_1 = { mixed: 1.1e9, manyfiles: 0.6e9 };
 
@@ -116,7 +128,7 @@ function runOnce(ctx, run) {
       );
     }
     log(`  ${name.padEnd(6)} restore        ${r.wallS.toFixed(2)} s, ${(r.rssKiB / 1024).toFixed(0)} MiB RSS, verified`);
-    fs.rmSync(target, { recursive: true, force: true });
+    // Kept until the case ends (see KEEP_RUNS_UNTIL_THE_END).
   }
 
   const out = { mutation };
@@ -132,7 +144,7 @@ function runOnce(ctx, run) {
       restoreCheck: t.restoreCheck,
     };
   }
-  fs.rmSync(runDir, { recursive: true, force: true });
+  // The run directory stays until the case ends (see KEEP_RUNS_UNTIL_THE_END).
   return out;
 }
 
@@ -148,8 +160,8 @@ runCase(
     const shared = findSharedBench(REPO_ROOT);
     const versions = ensurePrerequisites(opts.tools, log);
     const corpusRoot = opts.corpusDir ? path.resolve(opts.corpusDir) : path.join(workdir, 'corpus');
-    // pristine corpus + working copy + two repositories + one restore, with margin
-    checkFreeSpace(workdir, CORPUS_BYTES_AT_SCALE_1[opts.corpus] * Number(opts.scale) * 5.5);
+    // pristine corpus, then per run (all kept until the end): working copy + two repositories + two restores, with margin
+    checkFreeSpace(workdir, CORPUS_BYTES_AT_SCALE_1[opts.corpus] * Number(opts.scale) * (1.5 + 4.5 * Number(opts.runs)));
 
     const password = crypto.randomBytes(18).toString('base64url');
     const all = makeTools({ repoRoot: REPO_ROOT, password, logDir, resticCacheDir: path.join(workdir, 'restic-cache') });
