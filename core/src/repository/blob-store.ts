@@ -8,6 +8,7 @@ import { MasterIndex } from './master-index';
 import { openBlob, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
 import type { PackBlob, RepoAccess } from './pack-format';
 import { loadSealedBlob } from './pack-reader';
+import { PackWindowReader } from './pack-window-reader';
 import { PackWriter } from './pack-writer';
 import type { FinishedPack } from './pack-writer';
 
@@ -82,6 +83,7 @@ interface PendingPack {
 export class BlobStore {
   readonly #repo: RepoAccess;
   readonly #index: MasterIndex;
+  readonly #reader: PackWindowReader;
   readonly #writer: PackWriter;
   readonly #flushEveryPacks: number;
   readonly #flushEveryBlobs: number;
@@ -106,6 +108,7 @@ export class BlobStore {
     this.#repo = repo;
     this.#index = index;
     this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
+    this.#reader = new PackWindowReader(repo, (pack) => index.blobAreaEnd(pack));
     this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
     this.#flushEveryBlobs = Math.max(1, Math.min(MAX_BLOBS_PER_INDEX_FILE, options.flushEveryBlobs ?? INDEX_EVERY_BLOBS));
@@ -211,8 +214,14 @@ export class BlobStore {
     if (loc === undefined) {
       throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} is not in the repository index`, { subject: id });
     }
-    const sealed = await loadSealedBlob(this.#repo, loc.pack, { id, offset: loc.offset, length: loc.length });
-    const plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack);
+    const sealed = await this.#reader.read(loc.pack, { id, offset: loc.offset, length: loc.length });
+    let plaintext: Buffer;
+    try {
+      plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack);
+    } catch (err) {
+      this.#reader.discard(loc.pack, loc);
+      throw err;
+    }
     if (loc.kind === 'tree') this.#treeCache.set(id, plaintext);
     return plaintext;
   }

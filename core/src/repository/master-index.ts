@@ -43,6 +43,8 @@ export class MasterIndex {
   readonly #entries = new Map<string, Entry>();
   readonly #packNames: string[] = [];
   readonly #packNumbers = new Map<string, number>();
+  /** Per pack number: the end of the last blob any index names in it (offset + length). */
+  readonly #packAreaEnds: number[] = [];
   readonly #indexIds: string[] = [];
   readonly #merged = new Set<string>();
 
@@ -124,8 +126,10 @@ export class MasterIndex {
       pack = this.#packNames.length;
       this.#packNames.push(packName);
       this.#packNumbers.set(packName, pack);
+      this.#packAreaEnds.push(0);
     }
     for (const b of blobs) {
+      if (b.offset + b.length > this.#packAreaEnds[pack]!) this.#packAreaEnds[pack] = b.offset + b.length;
       if (this.#entries.has(b.id)) continue;
       this.#entries.set(b.id, { pack, tree: b.kind === 'tree', offset: b.offset, length: b.length, rawLength: b.rawLength });
     }
@@ -144,6 +148,16 @@ export class MasterIndex {
   /** Names of all packs any loaded index names. */
   packs(): string[] {
     return [...this.#packNames];
+  }
+
+  /**
+   * Where the blobs the index names in a pack end (offset + length of the
+   * last): bytes up to here are blobs, never past the file's end. Undefined
+   * for a pack no index names.
+   */
+  blobAreaEnd(packName: string): number | undefined {
+    const pack = this.#packNumbers.get(packName);
+    return pack === undefined ? undefined : this.#packAreaEnds[pack];
   }
 
   hasPack(packName: string): boolean {

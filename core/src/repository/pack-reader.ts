@@ -69,10 +69,15 @@ export async function loadSealedBlob(repo: Pick<RepoAccess, 'backend'>, packName
   try {
     return await repo.backend.load({ type: 'data', name: packName }, blob.offset, blob.length);
   } catch (err) {
-    const e = err as { code?: unknown; message?: unknown };
-    if (e !== null && (e.code === 'E_STORAGE_NOT_FOUND' || e.code === 'E_CORRUPT_OBJECT')) {
-      throw new EbmError(e.code, `blob ${blob.id} in pack ${packName}: ${String(e.message)}`, { subject: blob.id, cause: err });
-    }
-    throw err;
+    throw blobReadError(err, packName, blob);
   }
+}
+
+/** A read error of a blob's bytes, named for the blob (missing or short pack: its code kept; others as they are). */
+export function blobReadError(err: unknown, packName: string, blob: Pick<PackBlob, 'id'>): unknown {
+  const e = err as { code?: unknown; message?: unknown };
+  if (e !== null && (e.code === 'E_STORAGE_NOT_FOUND' || e.code === 'E_CORRUPT_OBJECT')) {
+    return new EbmError(e.code, `blob ${blob.id} in pack ${packName}: ${String(e.message)}`, { subject: blob.id, cause: err });
+  }
+  return err;
 }
