@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
-import { compress, decompress } from 'zstd-napi';
+import { decompress } from 'zstd-napi';
+import { compressTransient } from './transient-zstd';
 
 /**
  * Plaintext framing of every stored object before encryption:
@@ -29,17 +30,17 @@ export function worthTryingToCompress(plaintext: Uint8Array, level: number): boo
  * the plugin's worker for blobs (see the bootstrap worker).
  */
 export function compressForStorage(plaintext: Uint8Array, level: number): EncodedBody {
-  if (worthTryingToCompress(plaintext, level)) {
-    const packed = compress(plaintext, { compressionLevel: level });
-    if (packed.length + 1 < plaintext.length) return { codec: CODEC_ZSTD, body: packed };
-  }
-  return { codec: CODEC_RAW, body: plaintext };
+  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
+  // The frame is in a reused buffer: the caller gets a copy of exactly its size (zstd-napi's own
+  // compress allocated a worst-case-sized buffer per call and often copied it again to trim it).
+  return frame === undefined ? { codec: CODEC_RAW, body: plaintext } : { codec: CODEC_ZSTD, body: Buffer.from(frame) };
 }
 
 export function encodePayload(plaintext: Uint8Array, level: number): Buffer {
-  const { codec, body } = compressForStorage(plaintext, level);
+  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
+  const body = frame ?? plaintext;
   const out = Buffer.allocUnsafe(body.length + 1);
-  out[0] = codec;
+  out[0] = frame === undefined ? CODEC_RAW : CODEC_ZSTD;
   out.set(body, 1);
   return out;
 }

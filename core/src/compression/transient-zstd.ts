@@ -1,6 +1,6 @@
 import { EbmError } from '@ebm/sdk';
+import { decompress } from 'zstd-napi';
 import { CCtx, compressBound, DCtx, getFrameContentSize } from 'zstd-napi/binding';
-import { decompressIncoming } from './payload-codec';
 
 /**
  * zstd on the host's blob path, into buffers reused from call to call.
@@ -57,7 +57,13 @@ export function decompressTransient(frame: Uint8Array, what: string): Buffer {
   } catch (err) {
     throw damaged(what, err);
   }
-  if (size === null) return decompressIncoming(frame, what); // a streamed frame: sized as it decompresses
+  if (size === null) {
+    try {
+      return decompress(frame); // a streamed frame: sized as it decompresses (a buffer of its own)
+    } catch (err) {
+      throw damaged(what, err);
+    }
+  }
   dctx ??= new DCtx();
   const out = scratch(decompressScratch, size, (b) => (decompressScratch = b));
   let length: number;
