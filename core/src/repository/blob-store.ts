@@ -6,9 +6,11 @@ import { LRUCache } from 'lru-cache';
 import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
 import { MasterIndex } from './master-index';
 import { openBlob, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
-import type { PackBlob, RepoAccess } from './pack-format';
+import type { RepoAccess } from './pack-format';
 import { loadSealedBlob } from './pack-reader';
 import { PackWindowReader } from './pack-window-reader';
+import { PackSaves } from './pack-saves';
+import type { PendingPack } from './pack-saves';
 import { PackWriter } from './pack-writer';
 import type { FinishedPack } from './pack-writer';
 
@@ -60,15 +62,6 @@ export const INDEX_EVERY_BLOBS = 25_000;
 
 const NOT_STORED: SaveBlobResult = Object.freeze({ stored: false, storedBytes: 0 });
 
-/** A finished pack of this session that no index names yet. */
-interface PendingPack {
-  readonly name: string;
-  readonly kind: BlobKind;
-  readonly blobs: readonly PackBlob[];
-  readonly saved: Promise<void>;
-  settled: boolean;
-}
-
 /**
  * The storage side of the data mover: deduplicates, seals and packs blobs,
  * saves packs, indexes them, and loads verified blobs back.
@@ -87,7 +80,7 @@ export class BlobStore {
   readonly #writer: PackWriter;
   readonly #flushEveryPacks: number;
   readonly #flushEveryBlobs: number;
-  readonly #maxInFlight: number;
+  readonly #saves: PackSaves;
   readonly #treeCache: LRUCache<string, Buffer>;
   /** Blob id → its pack, for blobs stored this session and not yet indexed; null while the pack is open. */
   readonly #pending = new Map<string, PendingPack | null>();
@@ -95,14 +88,11 @@ export class BlobStore {
   /** Packs and blobs finished since the last index write was requested (so concurrent callers request one, not many). */
   #packsSinceIndexRequest = 0;
   #blobsSinceIndexRequest = 0;
-  readonly #inFlight = new Map<BlobKind, PendingPack[]>([['data', []], ['tree', []]]);
   #indexChain: Promise<unknown> = Promise.resolve();
-  #failure: unknown;
   readonly #compressionLevel: number;
   #aborted = false;
   #blobsAdded = 0;
   #bytesAdded = 0;
-  #packsWritten = 0;
 
   constructor(repo: RepoAccess, index: MasterIndex, options: BlobStoreOptions = {}) {
     this.#repo = repo;
@@ -112,7 +102,7 @@ export class BlobStore {
     this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
     this.#flushEveryBlobs = Math.max(1, Math.min(MAX_BLOBS_PER_INDEX_FILE, options.flushEveryBlobs ?? INDEX_EVERY_BLOBS));
-    this.#maxInFlight = Math.max(1, options.maxPacksInFlightPerKind ?? 1);
+    this.#saves = new PackSaves(repo.backend, Math.max(1, options.maxPacksInFlightPerKind ?? 1));
     this.#treeCache = new LRUCache<string, Buffer>({
       maxSize: Math.max(1, options.treeCacheBytes ?? 8 * 1024 * 1024),
       sizeCalculation: (b) => Math.max(1, b.length),
@@ -129,7 +119,7 @@ export class BlobStore {
   }
 
   stats(): BlobStoreStats {
-    return { blobsAdded: this.#blobsAdded, bytesAdded: this.#bytesAdded, packsWritten: this.#packsWritten };
+    return { blobsAdded: this.#blobsAdded, bytesAdded: this.#bytesAdded, packsWritten: this.#saves.written };
   }
 
   /** True if the repository's index or this session already holds the blob. */
@@ -150,7 +140,7 @@ export class BlobStore {
       return Promise.reject(err);
     }
     // Most blobs need no waiting (no pack save to wait for, no index due): no async step for them.
-    if (!result.stored || (!this.#mustWait(kind) && !this.#indexDue())) return Promise.resolve(result);
+    if (!result.stored || (!this.#saves.mustWait(kind) && !this.#indexDue())) return Promise.resolve(result);
     return this.#afterStore(kind, result);
   }
 
@@ -180,23 +170,13 @@ export class BlobStore {
   }
 
   async #afterStore(kind: BlobKind, result: SaveBlobResult): Promise<SaveBlobResult> {
-    await this.#waitForRoom(kind);
+    await this.#saves.waitForRoom(kind);
     if (this.#indexDue()) await this.#writeIndex();
     return result;
   }
 
   #indexDue(): boolean {
     return this.#packsSinceIndexRequest >= this.#flushEveryPacks || this.#blobsSinceIndexRequest >= this.#flushEveryBlobs;
-  }
-
-  /** True when more than the allowed packs of `kind` are still being saved (or one failed). */
-  #mustWait(kind: BlobKind): boolean {
-    if (this.#failure !== undefined) return true;
-    const queue = this.#inFlight.get(kind)!;
-    while (queue.length > 0 && queue[0]!.settled) queue.shift(); // packs mostly settle in order: the queue stays short
-    let unsettled = 0;
-    for (const p of queue) if (!p.settled) unsettled++;
-    return unsettled > this.#maxInFlight;
   }
 
   /**
@@ -258,44 +238,15 @@ export class BlobStore {
 
   #assertUsable(): void {
     if (this.#aborted) throw new EbmError('E_CANCELLED', 'the blob store was aborted');
-    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#saves.failure !== undefined) throw this.#saves.failure;
   }
 
   #startSave(pack: FinishedPack): void {
-    const kind = pack.blobs[0]!.kind;
-    const entry: PendingPack = {
-      name: pack.name,
-      kind,
-      blobs: pack.blobs,
-      settled: false,
-      saved: this.#repo.backend.save({ type: 'data', name: pack.name }, pack.parts).then(
-        () => {
-          entry.settled = true;
-          this.#packsWritten++;
-        },
-        (err: unknown) => {
-          entry.settled = true;
-          this.#failure ??= err;
-          throw err;
-        },
-      ),
-    };
-    entry.saved.catch(() => undefined); // the failure is rethrown to the next caller
+    const entry = this.#saves.start(pack);
     for (const b of pack.blobs) this.#pending.set(b.id, entry);
     this.#unindexed.push(entry);
     this.#packsSinceIndexRequest++;
     this.#blobsSinceIndexRequest += pack.blobs.length;
-    this.#inFlight.get(kind)!.push(entry);
-  }
-
-  async #waitForRoom(kind: BlobKind): Promise<void> {
-    for (;;) {
-      const queue = this.#inFlight.get(kind)!.filter((p) => !p.settled);
-      this.#inFlight.set(kind, queue);
-      if (queue.length <= this.#maxInFlight) break;
-      await queue[0]!.saved;
-    }
-    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /** Serialises index writes; each writes every pack finished before it started. */
