@@ -18,9 +18,17 @@ export interface EncodedBody {
   readonly body: Uint8Array;
 }
 
-/** Below 64 bytes a zstd frame's own overhead leaves nothing to gain; level 0 means "do not compress". */
-export function worthTryingToCompress(plaintext: Uint8Array, level: number): boolean {
-  return plaintext.length >= 64 && level > 0;
+/**
+ * How a plaintext is stored, decided once for every writer: zstd at `level`
+ * only if the frame is smaller than the plaintext (below 64 bytes a frame's
+ * own overhead leaves nothing to gain; level 0 means "do not compress"),
+ * else the plaintext itself. A zstd body is TRANSIENT: it lives in a buffer
+ * reused by the next call in this thread (see transient-zstd.ts), so only a
+ * caller that copies it at once (encrypting, framing) may use this directly.
+ */
+export function encodeTransient(plaintext: Uint8Array, level: number): EncodedBody {
+  const frame = plaintext.length >= 64 && level > 0 ? compressTransient(plaintext, level) : undefined;
+  return frame === undefined ? { codec: CODEC_RAW, body: plaintext } : { codec: CODEC_ZSTD, body: frame };
 }
 
 /**
@@ -30,17 +38,16 @@ export function worthTryingToCompress(plaintext: Uint8Array, level: number): boo
  * the plugin's worker for blobs (see the bootstrap worker).
  */
 export function compressForStorage(plaintext: Uint8Array, level: number): EncodedBody {
-  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
-  // The frame is in a reused buffer: the caller gets a copy of exactly its size (zstd-napi's own
-  // compress allocated a worst-case-sized buffer per call and often copied it again to trim it).
-  return frame === undefined ? { codec: CODEC_RAW, body: plaintext } : { codec: CODEC_ZSTD, body: Buffer.from(frame) };
+  const encoded = encodeTransient(plaintext, level);
+  // A frame of its own, of exactly its size (zstd-napi's own compress allocated a
+  // worst-case-sized buffer per call and often copied it again to trim it).
+  return encoded.codec === CODEC_ZSTD ? { codec: CODEC_ZSTD, body: Buffer.from(encoded.body) } : encoded;
 }
 
 export function encodePayload(plaintext: Uint8Array, level: number): Buffer {
-  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
-  const body = frame ?? plaintext;
+  const { codec, body } = encodeTransient(plaintext, level);
   const out = Buffer.allocUnsafe(body.length + 1);
-  out[0] = frame === undefined ? CODEC_RAW : CODEC_ZSTD;
+  out[0] = codec;
   out.set(body, 1);
   return out;
 }

@@ -21,18 +21,23 @@ import { CCtx, compressBound, DCtx, getFrameContentSize } from 'zstd-napi/bindin
 /** Reused buffers are kept up to this size; a larger blob gets a buffer of its own. */
 const MAX_KEPT_BYTES = 16 * 1024 * 1024;
 
+/** One buffer reused from call to call, grown as needed up to MAX_KEPT_BYTES. */
+class Scratch {
+  #kept: Buffer = Buffer.alloc(0);
+
+  /** At least `size` bytes: the kept buffer, a grown one (kept from now on), or a one-off above the cap. */
+  take(size: number): Buffer {
+    if (this.#kept.length >= size) return this.#kept;
+    const grown = Buffer.allocUnsafe(Math.max(size, Math.min(MAX_KEPT_BYTES, this.#kept.length * 2)));
+    if (grown.length <= MAX_KEPT_BYTES) this.#kept = grown;
+    return grown;
+  }
+}
+
 let cctx: CCtx | undefined;
 let dctx: DCtx | undefined;
-let compressScratch: Buffer = Buffer.alloc(0);
-let decompressScratch: Buffer = Buffer.alloc(0);
-
-/** A scratch buffer of at least `size` bytes: the kept one, grown (up to the cap) or a one-off. */
-function scratch(kept: Buffer, size: number, keep: (b: Buffer) => void): Buffer {
-  if (kept.length >= size) return kept;
-  const grown = Buffer.allocUnsafe(Math.max(size, Math.min(MAX_KEPT_BYTES, kept.length * 2)));
-  if (grown.length <= MAX_KEPT_BYTES) keep(grown);
-  return grown;
-}
+const compressScratch = new Scratch();
+const decompressScratch = new Scratch();
 
 /**
  * zstd frame of `plaintext` at `level`, or undefined when it would not be
@@ -40,7 +45,7 @@ function scratch(kept: Buffer, size: number, keep: (b: Buffer) => void): Buffer 
  */
 export function compressTransient(plaintext: Uint8Array, level: number): Buffer | undefined {
   cctx ??= new CCtx();
-  const out = scratch(compressScratch, compressBound(plaintext.length), (b) => (compressScratch = b));
+  const out = compressScratch.take(compressBound(plaintext.length));
   const length = cctx.compress(out, plaintext, level);
   return length + 1 < plaintext.length ? out.subarray(0, length) : undefined;
 }
@@ -65,7 +70,7 @@ export function decompressTransient(frame: Uint8Array, what: string): Buffer {
     }
   }
   dctx ??= new DCtx();
-  const out = scratch(decompressScratch, size, (b) => (decompressScratch = b));
+  const out = decompressScratch.take(size);
   let length: number;
   try {
     length = dctx.decompress(out.subarray(0, size), frame);

@@ -31,16 +31,12 @@ function freshNonce(): Buffer {
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array): Buffer {
-  const nonce = freshNonce();
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const body = cipher.update(plaintext);
-  const final = cipher.final();
-  return Buffer.concat([nonce, body, final, cipher.getAuthTag()]);
+  return sealParts(key, [plaintext]);
 }
 
 /** Like seal, over the concatenation of `parts`, without first copying them into one buffer. */
 export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(sealPieces(key, parts));
+  return Buffer.concat(cipherPieces(key, parts));
 }
 
 /**
@@ -52,6 +48,11 @@ export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer
  * a codec byte) are joined, so a blob is typically three pieces.
  */
 export function sealPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffer[] {
+  return joinSmallNeighbours(cipherPieces(key, parts));
+}
+
+/** nonce, one ciphertext piece per part, the final block if any, tag. */
+function cipherPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffer[] {
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   const pieces: Buffer[] = [nonce];
@@ -59,7 +60,7 @@ export function sealPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffe
   const final = cipher.final(); // GCM is a stream mode: empty
   if (final.length > 0) pieces.push(final);
   pieces.push(cipher.getAuthTag());
-  return joinSmallNeighbours(pieces);
+  return pieces;
 }
 
 /** Pieces below this size are joined with small neighbours (a copy of a few bytes saves a write vector entry and a hash call). */

@@ -2,8 +2,7 @@ import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobKind } from '@ebm/sdk';
 import { SEAL_OVERHEAD } from '../crypto/aead';
 import type { ObjectCipher } from '../crypto/object-cipher';
-import { CODEC_RAW, CODEC_ZSTD, decodePayload, worthTryingToCompress } from '../compression/payload-codec';
-import { compressTransient } from '../compression/transient-zstd';
+import { decodePayload, encodeTransient } from '../compression/payload-codec';
 import type { EncodedBody } from '../compression/payload-codec';
 import type { Backend } from '../backend/backend';
 import type { MasterKeys } from './types';
@@ -133,9 +132,7 @@ export function joinSealed(pieces: SealedPieces): Buffer {
 
 /** Compresses and encrypts one blob's plaintext into its stored form. */
 export function sealBlob(cipher: ObjectCipher, level: number, plaintext: Uint8Array): SealedPieces {
-  // As compressForStorage decides, into a reused buffer: sealing copies the frame before anything else runs.
-  const frame = worthTryingToCompress(plaintext, level) ? compressTransient(plaintext, level) : undefined;
-  return sealEncodedBlob(cipher, frame === undefined ? { codec: CODEC_RAW, body: plaintext } : { codec: CODEC_ZSTD, body: frame });
+  return sealEncodedBlob(cipher, encodeTransient(plaintext, level)); // sealing copies the transient frame at once
 }
 
 /** Seals an already encoded body (codec byte ‖ body), e.g. one a plugin compressed. */
