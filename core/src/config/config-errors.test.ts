@@ -29,6 +29,11 @@ describe('configuration errors name their place in the file', () => {
     ]);
   });
 
+  it('a plugin worker GC floor below zero; 0 (V8 defaults) loads', () => {
+    expect(problemsOf('g.yaml', [...HEAD, 'plugins:', '  workerGcFloorMiB: -1'])).toEqual([expect.stringMatching(/^g\.yaml:10:21: plugins\.workerGcFloorMiB: .*0/)]);
+    expect(loadHostConfig(writeConfig('g0.yaml', [...HEAD, 'plugins:', '  workerGcFloorMiB: 0'])).plugins.workerGcFloorMiB).toBe(0);
+  });
+
   it('an unknown key, with a suggestion for a typo', () => {
     expect(problemsOf('c.yaml', [...HEAD, '    retension: { keepDaily: 7 }', '    colour: blue'])).toEqual([
       expect.stringMatching(/^c\.yaml:9:5: datasets\.home\.retension: unknown key "retension"; did you mean "retention"\? \(allowed here: translator, source, /),

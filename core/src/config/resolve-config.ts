@@ -1,3 +1,4 @@
+import { DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB } from '../plugin-host/worker-heap';
 import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +27,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   idleTimeoutMs: 30_000,
   stallTimeoutMs: 120_000,
   cancelGraceMs: 5_000,
+  workerGcFloorMiB: DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB,
   shutdownGraceMs: 30_000,
 });
 
@@ -73,6 +75,7 @@ export function resolveConfig(raw: unknown, configFile: string): HostConfigurati
       stallTimeoutMs: ms(plugins['stallTimeout'], CONFIG_DEFAULTS.stallTimeoutMs),
       cancelGraceMs: ms(plugins['cancelGrace'], CONFIG_DEFAULTS.cancelGraceMs),
       heapMiB: (plugins['heapMiB'] as Record<string, number> | undefined) ?? {},
+      workerGcFloorMiB: (plugins['workerGcFloorMiB'] as number | undefined) ?? CONFIG_DEFAULTS.workerGcFloorMiB,
     },
     shutdown: { graceMs: ms(obj(root['shutdown'])['grace'], CONFIG_DEFAULTS.shutdownGraceMs) },
   });

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB } from './worker-heap';
 
 /**
  * Limits and timings of the plugin host. Register a (partial) HostConfig under
@@ -25,6 +26,12 @@ export interface HostConfig {
   readonly defaultHeapMiB: number;
   /** Operator overrides of the heap limit, by plugin id (take precedence over the manifest). */
   readonly heapMiBOverrides: Readonly<Record<string, number>>;
+  /**
+   * How far a worker's old generation may grow before V8 collects it in full
+   * (see applyWorkerOldSpaceFloor: fewer full collections for workers that
+   * stream data; per process). 0 keeps V8's default.
+   */
+  readonly workerOldSpaceFloorMiB: number;
 }
 
 /** Injection token of the host configuration (a Partial<HostConfig>). */
@@ -39,6 +46,7 @@ export const DEFAULT_HOST_CONFIG: HostConfig = Object.freeze({
   minHeapMiB: 64,
   defaultHeapMiB: 512,
   heapMiBOverrides: Object.freeze({}),
+  workerOldSpaceFloorMiB: DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB,
 });
 
 /** Fills defaults and rejects nonsense up front with a RangeError naming the field. */
@@ -49,6 +57,9 @@ export function resolveHostConfig(partial: Partial<HostConfig> = {}): HostConfig
   }
   for (const key of ['maxThreads', 'minHeapMiB', 'defaultHeapMiB'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 1) throw new RangeError(`host config ${key} must be a positive integer, got ${config[key]}`);
+  }
+  if (!Number.isInteger(config.workerOldSpaceFloorMiB) || config.workerOldSpaceFloorMiB < 0) {
+    throw new RangeError(`host config workerOldSpaceFloorMiB must be a non-negative integer (MiB; 0 keeps V8's default), got ${config.workerOldSpaceFloorMiB}`);
   }
   for (const [id, ms] of Object.entries(config.stallTimeoutMsOverrides)) {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`host config stallTimeoutMsOverrides.${id} must be a non-negative number of milliseconds, got ${ms}`);

@@ -83,6 +83,7 @@ export class HostRuntime extends RuntimeQueries implements RuntimeFacade {
         stallTimeoutMs: config.plugins.stallTimeoutMs,
         cancelGraceMs: config.plugins.cancelGraceMs,
         heapMiBOverrides: config.plugins.heapMiB,
+        workerOldSpaceFloorMiB: config.plugins.workerGcFloorMiB,
       },
       discovery: { dirs: config.plugins.paths },
     });

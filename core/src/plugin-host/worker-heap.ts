@@ -1,0 +1,35 @@
+import { setFlagsFromString } from 'node:v8';
+
+/** Default of HostConfig.workerOldSpaceFloorMiB. */
+export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 64;
+
+/**
+ * Sets the size a plugin worker's old generation may reach before V8's first
+ * full garbage collection, and below which later collections are not started
+ * (V8's --initial-old-space-size), for every worker thread started after this
+ * call. 0 leaves V8's own heuristics.
+ *
+ * Why: a translator keeps a small heap (~10 MiB) while it streams gigabytes
+ * of buffers, and V8 sizes its limits by the heap: with the defaults a
+ * filesystem backup's worker ran a full collection (marking the whole heap)
+ * every ~15 MiB of data, ~70 for 1 GiB, and a restore's as many. With a 64 MiB
+ * floor it runs a handful, and a backup or restore of the bench corpus takes
+ * ~10 % less time (bench/README.md); the worker's memory may grow by up to
+ * the floor before it is collected, within its heap limit.
+ *
+ * Contract: V8 flags are per process, so the floor applies to every isolate
+ * created later (all plugin workers, whatever their pool), never to the main
+ * thread's heap, which exists already. The last call wins. A worker's heap
+ * limit (resourceLimits) still caps it: V8 clamps the floor to that limit.
+ * Returns false when this Node refuses to change flags at run time (then V8's
+ * defaults stay; nothing else changes).
+ */
+export function applyWorkerOldSpaceFloor(mib: number): boolean {
+  if (!Number.isInteger(mib) || mib < 0) throw new RangeError(`worker old-space floor must be a non-negative integer of MiB, got ${mib}`);
+  try {
+    setFlagsFromString(`--initial-old-space-size=${mib}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
