@@ -22,7 +22,7 @@ describe('ebm start-up: commands are loaded on demand', () => {
   it('declares every command when none is named, and only the named one otherwise', () => {
     const all = buildProgram(() => undefined).commands.map((c) => c.name()).sort();
     expect(all).toEqual(
-      ['backup', 'cancel', 'catalog', 'check', 'demo', 'discover', 'export', 'find', 'forget', 'import', 'init', 'jobs', 'key', 'ls', 'plugin', 'plugins', 'prune', 'rebase', 'restore', 'run', 'serve', 'snapshots', 'synthesize', 'unlock'].sort(),
+      ['backup', 'cancel', 'catalog', 'check', 'demo', 'discover', 'export', 'find', 'forget', 'import', 'init', 'jobs', 'key', 'ls', 'plugin', 'plugins', 'prune', 'rebase', 'restore', 'run', 'serve', 'snapshots', 'synthesize', 'unlock', 'verify'].sort(),
     );
     // Each command, named, is declared by the lazily loaded module (a table entry pointing at the wrong module fails here).
     for (const name of all) {

@@ -31,6 +31,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => readonly RegisterCommand[]>
   serve: () => [require('./commands/serve').registerServe],
   jobs: () => [require('./commands/jobs').registerJobs],
   run: () => [],
+  verify: () => [],
   cancel: () => [],
   catalog: () => [require('./commands/catalog').registerCatalog],
   find: () => [require('./commands/find').registerFind],
@@ -42,7 +43,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => readonly RegisterCommand[]>
 };
 
 /** Commands declared by another command's module (one register function declares several). */
-const DECLARED_WITH: Readonly<Record<string, string>> = { run: 'jobs', cancel: 'jobs', import: 'export' };
+const DECLARED_WITH: Readonly<Record<string, string>> = { run: 'jobs', verify: 'jobs', cancel: 'jobs', import: 'export' };
 
 /** Global options that take a value (their value is not a command name). */
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-r', '--repo', '--password-file']);

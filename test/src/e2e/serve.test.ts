@@ -53,8 +53,21 @@ describe('ebm serve (the host process)', () => {
       const env = { EBM_HOST_URL: host.url, EBM_API_TOKEN: TOKEN };
       const runWait = await ebm(['run', 'docs', '--wait', '--json'], { env });
       expect(runWait.code).toBe(0);
+      // Verification jobs from the CLI: the latest snapshot of a dataset, then a whole-repository check.
+      const verifyLatest = await ebm(['verify', 'latest', '--dataset', 'docs', '--wait', '--json'], { env });
+      expect(verifyLatest.code).toBe(0);
+      expect(verifyLatest.lines.find((l) => l.type === 'summary')).toMatchObject({ op: 'verify', job: { kind: 'verify', state: 'done', request: { snapshot: expect.stringMatching(/^[0-9a-f]{64}$/) } } });
+      const verifyAll = await ebm(['verify', '--repository', 'main', '--read-data-subset', '50%', '--wait', '--json'], { env });
+      expect(verifyAll.code).toBe(0);
+      expect(verifyAll.lines.find((l) => l.type === 'summary')).toMatchObject({ job: { kind: 'verify', state: 'done', request: { repository: 'main', readDataSubset: '50%' } } });
+      const verifyNothing = await ebm(['verify', '--json'], { env });
+      expect(verifyNothing.code).not.toBe(0);
+      expect(verifyNothing.lines.find((l) => l.type === 'error')).toMatchObject({ error: { code: 'E_USAGE', message: expect.stringMatching(/give a snapshot to verify, or --repository NAME/) } });
+      const verifyBadSubset = await ebm(['verify', '--repository', 'main', '--read-data-subset', 'half', '--json'], { env });
+      expect(verifyBadSubset.code).not.toBe(0);
+      expect(verifyBadSubset.lines.find((l) => l.type === 'error')).toMatchObject({ error: { message: expect.stringMatching(/readDataSubset must be a percentage/) } });
       const jobs = await ebmOk(['jobs', '--json'], { env });
-      expect(jobs.lines.filter((l) => l.type === 'result').length).toBeGreaterThanOrEqual(2);
+      expect(jobs.lines.filter((l) => l.type === 'result').length).toBeGreaterThanOrEqual(4);
       const metrics = await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
       expect(await metrics.text()).toMatch(/ebm_jobs\{state="done"\} \d+/);
     } finally {
