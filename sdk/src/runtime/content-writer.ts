@@ -62,21 +62,50 @@ export class ContentWriter {
       this.#shipper.endOfContent();
       return this.#done(size, ids);
     }
+    if (Array.isArray(source)) {
+      // Chunked now, before the first await: chunks own copies of their bytes, so the caller
+      // may reuse the array's buffers as soon as writeContent returns (see ContentSource).
+      const { size, chunks } = this.#chunkNow(source as readonly unknown[]);
+      for (const chunk of chunks) await this.#store(chunk, ids);
+      this.#shipper.endOfContent();
+      return this.#done(size, ids);
+    }
     const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
     let size = 0;
     for await (const piece of source) {
-      throwIfCancelled(this.#signal, 'backup');
-      if (!(piece instanceof Uint8Array)) {
-        throw new TypeError(`writeContent(source): the source yielded a ${typeof piece}, not a Uint8Array (do not set an encoding on the stream)`);
-      }
-      size += piece.length;
-      this.#stats.bytesRead += piece.length;
+      // The chunker copies what it keeps before the next piece is asked for: a source may reuse its buffer then.
+      size += this.#accept(piece).length;
       for (const chunk of chunker.push(piece)) await this.#store(chunk, ids);
     }
     const last = chunker.finish();
     if (last !== undefined) await this.#store(last, ids);
     this.#shipper.endOfContent(); // batches span files: many small files share one query
     return this.#done(size, ids);
+  }
+
+  /** Chunks an array source at once; the chunks are copies, the pieces are not kept. */
+  #chunkNow(pieces: readonly unknown[]): { size: number; chunks: Uint8Array[] } {
+    const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (const piece of pieces) {
+      const bytes = this.#accept(piece);
+      size += bytes.length;
+      for (const chunk of chunker.push(bytes)) chunks.push(chunk);
+    }
+    const last = chunker.finish();
+    if (last !== undefined) chunks.push(last);
+    return { size, chunks };
+  }
+
+  /** Checks one piece of a source (cancelled? a Uint8Array?) and counts it as read. */
+  #accept(piece: unknown): Uint8Array {
+    throwIfCancelled(this.#signal, 'backup');
+    if (!(piece instanceof Uint8Array)) {
+      throw new TypeError(`writeContent(source): the source yielded a ${typeof piece}, not a Uint8Array (do not set an encoding on the stream)`);
+    }
+    this.#stats.bytesRead += piece.length;
+    return piece;
   }
 
   #done(size: number, ids: BlobId[]): StoredContent {

@@ -288,6 +288,40 @@ describe('runTask backup through the memory host', () => {
     }
   });
 
+  it('lets a source reuse its buffers: an array once writeContent returns, an iterator once the next piece is asked for', async () => {
+    const files = Array.from({ length: 12 }, (_, i) => pseudoRandom(i % 2 === 0 ? 3_000 : 40_000, 900 + i)); // one chunk, and several
+    const large = pseudoRandom(100_000, 999);
+    const outcome = await repo.backup(
+      onlyBackup(async (ctx) => {
+        const scratch = Buffer.alloc(64 * 1024);
+        const pending: Promise<{ size: number; content: readonly string[] }>[] = [];
+        for (const data of files) {
+          scratch.set(data);
+          pending.push(ctx.tree.writeContent([scratch.subarray(0, data.length)]));
+          scratch.fill(0xee); // overwritten while the write above is still in progress
+        }
+        const piece = Buffer.alloc(7_000);
+        async function* reusingOnePiece(): AsyncGenerator<Uint8Array> {
+          for (let at = 0; at < large.length; at += piece.length) {
+            const n = Math.min(piece.length, large.length - at);
+            piece.set(large.subarray(at, at + n));
+            yield piece.subarray(0, n);
+            piece.fill(0xdd); // the SDK asked for the next piece: this one is free again
+          }
+        }
+        pending.push(ctx.tree.writeContent(reusingOnePiece()));
+        const stored = await Promise.all(pending);
+        for (const [i, s] of stored.entries()) await ctx.tree.add(`f${String(i).padStart(2, '0')}`, { kind: 'file', ...s });
+      }),
+      { source: 'mem' },
+    );
+    const result = backupOf(outcome.result);
+    const restored: Restored = new Map();
+    await repo.restore(memTranslator({}, restored), { tree: result.tree, target: '/nowhere' });
+    const expected = new Map<string, Uint8Array>([...files, large].map((data, i) => [`f${String(i).padStart(2, '0')}`, data]));
+    expect(hexOf(restored)).toEqual(hexOf(expected));
+  });
+
   it('caps recorded warnings at 1000 and counts the rest; throttles progress', async () => {
     const outcome = await repo.backup(
       onlyBackup(async (ctx) => {

@@ -49,7 +49,15 @@ export interface StoredContent {
   readonly content: readonly BlobId[];
 }
 
-/** Anything that yields bytes: a Node Readable, an async generator, an array of buffers. */
+/**
+ * Anything that yields bytes: a Node Readable, an async generator, an array of buffers.
+ *
+ * Buffers may be reused: the SDK copies whatever it keeps. An array's buffers
+ * are consumed before `writeContent` returns its promise; a piece an iterator
+ * yields is consumed before the SDK asks for the next one. So a translator may
+ * read every small file into one scratch buffer, and a large file into two
+ * buffers taken in turn (one being read while the other is chunked).
+ */
 export type ContentSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /**

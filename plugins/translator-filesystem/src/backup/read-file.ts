@@ -52,11 +52,28 @@ export async function readFileContent(absPath: string, seen: BigIntStats, tree: 
   }
 }
 
+/**
+ * The buffers reads go into, reused from file to file: the SDK copies what it
+ * keeps (ContentSource's contract). A fresh buffer per read cost page faults
+ * on every byte read (in `read`, ~1 s per GiB on the bench corpus) and
+ * garbage that the worker's collector had to find again.
+ * - one scratch for small files: writeContent consumes an array before it returns;
+ * - 1 MiB pieces for large files, two per file (one read ahead), back to a
+ *   small free list when the file is done.
+ */
+let smallFileScratch: Buffer | undefined;
+const freePieces: Buffer[] = [];
+const FREE_PIECES_KEPT = 8;
+
+function scratchFor(size: number): Buffer {
+  if (smallFileScratch === undefined || smallFileScratch.length < size) smallFileScratch = Buffer.allocUnsafeSlow(Math.max(size, SMALL_FILE_BYTES));
+  return smallFileScratch;
+}
+
 function readSmallFile(absPath: string, size: number): { data: Buffer; after: BigIntStats } {
   const fd = openSync(absPath, OPEN_FLAGS);
   try {
-    // A dedicated ArrayBuffer: the SDK may keep or transfer it.
-    const buffer = Buffer.allocUnsafeSlow(size);
+    const buffer = scratchFor(size).subarray(0, size);
     let filled = 0;
     while (filled < size) {
       const n = readSync(fd, buffer, filled, size - filled, filled);
@@ -75,11 +92,15 @@ function readSmallFile(absPath: string, size: number): { data: Buffer; after: Bi
  * the consumer (chunking, hashing) works on the current piece.
  */
 async function* readPieces(handle: FileHandle, size: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  // Two buffers in turn: the next read fills one while the consumer chunks the other, and the
+  // consumer is done with a piece once it asks for the next (ContentSource's contract).
+  const buffers = [freePieces.pop() ?? Buffer.allocUnsafeSlow(READ_PIECE_BYTES), freePieces.pop() ?? Buffer.allocUnsafeSlow(READ_PIECE_BYTES)];
+  let turn = 0;
   const readAt = async (position: number): Promise<Buffer> => {
     const want = Math.min(READ_PIECE_BYTES, size - position);
-    const buffer = Buffer.allocUnsafeSlow(want); // a dedicated ArrayBuffer per piece: the SDK may keep or transfer it
+    const buffer = buffers[turn++ % 2]!;
     const { bytesRead } = await handle.read(buffer, 0, want, position);
-    return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    return buffer.subarray(0, bytesRead);
   };
   let position = 0;
   let next: Promise<Buffer> | undefined = size > 0 ? readAt(0) : undefined;
@@ -96,6 +117,7 @@ async function* readPieces(handle: FileHandle, size: number, signal: AbortSignal
   } finally {
     // Abandoned early (error or cancel): let the read in flight finish before the handle closes.
     await next?.catch(() => undefined);
+    for (const buffer of buffers) if (freePieces.length < FREE_PIECES_KEPT) freePieces.push(buffer);
   }
 }
 
