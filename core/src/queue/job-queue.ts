@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { EbmError, isEbmError } from '@ebm/sdk';
-import type { ErrorRecord, JsonValue } from '@ebm/sdk';
+import { EbmError } from '@ebm/sdk';
+import type { JsonValue } from '@ebm/sdk';
 import { Job, TransitionPatch } from '../jobs/job';
 import { JobEvents } from '../jobs/job-events';
 import type { JobCost, JobRecord, JobRequest, JobState, RetryPolicy } from '../jobs/job-types';
@@ -9,8 +9,10 @@ import { BudgetUsage, exceedsBudget, QueueBudgets, resolveBudgets } from './budg
 import type { CostModel } from './cost-model';
 import type { JobExecutor } from './job-executor';
 import { compareForAdmission } from './ordering';
-import { describeRequest, exclusionKey, identityOf, isExclusive, QueueEntry } from './queue-entry';
-import { backoffDelay, resolveRetryPolicy, shouldRetry } from './retry';
+import { armDeadline, describeRequest, identityOf, newQueueEntry, QueueEntry } from './queue-entry';
+import { resolveRetryPolicy } from './retry';
+import { deadlineError, failureOutcome, isDeadline } from './failure-outcome';
+import { JobHistory } from './job-history';
 import { cancelRecord, plainRecord } from './queue-errors';
 import { ResourceLedger } from './resource-ledger';
 import { RssUsageMeter, UsageMeter, UsageProbe } from './usage-meter';
@@ -38,7 +40,6 @@ export class JobQueue {
   readonly #costs: CostModel;
   readonly #agingIntervalMs: number;
   readonly #maxQueued: number;
-  readonly #historyLimit: number;
   readonly #meter: UsageMeter;
   readonly #logLimit: number | undefined;
   readonly #live = new Map<string, QueueEntry>();
@@ -47,7 +48,7 @@ export class JobQueue {
   readonly #keys = new Map<string, QueueEntry>();
   readonly #queuedByIdentity = new Map<string, QueueEntry>();
   readonly #ledger: ResourceLedger;
-  readonly #history = new Map<string, JobRecord>();
+  readonly #history: JobHistory;
   readonly #idle = new IdleWaiters(() => ({ active: this.#active.size, waiting: this.#waiting.size }));
   #verifying: QueueEntry | undefined;
   #seq = 0;
@@ -63,7 +64,7 @@ export class JobQueue {
     this.retryPolicy = resolveRetryPolicy(options.retry);
     this.#agingIntervalMs = options.agingIntervalMs ?? 60_000;
     this.#maxQueued = options.maxQueued ?? 10_000;
-    this.#historyLimit = options.historyLimit ?? 1000;
+    this.#history = new JobHistory(options.historyLimit ?? 1000);
     this.#meter = options.usageMeter ?? new RssUsageMeter();
     this.#logLimit = options.logLimit;
     this.events = options.events ?? new JobEvents();
@@ -90,20 +91,7 @@ export class JobQueue {
     if (deadline !== undefined && !(deadline > Date.now())) throw new EbmError('E_USAGE', `${what} rejected: deadline: ${deadlineText} has passed`, { op: request.kind });
 
     const job = new Job({ request, cost: this.#costs.estimate(request), ...(restored ?? {}), ...(this.#logLimit !== undefined ? { logLimit: this.#logLimit } : {}) }, this.events);
-    const entry: QueueEntry = {
-      job,
-      seq: this.#seq++,
-      lane: 'main',
-      since: Date.parse(job.createdAt),
-      notBefore: 0,
-      priority: request.priority,
-      repository: request.repository,
-      key: exclusionKey(request),
-      exclusive: isExclusive(request),
-      identity,
-      cost: undefined,
-      deadlineTimer: undefined,
-    };
+    const entry = newQueueEntry(job, this.#seq++);
     this.#live.set(job.id, entry);
     this.#waiting.add(entry);
     if (identity !== undefined) this.#queuedByIdentity.set(identity, entry);
@@ -115,8 +103,8 @@ export class JobQueue {
 
   /** Rebuilds the queue's view after a restart: finished and interrupted jobs go to the history, queued ones are submitted again. */
   restore(recovered: RecoveredJournal): { readonly requeued: Job[]; readonly rejected: JobRecord[] } {
-    for (const record of [...recovered.finished].reverse()) this.#remember(record);
-    for (const record of recovered.interrupted) this.#remember(record);
+    for (const record of [...recovered.finished].reverse()) this.#history.remember(record);
+    for (const record of recovered.interrupted) this.#history.remember(record);
     const requeued: Job[] = [];
     const rejected: JobRecord[] = [];
     for (const record of recovered.requeued) {
@@ -124,7 +112,7 @@ export class JobQueue {
         requeued.push(this.submit(record.request, { id: record.id, createdAt: record.createdAt, attempt: record.attempt }).job);
       } catch (err) {
         const failed: JobRecord = { ...record, state: 'failed', finishedAt: new Date().toISOString(), error: plainRecord(err) };
-        this.#remember(failed);
+        this.#history.remember(failed);
         rejected.push(failed);
       }
     }
@@ -152,7 +140,7 @@ export class JobQueue {
   /** Live jobs (oldest first) then remembered ones (newest first), optionally of some states. */
   list(states?: readonly JobState[]): JobRecord[] {
     const live = [...this.#live.values()].sort((a, b) => a.seq - b.seq).map((e) => e.job.toRecord());
-    const all = [...live, ...[...this.#history.values()].reverse()];
+    const all = [...live, ...this.#history.newestFirst()];
     return states === undefined ? all : all.filter((r) => states.includes(r.state));
   }
 
@@ -295,24 +283,16 @@ export class JobQueue {
         this.#finish(entry, 'done', { result });
       }
     } else {
-      const error = plainRecord(err);
-      if (job.signal.aborted && isDeadline(job.signal.reason)) {
-        // Past its deadline: failed with the typed error, never retried (the deadline is an absolute time).
-        this.#finish(entry, 'failed', { error: deadlineRecord(job.signal.reason as EbmError, error) });
-      } else if (job.signal.aborted) {
-        this.#finish(entry, 'cancelled', { error: cancelRecord(job.signal, error) });
-      } else if (shouldRetry(error, job.attempt, this.#retryPolicyOf(request))) {
+      const outcome = failureOutcome(err, job, this.#retryPolicyOf(request));
+      if (outcome.kind === 'retry') {
         if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
-        const policy = this.#retryPolicyOf(request);
-        const delay = backoffDelay(job.attempt, policy);
-        job.log('warn', `attempt ${job.attempt} of ${policy.attempts} failed with ${error.code}: ${error.message}; retrying in ${delay} ms`);
-        job.transition('queued', { error });
-        entry.notBefore = Date.now() + delay;
+        job.log('warn', outcome.note);
+        job.transition('queued', { error: outcome.error });
+        entry.notBefore = Date.now() + outcome.delayMs;
         this.#waiting.add(entry);
       } else {
-        const attempts = this.#retryPolicyOf(request).attempts;
-        if (error.retryable && job.attempt >= attempts) job.log('error', `attempt ${job.attempt} of ${attempts} failed with ${error.code}; no attempts left`);
-        this.#finish(entry, 'failed', { error });
+        if (outcome.kind === 'failed' && outcome.note !== undefined) job.log('error', outcome.note);
+        this.#finish(entry, outcome.kind, { error: outcome.error });
       }
     }
     this.#schedulePump();
@@ -344,16 +324,12 @@ export class JobQueue {
   }
 
   #armDeadline(entry: QueueEntry, deadline: number): void {
-    const wait = deadline - Date.now();
-    // setTimeout holds at most ~24.8 days; re-arm for deadlines further out.
-    entry.deadlineTimer = setTimeout(() => {
-      if (Date.now() < deadline) return this.#armDeadline(entry, deadline);
+    armDeadline(entry, deadline, () => {
       const { job } = entry;
       if (job.state !== 'queued' && job.state !== 'running') return;
-      // Stops the job through its signal like a cancel, but it ends failed with E_DEADLINE_EXCEEDED (see #afterRun).
-      this.#cancelEntry(entry, new EbmError('E_DEADLINE_EXCEEDED', `job ${job.id} passed its deadline ${new Date(deadline).toISOString()} while ${job.state}`, { subject: job.id, op: job.request.kind }));
-    }, Math.min(wait, 2 ** 31 - 1));
-    entry.deadlineTimer.unref();
+      // Stops the job through its signal like a cancel, but it ends failed with E_DEADLINE_EXCEEDED (see failureOutcome).
+      this.#cancelEntry(entry, deadlineError(job.id, job.state, deadline, job.request.kind));
+    });
   }
 
   #finish(entry: QueueEntry, state: 'done' | 'failed' | 'cancelled', patch: TransitionPatch): void {
@@ -363,23 +339,7 @@ export class JobQueue {
     if (entry.key !== undefined && this.#keys.get(entry.key) === entry) this.#keys.delete(entry.key);
     if (entry.identity !== undefined && this.#queuedByIdentity.get(entry.identity) === entry) this.#queuedByIdentity.delete(entry.identity);
     job.transition(state, patch);
-    this.#remember(job.toRecord());
+    this.#history.remember(job.toRecord());
   }
 
-  #remember(record: JobRecord): void {
-    this.#history.delete(record.id);
-    this.#history.set(record.id, record);
-    while (this.#history.size > this.#historyLimit) this.#history.delete(this.#history.keys().next().value as string);
-  }
-}
-
-/** Whether a job was stopped by its deadline (the abort reason #armDeadline gives). */
-function isDeadline(reason: unknown): boolean {
-  return isEbmError(reason) && reason.code === 'E_DEADLINE_EXCEEDED';
-}
-
-/** The deadline's error, with what the executor said when it stopped as the cause. */
-function deadlineRecord(reason: EbmError, fromExecutor: ErrorRecord): ErrorRecord {
-  const record = plainRecord(reason);
-  return fromExecutor.message !== record.message ? { ...record, cause: fromExecutor } : record;
 }

@@ -25,6 +25,39 @@ export interface QueueEntry {
   deadlineTimer: NodeJS.Timeout | undefined;
 }
 
+/** The bookkeeping of a job just submitted: waiting in the main lane, not charged, no deadline armed yet. */
+export function newQueueEntry(job: Job, seq: number): QueueEntry {
+  const request = job.request;
+  return {
+    job,
+    seq,
+    lane: 'main',
+    since: Date.parse(job.createdAt),
+    notBefore: 0,
+    priority: request.priority,
+    repository: request.repository,
+    key: exclusionKey(request),
+    exclusive: isExclusive(request),
+    identity: identityOf(request),
+    cost: undefined,
+    deadlineTimer: undefined,
+  };
+}
+
+/**
+ * Calls `onDue` once at `deadline` (ms since the epoch). setTimeout holds at
+ * most ~24.8 days, so a deadline further out re-arms; `entry.deadlineTimer`
+ * always holds the current timer (clear it to disarm). Unref'd: a deadline
+ * never keeps the process alive.
+ */
+export function armDeadline(entry: QueueEntry, deadline: number, onDue: () => void): void {
+  entry.deadlineTimer = setTimeout(() => {
+    if (Date.now() < deadline) armDeadline(entry, deadline, onDue);
+    else onDue();
+  }, Math.min(deadline - Date.now(), 2 ** 31 - 1));
+  entry.deadlineTimer.unref();
+}
+
 export function exclusionKey(request: JobRequest): string | undefined {
   if (request.kind === 'backup') return `dataset:${request.dataset}`;
   if (request.kind === 'restore') return `target:${path.resolve(request.target)}`;
