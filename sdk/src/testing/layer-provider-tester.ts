@@ -11,7 +11,8 @@ import type { LayerPluginUnderTest } from './layer-runner';
 import { resolveLayerOptions } from './layer-tester-options';
 import type { LayerProviderTesterOptions, ResolvedLayerOptions } from './layer-tester-options';
 import { readPluginPackage } from './plugin-under-test';
-import type { ConformanceCase } from './translator-tester';
+import { caseCollector, pluginTitle, readPackageForCase, registerCases, resolveRegistrar, runCase } from './conformance-cases';
+import type { ConformanceCase } from './conformance-cases';
 
 /**
  * The conformance harness for layer-provider plugins, the sibling of
@@ -33,32 +34,16 @@ export class LayerProviderTester {
 
   /** Registers the cases under one describe block, and closes the runners after them. */
   run(): void {
-    let id: string | undefined;
-    try {
-      id = readPluginPackage(this.#options.packageDir).manifest.id;
-    } catch {
-      id = undefined; // the manifest case reports it
-    }
-    const g = globalThis as { describe?: unknown; it?: unknown; afterAll?: unknown; after?: unknown };
-    const describe = this.#given.describe ?? g.describe;
-    const it = this.#given.it ?? g.it;
-    const afterAll = this.#given.afterAll ?? g.afterAll ?? g.after;
-    if (typeof describe !== 'function' || typeof it !== 'function') {
-      throw new TypeError('LayerProviderTester: no describe()/it() found; run it under jest, mocha or vitest with globals, or pass { describe, it, afterAll }');
-    }
-    describe(`layer provider ${id ?? this.#options.packageDir} conforms to the ebm layer contract`, () => {
-      for (const c of this.cases()) it(c.name, () => c.run(), this.#options.timeouts.caseMs);
-      if (typeof afterAll === 'function') afterAll(() => this.close());
-    });
+    const title = `layer provider ${pluginTitle(this.#options.packageDir)} conforms to the ebm layer contract`;
+    registerCases(resolveRegistrar(this.#given, 'LayerProviderTester'), title, this.cases(), this.#options.timeouts.caseMs, () => this.close());
   }
 
   /** The cases, in order, without registering them. */
   cases(): ConformanceCase[] {
     const o = this.#options;
-    const cases: ConformanceCase[] = [{ name: 'manifest and capabilities', run: () => this.#manifestCase() }];
-    const add = (name: string, fixture: string | undefined, body: (run: LayerCaseRun) => Promise<void>): void => {
-      cases.push({ name: fixture === undefined ? name : `${name} [${fixture}]`, run: () => this.#runCase(name, fixture, body) });
-    };
+    const { cases, add } = caseCollector<LayerCaseRun>({ name: 'manifest and capabilities', run: () => this.#manifestCase() }, (name, fixture, body) =>
+      runCase(name, fixture, () => this.#pluginOnce(), (plugin) => LayerCaseRun.start(name, fixture, plugin, this.#options), body),
+    );
     for (const f of o.fixtures) {
       add('discovery, files and changes', f.name, (run) => discoveryCase(run, f));
       add('determinism', f.name, (run) => determinismCase(run, f));
@@ -81,30 +66,9 @@ export class LayerProviderTester {
     return this.#plugin;
   }
 
-  async #runCase(name: string, fixture: string | undefined, body: (run: LayerCaseRun) => Promise<void>): Promise<void> {
-    let plugin: LayerPluginUnderTest;
-    try {
-      plugin = await this.#pluginOnce();
-    } catch (err) {
-      throw new ConformanceFailure(name, fixture, [`the plugin cannot be tested: ${(err as Error).message}`]);
-    }
-    const run = await LayerCaseRun.start(name, fixture, plugin, this.#options);
-    try {
-      await body(run);
-    } catch (err) {
-      run.problems.push(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
-    }
-    await run.finish();
-  }
-
   async #manifestCase(): Promise<void> {
     const name = 'manifest and capabilities';
-    let d: PluginDescriptor;
-    try {
-      d = readPluginPackage(this.#options.packageDir);
-    } catch (err) {
-      throw new ConformanceFailure(name, undefined, [(err as Error).message]);
-    }
+    const d = readPackageForCase(name, this.#options.packageDir);
     const problems: string[] = [];
     if (d.manifest.kind !== 'layer-provider') problems.push(`the manifest's kind is "${d.manifest.kind}"; LayerProviderTester tests layer providers (kind "layer-provider")`);
     if (!d.manifest.capabilities.includes('layers')) problems.push(`the manifest does not declare the 'layers' capability`);

@@ -1,4 +1,3 @@
-import type { PluginDescriptor } from '../manifest/manifest';
 import { CaseRun, TesterSession } from './case-run';
 import { cancellationCase } from './checks/cancellation';
 import { cloneAndFreezeCase } from './checks/clone-and-freeze';
@@ -9,22 +8,14 @@ import { DERIVED_INVALID_INPUTS } from './checks/invalid-variants';
 import { manifestProblems } from './checks/manifest';
 import { roundTripCase } from './checks/round-trip';
 import { ConformanceFailure } from './conformance-failure';
+import { caseCollector, pluginTitle, readPackageForCase, registerCases, resolveRegistrar, runCase } from './conformance-cases';
+import type { ConformanceCase } from './conformance-cases';
 import type { HarnessHost } from './harness-host';
 import { loadPluginUnderTest, readPluginPackage } from './plugin-under-test';
 import { resolveOptions } from './tester-options';
-import type { DescribeFn, HookFn, ItFn, ResolvedOptions, TranslatorTesterOptions } from './tester-options';
+import type { ResolvedOptions, TranslatorTesterOptions } from './tester-options';
 
-/** One registered case: its test name, and what it runs. */
-export interface ConformanceCase {
-  readonly name: string;
-  run(): Promise<void>;
-}
-
-interface Registrar {
-  readonly describe: DescribeFn;
-  readonly it: ItFn;
-  readonly afterAll: HookFn | undefined;
-}
+export type { ConformanceCase } from './conformance-cases';
 
 /**
  * The conformance harness for translator plugins (ESLint's RuleTester, for
@@ -48,27 +39,16 @@ export class TranslatorTester {
 
   /** Registers the cases under one describe block, and closes the host after them. */
   run(): void {
-    let descriptor: PluginDescriptor | undefined;
-    try {
-      descriptor = readPluginPackage(this.#options.packageDir);
-    } catch {
-      descriptor = undefined; // the manifest case reports it
-    }
-    const title = `translator ${descriptor?.manifest.id ?? this.#options.packageDir} conforms to the ebm plugin API`;
-    const { describe, it, afterAll } = resolveRegistrar(this.#given);
-    describe(title, () => {
-      for (const c of this.cases()) it(c.name, () => c.run(), this.#options.timeouts.caseMs);
-      afterAll?.(() => this.close());
-    });
+    const title = `translator ${pluginTitle(this.#options.packageDir)} conforms to the ebm plugin API`;
+    registerCases(resolveRegistrar(this.#given, 'TranslatorTester'), title, this.cases(), this.#options.timeouts.caseMs, () => this.close());
   }
 
   /** The cases, in order, without registering them (for runners with their own way of declaring tests). */
   cases(): ConformanceCase[] {
     const o = this.#options;
-    const cases: ConformanceCase[] = [{ name: 'manifest and capabilities', run: () => this.#manifestCase() }];
-    const add = (caseName: string, fixture: string | undefined, body: (run: CaseRun) => Promise<void>): void => {
-      cases.push({ name: fixture === undefined ? caseName : `${caseName} [${fixture}]`, run: () => this.#runCase(caseName, fixture, body) });
-    };
+    const { cases, add } = caseCollector<CaseRun>({ name: 'manifest and capabilities', run: () => this.#manifestCase() }, (name, fixture, body) =>
+      runCase(name, fixture, () => this.#sessionOnce(), (session) => CaseRun.start(name, fixture, session), body),
+    );
     for (const f of o.fixtures) {
       add('round trip', f.name, (run) => roundTripCase(run, f));
       add('determinism', f.name, (run) => determinismCase(run, f));
@@ -99,30 +79,9 @@ export class TranslatorTester {
     return this.#session;
   }
 
-  async #runCase(caseName: string, fixture: string | undefined, body: (run: CaseRun) => Promise<void>): Promise<void> {
-    let session: TesterSession;
-    try {
-      session = await this.#sessionOnce();
-    } catch (err) {
-      throw new ConformanceFailure(caseName, fixture, [`the plugin cannot be tested: ${(err as Error).message}`]);
-    }
-    const run = await CaseRun.start(caseName, fixture, session);
-    try {
-      await body(run);
-    } catch (err) {
-      run.problems.push(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
-    }
-    await run.finish();
-  }
-
   async #manifestCase(): Promise<void> {
     const caseName = 'manifest and capabilities';
-    let descriptor: PluginDescriptor;
-    try {
-      descriptor = readPluginPackage(this.#options.packageDir);
-    } catch (err) {
-      throw new ConformanceFailure(caseName, undefined, [(err as Error).message]);
-    }
+    const descriptor = readPackageForCase(caseName, this.#options.packageDir);
     const problems: string[] = [];
     const loaded = await loadPluginUnderTest(descriptor, this.#options.translator).catch((err: Error) => {
       problems.push(err.message);
@@ -131,15 +90,4 @@ export class TranslatorTester {
     problems.push(...manifestProblems(descriptor, loaded, this.#options));
     if (problems.length > 0) throw new ConformanceFailure(caseName, undefined, problems);
   }
-}
-
-function resolveRegistrar(o: TranslatorTesterOptions): Registrar {
-  const g = globalThis as { describe?: unknown; it?: unknown; afterAll?: unknown; after?: unknown };
-  const describe = o.describe ?? g.describe;
-  const it = o.it ?? g.it;
-  const afterAll = o.afterAll ?? g.afterAll ?? g.after;
-  if (typeof describe !== 'function' || typeof it !== 'function') {
-    throw new TypeError('TranslatorTester: no describe()/it() found; run it under jest, mocha or vitest with globals, or pass { describe, it, afterAll } from your test runner');
-  }
-  return { describe: describe as DescribeFn, it: it as ItFn, afterAll: typeof afterAll === 'function' ? (afterAll as HookFn) : undefined };
 }
