@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { EbmError } from '@ebm/sdk';
 import type { JobRecord } from '../jobs/job-types';
@@ -274,6 +275,16 @@ describe('HTTP API', () => {
       expect(last.json()).toMatchObject({ more: false, total: 5, files: [{ path: 'usr/bin/tool', size: 2048 }] });
       const upper = await files('layer=upper&plugin=overlay');
       expect(upper.json()).toMatchObject({ more: false, total: 1, files: [{ path: 'etc/motd' }] });
+    });
+
+    it('cancels the live layer query when the client goes away', async () => {
+      const req = http.request({ host: '127.0.0.1', port, path: `/api/v1/discoveries/files?source=${encodeURIComponent('overlayfs:/mnt/web1')}&layer=hang`, headers: { authorization: `Bearer ${TOKEN}` }, agent: false });
+      req.on('error', () => undefined); // the socket is destroyed below
+      req.end();
+      await eventually(() => runtime.hangingQueries.started === 1);
+      expect(runtime.hangingQueries.cancelled).toBe(0);
+      req.destroy();
+      await eventually(() => runtime.hangingQueries.cancelled === 1);
     });
 
     it('refuses an unknown source, layer or repository with 404, and a bad query or a discovery without layers with 400', async () => {

@@ -139,7 +139,20 @@ export class FakeRuntime implements RuntimeFacade {
   }
 
   /** The newest overlay discovery's layers: lower-0 holds LOWER_FILES, upper holds one file. */
+  /** Live layer queries of the layer named 'hang': started, and stopped through their signal. */
+  readonly hangingQueries = { started: 0, cancelled: 0 };
+
   async discoveryFiles(request: DiscoveryFilesRequest): Promise<DiscoveryFilesResult> {
+    if (request.layer === 'hang') {
+      // Like a provider still listing a huge layer: answers only when cancelled.
+      this.hangingQueries.started++;
+      return new Promise((_, reject) => {
+        request.signal?.addEventListener('abort', () => {
+          this.hangingQueries.cancelled++;
+          reject(new EbmError('E_CANCELLED', 'the layer query was cancelled'));
+        }, { once: true });
+      });
+    }
     const found = await this.listDiscoveries({ source: request.source, all: false, ...(request.plugin !== undefined ? { plugin: request.plugin } : {}), ...(request.repository !== undefined ? { repository: request.repository } : {}) });
     if (found === undefined) return { found: false, missing: 'repository', message: `no repository named ${JSON.stringify(request.repository)}` };
     const d = found[0];

@@ -122,9 +122,17 @@ export class SseReader {
   }
 }
 
-/** Polls `condition` until it holds (for effects only the server side can observe, like a removed listener). */
-export async function eventually(condition: () => boolean): Promise<void> {
-  while (!condition()) await sleep(5);
+/**
+ * Polls `condition` until it holds (for effects only the server side can
+ * observe, like a removed listener); throws after `timeoutMs`, so a condition
+ * that never holds fails its test instead of polling on after it timed out.
+ */
+export async function eventually(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms: ${condition.toString()}`);
+    await sleep(5);
+  }
 }
 
 export interface LogLine {
