@@ -4,11 +4,12 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { EbmError } from '@ebm/sdk';
+import { carryOverDiscoveries, upgradeDiscoveries } from './discoveries';
 import { createSchema, SCHEMA_VERSION } from './schema';
 
 /** Why an existing catalog file was not used as it was. */
 export interface CatalogRecovery {
-  /** 'corrupt': unreadable or failed PRAGMA quick_check, moved aside; 'schema': another schema version, deleted. */
+  /** 'corrupt': unreadable or failed PRAGMA quick_check, moved aside; 'schema': another schema version, replaced (its discoveries carried over). */
   readonly kind: 'corrupt' | 'schema';
   readonly reason: string;
   /** Where a corrupt file was moved (kept for inspection; safe to delete). */
@@ -37,7 +38,8 @@ export function defaultCatalogFile(repositoryId: string, env: NodeJS.ProcessEnv 
  * catalog is derived data, so nothing in it is worth an error: a file that
  * SQLite cannot read, or that fails `PRAGMA quick_check`, is moved aside to
  * `<file>.corrupt-<time>` and replaced by an empty catalog; a file of another
- * schema version is deleted and replaced. The caller then re-indexes from the
+ * schema version is replaced, its discoveries (not derived from the
+ * repository) carried over. The caller then re-indexes from the
  * repository (`fresh` is true) and tells the operator (`recovered`).
  *
  * The file is only ever renamed or deleted after its connection is closed:
@@ -54,15 +56,26 @@ export function openCatalogFile(file: string): OpenedCatalogFile {
     if (problem) throw new CorruptCatalog(problem);
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as { n: number }).n;
-    if (version === SCHEMA_VERSION) return { db, fresh: false };
+    if (version === SCHEMA_VERSION) {
+      upgradeDiscoveries(db);
+      return { db, fresh: false };
+    }
     if (version === 0 && tables === 0) {
       createSchema(db);
       return { db, fresh: true };
     }
     db.close();
     db = undefined;
-    removeCatalogFiles(file);
-    return { ...freshFile(file), recovered: { kind: 'schema', reason: `catalog schema version ${version} is not this ebm's version ${SCHEMA_VERSION}` } };
+    // Everything but the discoveries is rebuilt from the repository; those are carried over.
+    const previous = `${file}.schema-${version}`;
+    removeCatalogFiles(previous);
+    fs.renameSync(file, previous);
+    for (const suffix of ['-wal', '-journal']) renameIfExists(`${file}${suffix}`, `${previous}${suffix}`);
+    unlinkIfExists(`${file}-shm`);
+    const fresh = freshFile(file);
+    carryOverDiscoveries(fresh.db, previous);
+    removeCatalogFiles(previous);
+    return { ...fresh, recovered: { kind: 'schema', reason: `catalog schema version ${version} is not this ebm's version ${SCHEMA_VERSION}` } };
   } catch (err) {
     db?.close();
     if (!(err instanceof CorruptCatalog) && !isCorruptionError(err)) {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
-import type { DiscoveryReport, PluginKind } from '@ebm/sdk';
+import type { DiscoveryReport, OptionValue, PluginKind } from '@ebm/sdk';
 
 /**
  * Discoveries in the catalog: what `ebm discover` (or a layer-aware backup)
@@ -19,7 +19,8 @@ CREATE TABLE discoveries (
   plugin_kind    TEXT NOT NULL,
   source         TEXT NOT NULL,
   time           TEXT NOT NULL,     -- ISO 8601, when the discovery finished
-  report         TEXT NOT NULL      -- the plugin's report, JSON
+  report         TEXT NOT NULL,     -- the plugin's report, JSON
+  options        TEXT               -- a layer provider's options, JSON; NULL: none recorded
 );
 CREATE INDEX discoveries_by_source ON discoveries (source, plugin, time);
 `;
@@ -32,6 +33,14 @@ export interface DiscoveryRecord {
   readonly source: string;
   readonly time: string;
   readonly report: DiscoveryReport;
+  /**
+   * The options a layer provider's discovery ran with (e.g. a layer map's
+   * `map`), so browsing its layers later asks the provider the same way.
+   * Absent for a translator's discovery (nothing is asked of it later, and
+   * translator options may carry secrets, such as a producer command) and
+   * for records made before options were kept.
+   */
+  readonly options?: Readonly<Record<string, OptionValue>>;
 }
 
 interface DiscoveryRow {
@@ -41,11 +50,23 @@ interface DiscoveryRow {
   readonly source: string;
   readonly time: string;
   readonly report: string;
+  /** Absent in a catalog file from before the column existed (read-only readers see it as it is). */
+  readonly options?: string | null;
 }
 
 export function recordDiscovery(db: Database, record: DiscoveryRecord): void {
-  db.prepare('INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(record.plugin, record.pluginVersion, record.pluginKind, record.source, record.time, JSON.stringify(record.report));
+  db.prepare('INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report, options) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(record.plugin, record.pluginVersion, record.pluginKind, record.source, record.time, JSON.stringify(record.report), record.options === undefined ? null : JSON.stringify(record.options));
+}
+
+/**
+ * Adds what later versions added to an existing discoveries table (the
+ * `options` column), in place: discoveries are not derived from the
+ * repository, so they are migrated, never rebuilt. Idempotent.
+ */
+export function upgradeDiscoveries(db: Database): void {
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').all('discoveries') as Array<{ name: string }>;
+  if (columns.length > 0 && !columns.some((c) => c.name === 'options')) db.exec('ALTER TABLE discoveries ADD COLUMN options TEXT');
 }
 
 export interface DiscoveryFilter {
@@ -70,6 +91,7 @@ export function listDiscoveries(db: Database, filter: DiscoveryFilter = {}): Dis
     source: r.source,
     time: r.time,
     report: JSON.parse(r.report) as DiscoveryReport,
+    ...(r.options !== undefined && r.options !== null ? { options: JSON.parse(r.options) as Record<string, OptionValue> } : {}),
   }));
 }
 
@@ -105,8 +127,10 @@ export function carryOverDiscoveries(db: Database, oldFile: string): number {
     return 0;
   }
   try {
-    const info = db.prepare(`INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report)
-      SELECT plugin, plugin_version, plugin_kind, source, time, report FROM old.discoveries ORDER BY id`).run();
+    const oldColumns = db.prepare("SELECT name FROM pragma_table_info('discoveries', 'old')").all() as Array<{ name: string }>;
+    const options = oldColumns.some((c) => c.name === 'options') ? 'options' : 'NULL';
+    const info = db.prepare(`INSERT INTO discoveries (plugin, plugin_version, plugin_kind, source, time, report, options)
+      SELECT plugin, plugin_version, plugin_kind, source, time, report, ${options} FROM old.discoveries ORDER BY id`).run();
     return info.changes;
   } catch {
     return 0;

@@ -59,6 +59,8 @@ export class DiscoverService {
       source: request.source,
       time: new Date().toISOString(),
       report: result.report,
+      // Kept for a layer provider only: its layers are browsed later by asking it again, the same way.
+      ...(descriptor.manifest.kind === 'layer-provider' ? { options: request.options ?? {} } : {}),
       warnings: result.warnings,
       announced: Array.isArray(result.announced) ? result.announced : [],
     };

@@ -85,7 +85,8 @@ export async function discoveryFiles(host: DiscoveryHost, request: DiscoveryFile
   let seen = 0;
   let more = false;
   for await (const batch of service.files({
-    plugin: d.plugin, source: d.source, layer: info.id, report, options: optionsFor(host.config, d.plugin, [d.source, report.source]),
+    // The options the discovery ran with; a record from before they were kept: a configured dataset's.
+    plugin: d.plugin, source: d.source, layer: info.id, report, options: d.options ?? optionsFor(host.config, d.plugin, [d.source, report.source]),
     ...(request.signal ? { signal: request.signal } : {}),
   })) {
     for (const f of batch) {
