@@ -15,6 +15,7 @@ import { deadlineError, failureOutcome, isDeadline } from './failure-outcome';
 import { JobHistory } from './job-history';
 import { cancelRecord, plainRecord } from './queue-errors';
 import { ResourceLedger } from './resource-ledger';
+import { Reservations } from './reservations';
 import { RssUsageMeter, UsageMeter, UsageProbe } from './usage-meter';
 import { IdleWaiters } from './idle-waiters';
 import type { JobQueueOptions, QueueEventMap, SubmitResult } from './queue-types';
@@ -48,6 +49,7 @@ export class JobQueue {
   readonly #keys = new Map<string, QueueEntry>();
   readonly #queuedByIdentity = new Map<string, QueueEntry>();
   readonly #ledger: ResourceLedger;
+  readonly #reservations: Reservations;
   readonly #history: JobHistory;
   readonly #idle = new IdleWaiters(() => ({ active: this.#active.size, waiting: this.#waiting.size }));
   #verifying: QueueEntry | undefined;
@@ -61,6 +63,7 @@ export class JobQueue {
     this.#costs = options.costs;
     this.budgets = resolveBudgets(options.budgets);
     this.#ledger = new ResourceLedger(this.budgets);
+    this.#reservations = new Reservations(this.#ledger);
     this.retryPolicy = resolveRetryPolicy(options.retry);
     this.#agingIntervalMs = options.agingIntervalMs ?? 60_000;
     this.#maxQueued = options.maxQueued ?? 10_000;
@@ -99,6 +102,27 @@ export class JobQueue {
     this.events.emit('job:queued', job.toRecord());
     this.#schedulePump();
     return { job, coalesced: false };
+  }
+
+  /**
+   * Runs `fn`, work outside any job (a live query of plugin `pluginId`), charged
+   * to the budgets like a job of that plugin: one worker and its declared
+   * memory (at most the budgets: a bigger one runs alone), no repository I/O
+   * stream. Waits for room ahead of queued jobs. E_HOST_SHUTTING_DOWN while
+   * the queue closes, E_CANCELLED when `signal` aborts while it waits.
+   */
+  async withBudget<T>(pluginId: string, what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new EbmError('E_HOST_SHUTTING_DOWN', `${what} refused: the host is shutting down`);
+    const cost = this.#ledger.clamp(this.#costs.queryCost(pluginId));
+    const admitted = this.#reservations.wait(cost, what, signal);
+    this.#schedulePump();
+    await admitted;
+    try {
+      return await fn();
+    } finally {
+      this.#reservations.release(cost);
+      this.#schedulePump();
+    }
   }
 
   /** Rebuilds the queue's view after a restart: finished and interrupted jobs go to the history, queued ones are submitted again. */
@@ -168,6 +192,7 @@ export class JobQueue {
    */
   async close(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.#closing = true;
+    this.#reservations.failAll(new EbmError('E_HOST_SHUTTING_DOWN', 'the host is shutting down: a live query waiting for a worker was refused'));
     clearTimeout(this.#wakeTimer);
     const idle = this.#idle.wait(true);
     let timer: NodeJS.Timeout | undefined;
@@ -197,6 +222,7 @@ export class JobQueue {
   #pump(): void {
     if (this.#closing) return;
     const now = Date.now();
+    if (!this.#reservations.admit()) return this.#armWake(now); // live queries first; a release pumps again
     const ready = [...this.#waiting].filter((e) => e.notBefore <= now).sort((a, b) => compareForAdmission(a, b, now, this.#agingIntervalMs));
     const reserved = new Set<string>();
     for (const entry of ready) {

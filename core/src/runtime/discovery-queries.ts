@@ -7,6 +7,7 @@ import type { HostConfiguration } from '../config/config-types';
 import { LayerQueryService } from '../discover/layer-query-service';
 import { layeredRecordOf } from '../layers/endpoint-snapshot';
 import type { PluginHost } from '../plugin-host/plugin-host';
+import type { JobQueue } from '../queue/job-queue';
 import type { PluginRegistry } from '../plugin-host/plugin-registry';
 import { listSnapshots } from '../snapshots/snapshot-store';
 import type { ApiDiscovery, DiscoveredEndpointBackup, DiscoveryFilesRequest, DiscoveryFilesResult, DiscoveryFilter } from '../api/runtime-facade';
@@ -29,6 +30,8 @@ export interface DiscoveryHost {
   readonly repositories: RepositoryRegistry;
   readonly registry: PluginRegistry;
   readonly pluginHost: PluginHost;
+  /** Charges a live query to the budgets like a job (JobQueue.withBudget). */
+  readonly queue: Pick<JobQueue, 'withBudget'>;
 }
 
 interface Located extends DiscoveryRecord {
@@ -84,21 +87,24 @@ export async function discoveryFiles(host: DiscoveryHost, request: DiscoveryFile
   const files: LayerFile[] = [];
   let seen = 0;
   let more = false;
-  for await (const batch of service.files({
-    // The options the discovery ran with; a record from before they were kept: a configured dataset's.
-    plugin: d.plugin, source: d.source, layer: info.id, report, options: d.options ?? optionsFor(host.config, d.plugin, [d.source, report.source]),
-    ...(request.signal ? { signal: request.signal } : {}),
-  })) {
-    for (const f of batch) {
-      if (seen >= request.offset + request.limit) {
-        more = true;
-        break;
+  // A worker like a job's: charged to the budgets while it lists (waits for one when they are full).
+  await host.queue.withBudget(d.plugin, `the files query of layer ${info.id} of ${d.source}`, request.signal, async () => {
+    for await (const batch of service.files({
+      // The options the discovery ran with; a record from before they were kept: a configured dataset's.
+      plugin: d.plugin, source: d.source, layer: info.id, report, options: d.options ?? optionsFor(host.config, d.plugin, [d.source, report.source]),
+      ...(request.signal ? { signal: request.signal } : {}),
+    })) {
+      for (const f of batch) {
+        if (seen >= request.offset + request.limit) {
+          more = true;
+          break;
+        }
+        if (seen >= request.offset) files.push({ path: f.path, type: f.type, size: f.size });
+        seen += 1;
       }
-      if (seen >= request.offset) files.push({ path: f.path, type: f.type, size: f.size });
-      seen += 1;
+      if (more) break; // stops the query: the job is cancelled and its worker lets go
     }
-    if (more) break; // stops the query: the job is cancelled and its worker lets go
-  }
+  });
   return {
     found: true,
     listing: {
