@@ -113,16 +113,7 @@ export class JobQueue {
    */
   async withBudget<T>(pluginId: string, what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     if (this.#closing) throw new EbmError('E_HOST_SHUTTING_DOWN', `${what} refused: the host is shutting down`);
-    const cost = this.#ledger.clamp(this.#costs.queryCost(pluginId));
-    const admitted = this.#reservations.wait(cost, what, signal);
-    this.#schedulePump();
-    await admitted;
-    try {
-      return await fn();
-    } finally {
-      this.#reservations.release(cost);
-      this.#schedulePump();
-    }
+    return this.#reservations.run(this.#ledger.clamp(this.#costs.queryCost(pluginId)), what, signal, fn, () => this.#schedulePump());
   }
 
   /** Rebuilds the queue's view after a restart: finished and interrupted jobs go to the history, queued ones are submitted again. */

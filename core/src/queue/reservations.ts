@@ -27,6 +27,22 @@ export class Reservations {
     return this.#waiting.length;
   }
 
+  /**
+   * Runs `fn` once `cost` is taken from the budgets, and gives it back after.
+   * `changed` asks the queue to admit again (a reservation waits, or freed room).
+   */
+  async run<T>(cost: JobCost, what: string, signal: AbortSignal | undefined, fn: () => Promise<T>, changed: () => void): Promise<T> {
+    const admitted = this.wait(cost, what, signal);
+    changed();
+    await admitted;
+    try {
+      return await fn();
+    } finally {
+      this.release(cost);
+      changed();
+    }
+  }
+
   /** Resolves once `cost` is taken from the budgets (see admit); rejects with E_CANCELLED when `signal` aborts first. */
   wait(cost: JobCost, what: string, signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
