@@ -69,9 +69,7 @@ export function openCatalogFile(file: string): OpenedCatalogFile {
     // Everything but the discoveries is rebuilt from the repository; those are carried over.
     const previous = `${file}.schema-${version}`;
     removeCatalogFiles(previous);
-    fs.renameSync(file, previous);
-    for (const suffix of ['-wal', '-journal']) renameIfExists(`${file}${suffix}`, `${previous}${suffix}`);
-    unlinkIfExists(`${file}-shm`);
+    moveCatalogFiles(file, previous);
     const fresh = freshFile(file);
     carryOverDiscoveries(fresh.db, previous);
     removeCatalogFiles(previous);
@@ -101,16 +99,21 @@ export function moveAside(file: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const target = `${file}.corrupt-${stamp}`;
   try {
-    fs.renameSync(file, target);
+    moveCatalogFiles(file, target);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new EbmError('E_STORAGE_IO', `cannot move the damaged catalog ${file} aside: ${(err as Error).message}; delete it by hand`, { subject: file, cause: err });
-    }
+    throw new EbmError('E_STORAGE_IO', `cannot move the damaged catalog ${file} aside: ${(err as Error).message}; delete it by hand`, { subject: file, cause: err });
   }
-  // A stale WAL must never be replayed into the new file: keep it beside the damaged one.
-  for (const suffix of ['-wal', '-journal']) renameIfExists(`${file}${suffix}`, `${target}${suffix}`);
-  unlinkIfExists(`${file}-shm`);
   return target;
+}
+
+/**
+ * Renames a catalog file (if it exists) with its WAL and journal: a stale WAL
+ * must never be replayed into a new file of the old name. The shared-memory
+ * file is only an index of the WAL: it is deleted.
+ */
+function moveCatalogFiles(file: string, target: string): void {
+  for (const suffix of ['', '-wal', '-journal']) renameIfExists(`${file}${suffix}`, `${target}${suffix}`);
+  unlinkIfExists(`${file}-shm`);
 }
 
 /** Deletes a catalog file with its WAL and shared-memory files. */
