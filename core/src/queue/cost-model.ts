@@ -135,8 +135,7 @@ export class CostModel {
 
   /** A live query of plugin `id` (outside any job): one worker and its declared memory; it uses no repository I/O stream. */
   queryCost(id: string): JobCost {
-    const resources = this.#registry.has(id) ? this.#registry.get(id).manifest.resources : undefined;
-    return { workers: 1, memoryMiB: resources?.memoryMiB ?? this.#defaultMemoryMiB, ioStreams: 0 };
+    return { ...this.#translatorCost(id), workers: 1, ioStreams: 0 };
   }
 
   #translatorCost(id: string): JobCost {

@@ -94,7 +94,7 @@ export class JobQueue {
     if (deadline !== undefined && !(deadline > Date.now())) throw new EbmError('E_USAGE', `${what} rejected: deadline: ${deadlineText} has passed`, { op: request.kind });
 
     const job = new Job({ request, cost: this.#costs.estimate(request), ...(restored ?? {}), ...(this.#logLimit !== undefined ? { logLimit: this.#logLimit } : {}) }, this.events);
-    const entry = newQueueEntry(job, this.#seq++);
+    const entry = newQueueEntry(job, this.#seq++, identity);
     this.#live.set(job.id, entry);
     this.#waiting.add(entry);
     if (identity !== undefined) this.#queuedByIdentity.set(identity, entry);

@@ -25,8 +25,8 @@ export interface QueueEntry {
   deadlineTimer: NodeJS.Timeout | undefined;
 }
 
-/** The bookkeeping of a job just submitted: waiting in the main lane, not charged, no deadline armed yet. */
-export function newQueueEntry(job: Job, seq: number): QueueEntry {
+/** The bookkeeping of a job just submitted (`identity`: identityOf its request): waiting in the main lane, not charged, no deadline armed yet. */
+export function newQueueEntry(job: Job, seq: number, identity: string | undefined): QueueEntry {
   const request = job.request;
   return {
     job,
@@ -38,7 +38,7 @@ export function newQueueEntry(job: Job, seq: number): QueueEntry {
     repository: request.repository,
     key: exclusionKey(request),
     exclusive: isExclusive(request),
-    identity: identityOf(request),
+    identity,
     cost: undefined,
     deadlineTimer: undefined,
   };

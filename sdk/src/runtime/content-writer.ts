@@ -51,17 +51,6 @@ export class ContentWriter {
       throwIfCancelled(this.#signal, 'backup');
     }
     const ids: BlobId[] = [];
-    const small = Array.isArray(source) ? this.#smallContent(source as readonly unknown[]) : undefined;
-    if (small !== undefined) {
-      // Fast path for the common small file given as an array: one chunk (the chunker would cut none
-      // below minSize), no chunker, no async iteration.
-      throwIfCancelled(this.#signal, 'backup');
-      const size = small.length; // read now: once offered, the chunk may be transferred (detached) at any await
-      this.#stats.bytesRead += size;
-      if (size > 0) await this.#store(small, ids);
-      this.#shipper.endOfContent();
-      return this.#done(size, ids);
-    }
     if (Array.isArray(source)) {
       // Chunked now, before the first await: chunks own copies of their bytes, so the caller
       // may reuse the array's buffers as soon as writeContent returns (see ContentSource).
@@ -83,16 +72,20 @@ export class ContentWriter {
     return this.#done(size, ids);
   }
 
-  /** Chunks an array source at once; the chunks are copies, the pieces are not kept. */
+  /**
+   * Chunks an array source at once; the chunks are copies, the pieces are not
+   * kept. The common small file (at most minSize bytes in all) is exactly one
+   * chunk, the chunker would cut none: it is copied into one without the gear
+   * scan.
+   */
   #chunkNow(pieces: readonly unknown[]): { size: number; chunks: Uint8Array[] } {
+    const accepted = pieces.map((piece) => this.#accept(piece));
+    let size = 0;
+    for (const bytes of accepted) size += bytes.length;
+    if (size <= this.#addressing.chunker.minSize) return { size, chunks: size === 0 ? [] : [joined(accepted, size)] };
     const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
     const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (const piece of pieces) {
-      const bytes = this.#accept(piece);
-      size += bytes.length;
-      for (const chunk of chunker.push(bytes)) chunks.push(chunk);
-    }
+    for (const bytes of accepted) for (const chunk of chunker.push(bytes)) chunks.push(chunk);
     const last = chunker.finish();
     if (last !== undefined) chunks.push(last);
     return { size, chunks };
@@ -114,28 +107,6 @@ export class ContentWriter {
     return Object.freeze({ size, content });
   }
 
-  /**
-   * For an array source of at most minSize bytes in all: a copy of its bytes
-   * (the SDK keeps only copies), which is exactly the one chunk the chunker
-   * would make. Undefined for anything else (the general path handles it,
-   * including the errors for pieces that are not Uint8Arrays).
-   */
-  #smallContent(pieces: readonly unknown[]): Uint8Array | undefined {
-    let total = 0;
-    for (const piece of pieces) {
-      if (!(piece instanceof Uint8Array)) return undefined;
-      total += piece.length;
-    }
-    if (total > this.#addressing.chunker.minSize) return undefined;
-    const chunk = new Uint8Array(new ArrayBuffer(total));
-    let at = 0;
-    for (const piece of pieces as readonly Uint8Array[]) {
-      chunk.set(piece, at);
-      at += piece.length;
-    }
-    return chunk;
-  }
-
   /** True when `content` is an array returned by `write` (the file was read, not reused). */
   produced(content: readonly BlobId[]): boolean {
     return this.#produced.has(content);
@@ -153,6 +124,17 @@ export class ContentWriter {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
+}
+
+/** The pieces' bytes in one buffer that owns its ArrayBuffer (the shipper may transfer it). */
+function joined(pieces: readonly Uint8Array[], size: number): Uint8Array {
+  const chunk = new Uint8Array(new ArrayBuffer(size));
+  let at = 0;
+  for (const piece of pieces) {
+    chunk.set(piece, at);
+    at += piece.length;
+  }
+  return chunk;
 }
 
 /** Releases a source that will not be read: destroy() for streams, return() for iterators. */
