@@ -34,8 +34,8 @@ export function encodeTransient(plaintext: Uint8Array, level: number): EncodedBo
 /**
  * Compresses for storage when it pays: codec 1 (zstd at `level`) only if the
  * frame is smaller than the plaintext, else codec 0 with the plaintext itself
- * (not copied). Runs wherever the bytes are: on the host for JSON files, in
- * the plugin's worker for blobs (see the bootstrap worker).
+ * (not copied). The frame is a buffer of its own (see encodeTransient for the
+ * reusing variant the blob paths use).
  */
 export function compressForStorage(plaintext: Uint8Array, level: number): EncodedBody {
   const encoded = encodeTransient(plaintext, level);

@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { EbmError, findDiscovererExport, findLayerProviderExport, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
 import type { BlobEncoder, TaskPlugin, TaskRequest, TaskResult } from '@ebm/sdk';
-import { compressForStorage } from '../compression/payload-codec';
+import { encodeTransient } from '../compression/payload-codec';
 
 /**
  * The worker module piscina runs for every plugin (host-owned, so that a
@@ -55,7 +55,7 @@ export async function preload(request: { readonly id: string; readonly entryPath
 function encoderFor(request: TaskRequest): BlobEncoder | undefined {
   const compression = request.job.op === 'backup' ? request.job.compression : undefined;
   if (compression?.algorithm !== 'zstd') return undefined;
-  return (plaintext) => compressForStorage(plaintext, compression.level);
+  return (plaintext) => encodeTransient(plaintext, compression.level); // a scratch view: the shipper copies it at once
 }
 
 /** The plugin's translator, its layer provider (discover, files, changes), or another object that answers discover. */

@@ -83,27 +83,56 @@ describe('HostSession', () => {
     expect(activity).toBeGreaterThanOrEqual(8); // 4 messages in, 4 replies out
   });
 
-  it('stores every blob of a put-blobs frame (re-hashed) and acknowledges once; a bad record is a reply-error', async () => {
+  it('stores every blob of a put-blobs message (re-hashed) and acknowledges once; a bad record is a reply-error', async () => {
     const server = new MemoryBlobServer(idKey);
     open(server);
-    const a = randomBytes(700);
-    const b = new TextEncoder().encode('{"v":1,"entries":[]}');
+    const ring = new Uint8Array(new SharedArrayBuffer(4096)); // bodies live in shared memory, as in a worker's ring
+    const a = ring.subarray(100, 800);
+    a.set(randomBytes(700));
+    const b = ring.subarray(900, 900 + 20);
+    b.set(new TextEncoder().encode('{"v":1,"entries":[]}'));
     const frame = encodePutBlobs([
       { id: computeBlobId(idKey, a), kind: 'data', codec: 0, body: a },
       { id: computeBlobId(idKey, b), kind: 'tree', codec: 0, body: b },
     ]);
-    worker.send({ t: 'put-blobs', seq: 1, data: frame });
+    expect(frame.buffers).toHaveLength(1);
+    worker.send({ t: 'put-blobs', seq: 1, ...frame });
     expect(await worker.next()).toEqual({ t: 'put-blob-ack', seq: 1 });
     expect(Buffer.from(await server.loadBlob(computeBlobId(idKey, a))).equals(a)).toBe(true);
-    expect(Buffer.from(await server.loadTree(computeBlobId(idKey, b))).equals(Buffer.from(b))).toBe(true);
+    expect(Buffer.from(await server.loadTree(computeBlobId(idKey, b))).equals(b)).toBe(true);
 
     const c = randomBytes(100);
     const lying = encodePutBlobs([{ id: computeBlobId(idKey, randomBytes(100)), kind: 'data', codec: 0, body: c }]);
-    worker.send({ t: 'put-blobs', seq: 2, data: lying });
+    worker.send({ t: 'put-blobs', seq: 2, ...lying });
     expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 2, error: { code: 'E_CORRUPT_OBJECT' } });
-    worker.send({ t: 'put-blobs', seq: 3, data: frame.subarray(0, frame.length - 1) });
-    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 3, error: { code: 'E_PROTOCOL', message: expect.stringMatching(/record 1 .*runs past the end/) } });
+    worker.send({ t: 'put-blobs', seq: 3, index: frame.index, buffers: [ring.subarray(0, 850)] });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 3, error: { code: 'E_PROTOCOL', message: expect.stringMatching(/record 1: .*run past the end of buffer 0/) } });
+    worker.send({ t: 'put-blobs', seq: 4, index: frame.index.subarray(1), buffers: frame.buffers });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 4, error: { code: 'E_PROTOCOL', message: expect.stringMatching(/not a whole number/) } });
     expect(failures).toEqual([]);
+  });
+
+  it('hands the server a private copy of shared bytes, so what it hashes is what it stores', async () => {
+    const inner = new MemoryBlobServer(idKey);
+    const seen: boolean[] = [];
+    const shared = new Uint8Array(new SharedArrayBuffer(1000));
+    shared.set(randomBytes(1000));
+    const id = computeBlobId(idKey, shared);
+    open({
+      missing: (ids) => inner.missing(ids),
+      put: (k, i, d) => {
+        seen.push(d.buffer instanceof SharedArrayBuffer);
+        shared.fill(0); // the worker writing its ring meanwhile (a bug): must not reach what is stored
+        return inner.put(k, i, d);
+      },
+      loadTree: (i) => inner.loadTree(i),
+      loadBlob: (i) => inner.loadBlob(i),
+    });
+    const original = Buffer.from(shared);
+    worker.send({ t: 'put-blob', seq: 1, id, kind: 'data', data: shared });
+    expect(await worker.next()).toEqual({ t: 'put-blob-ack', seq: 1 });
+    expect(seen).toEqual([false]);
+    expect(Buffer.from(await inner.loadBlob(id)).equals(original)).toBe(true);
   });
 
   it('acknowledges a put only after the server accepted it (backpressure)', async () => {

@@ -1,9 +1,14 @@
 import type { MessagePort } from 'node:worker_threads';
+import { isSharedArrayBuffer } from 'node:util/types';
 import { decodePutBlobs, toErrorRecord } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
-import type { ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, LayerInfo, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
+import type { BlobCodec, BlobKind, ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, LayerInfo, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
 import { parseWorkerMessage } from './protocol-guard';
+
+/** A scratch buffer for a shared blob (see #put) is at least a chunk's average size; a few are kept for reuse. */
+const SCRATCH_MIN_BYTES = 1024 * 1024;
+const SCRATCHES_KEPT = 4;
 
 /** A log line a plugin sent. */
 export interface PluginLogEntry {
@@ -49,6 +54,7 @@ export class HostSession {
   #pending = 0;
   #closed = false;
   #failed = false;
+  readonly #scratches: Buffer[] = [];
 
   constructor(port: MessagePort, server: BlobServer, pluginId: string, handlers: SessionHandlers) {
     this.#port = port;
@@ -125,11 +131,11 @@ export class HostSession {
       case 'query-blobs':
         return { t: 'query-blobs-reply', seq: msg.seq, missing: await this.#server.missing(msg.ids) };
       case 'put-blob':
-        await this.#server.put(msg.kind, msg.id, msg.data, msg.codec ?? 0);
+        await this.#put(msg.kind, msg.id, msg.data, msg.codec ?? 0);
         return { t: 'put-blob-ack', seq: msg.seq };
       case 'put-blobs':
         // In order, each awaited: the store's own backpressure (packs in flight) applies per blob.
-        for (const blob of decodePutBlobs(msg.data)) await this.#server.put(blob.kind, blob.id, blob.body, blob.codec);
+        for (const blob of decodePutBlobs(msg.index, msg.buffers)) await this.#put(blob.kind, blob.id, blob.body, blob.codec);
         return { t: 'put-blob-ack', seq: msg.seq };
       case 'load-tree':
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };
@@ -138,6 +144,27 @@ export class HostSession {
       case 'layer-batch':
         await this.#handlers.onBatch?.(msg.items);
         return { t: 'layer-batch-ack', seq: msg.seq };
+    }
+  }
+
+  /**
+   * Stores a blob from the host's own memory: bytes in shared memory (the
+   * worker's ring) are copied into a scratch buffer first, so what the server
+   * hashes is what it stores whatever the worker does meanwhile. Scratch
+   * buffers are reused (one per put in progress, a few kept), so no blob
+   * costs an allocation, and `data` stays valid until put resolves, as
+   * BlobServer promises.
+   */
+  async #put(kind: BlobKind, id: string, data: Uint8Array, codec: BlobCodec): Promise<void> {
+    if (!isSharedArrayBuffer(data.buffer)) return this.#server.put(kind, id, data, codec);
+    let scratch = this.#scratches.pop();
+    if (scratch === undefined || scratch.length < data.length) scratch = Buffer.allocUnsafeSlow(Math.max(data.length, SCRATCH_MIN_BYTES));
+    try {
+      const copy = scratch.subarray(0, data.length);
+      copy.set(data);
+      await this.#server.put(kind, id, copy, codec);
+    } finally {
+      if (this.#scratches.length < SCRATCHES_KEPT) this.#scratches.push(scratch);
     }
   }
 

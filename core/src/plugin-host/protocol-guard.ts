@@ -12,6 +12,8 @@ const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 const MAX_QUERY_IDS = 1 << 16;
 /** Upper bound on items in one layer batch (providers yield ~1000); the same allocation guard. */
 const MAX_BATCH_ITEMS = 1 << 16;
+/** Upper bound on buffers in one put-blobs (the SDK sends its ring and the odd private copy); a record names one by a uint16. */
+const MAX_PUT_BUFFERS = 1 << 16;
 
 export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost {
   const bad = (problem: string): never => {
@@ -41,7 +43,11 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
     case 'put-blobs':
       // The records inside are checked as they are read (decodePutBlobs: E_PROTOCOL naming the record).
       seq();
-      if (!(m.data instanceof Uint8Array)) bad(`"put-blobs" data must be a Uint8Array, got ${describe(m.data)}`);
+      if (!(m.index instanceof Uint8Array)) bad(`"put-blobs" index must be a Uint8Array, got ${describe(m.index)}`);
+      if (!Array.isArray(m.buffers) || m.buffers.length > MAX_PUT_BUFFERS) bad(`"put-blobs" buffers must be an array of at most ${MAX_PUT_BUFFERS} Uint8Arrays`);
+      (m.buffers as unknown[]).forEach((b, i) => {
+        if (!(b instanceof Uint8Array)) bad(`"put-blobs" buffers[${i}] must be a Uint8Array, got ${describe(b)}`);
+      });
       break;
     case 'load-tree':
     case 'load-blob':

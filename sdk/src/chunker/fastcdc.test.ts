@@ -110,6 +110,34 @@ describe('Chunker (fastcdc-gear32-v1)', () => {
     }
   });
 
+  it('cuts (boundaries only) agree with push, however the input is split, and keep nothing', () => {
+    const data = INPUT.subarray(0, 2 * 1024 * 1024);
+    const tight = { ...SMALL, minSize: 1024, avgSize: 4096, maxSize: 8192, normalization: 1 };
+    for (const params of [SMALL, tight]) {
+      for (const piece of [data.length, 4096, 65537, 300000]) {
+        const chunker = new Chunker(params);
+        const cutLengths: number[] = [];
+        let since = 0;
+        for (let off = 0; off < data.length; off += piece) {
+          const view = data.subarray(off, off + piece);
+          let from = 0;
+          for (const cut of chunker.cuts(view)) {
+            cutLengths.push(since + cut - from);
+            since = 0;
+            from = cut;
+          }
+          since += view.length - from;
+        }
+        if (since > 0) cutLengths.push(since);
+        expect(cutLengths).toEqual(referenceCutLengths(params, data));
+      }
+    }
+    const reused = new Chunker(SMALL);
+    reused.cuts(data.subarray(0, 1000)); // a chunk in progress ...
+    reused.reset(); // ... forgotten
+    expect(reused.cuts(data)).toEqual(new Chunker(SMALL).cuts(data));
+  });
+
   it('gives different cut points under a different key', () => {
     const other = { ...SMALL, gearKey: Uint8Array.from({ length: 32 }, (_, i) => 255 - i) };
     const a = lengths(chunkAll(SMALL, INPUT));

@@ -30,8 +30,9 @@ export class Chunker {
   readonly #maskL: number;
   /** The gear table as signed 32-bit values: the same bits, cheaper arithmetic in V8. */
   readonly #gear: Int32Array;
-  /** Copies of the bytes of the current, not yet complete chunk. */
+  /** push's copies of the bytes of the current, not yet complete chunk (cuts keeps none). */
   #pending: Uint8Array[] = [];
+  /** Bytes of the current chunk fed so far (by push or cuts). */
   #pendingLength = 0;
   #hash = 0;
 
@@ -56,47 +57,72 @@ export class Chunker {
    */
   push(data: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
+    let from = 0;
+    for (const cut of this.cuts(data)) {
+      out.push(this.#joinPending(data.subarray(from, cut)));
+      from = cut;
+    }
+    if (from < data.length) this.#pending.push(copyOf(data, from, data.length));
+    return out;
+  }
+
+  /**
+   * Boundaries only, for callers that keep the bytes themselves: feeds `data`
+   * and returns the offsets in it at which chunks end, in order. The first
+   * chunk also holds the bytes fed since the previous cut (which the caller
+   * kept); the bytes after the last offset start the next chunk. Copies
+   * nothing, keeps no reference to `data`. The cuts are exactly push's (push
+   * is built on it). After the input ends, the bytes since the last cut (if
+   * any) are the last chunk; `reset` before reusing the chunker.
+   */
+  cuts(data: Uint8Array): number[] {
+    const out: number[] = [];
     const end = data.length;
     let offset = 0;
     while (offset < end) {
       const cut = this.#scan(data, offset, end);
       if (cut < 0) {
-        this.#pending.push(copyOf(data, offset, end));
         this.#pendingLength += end - offset;
         break;
       }
-      out.push(this.#takeChunk(data, offset, cut));
+      out.push(cut);
+      this.#pendingLength = 0;
+      this.#hash = 0;
       offset = cut;
     }
     return out;
   }
 
-  /** Ends the input: returns the last chunk, or undefined when no bytes are pending. */
-  finish(): Uint8Array | undefined {
-    if (this.#pendingLength === 0) return undefined;
-    return this.#takeChunk(undefined, 0, 0);
-  }
-
-  /** Completes the current chunk: the pending bytes plus data[from, to). */
-  #takeChunk(data: Uint8Array | undefined, from: number, to: number): Uint8Array {
-    const pending = this.#pending;
-    let chunk: Uint8Array;
-    if (pending.length === 1 && to === from) {
-      chunk = pending[0]!;
-    } else if (pending.length === 0 && data !== undefined) {
-      chunk = copyOf(data, from, to);
-    } else {
-      chunk = allocOwned(this.#pendingLength + (to - from));
-      let at = 0;
-      for (const piece of pending) {
-        chunk.set(piece, at);
-        at += piece.length;
-      }
-      if (data !== undefined && to > from) chunk.set(data.subarray(from, to), at);
-    }
+  /** Forgets the chunk in progress (for reuse after `cuts`). */
+  reset(): void {
     this.#pending = [];
     this.#pendingLength = 0;
     this.#hash = 0;
+  }
+
+  /** Ends the input: returns the last chunk, or undefined when no bytes are pending. */
+  finish(): Uint8Array | undefined {
+    if (this.#pendingLength === 0) return undefined;
+    const last = this.#joinPending(new Uint8Array(0));
+    this.reset();
+    return last;
+  }
+
+  /** push's chunk: the pending copies followed by `tail`, in one array that owns its buffer; the copies are dropped. */
+  #joinPending(tail: Uint8Array): Uint8Array {
+    const pending = this.#pending;
+    this.#pending = [];
+    if (pending.length === 1 && tail.length === 0) return pending[0]!;
+    if (pending.length === 0) return copyOf(tail, 0, tail.length);
+    let length = tail.length;
+    for (const piece of pending) length += piece.length;
+    const chunk = allocOwned(length);
+    let at = 0;
+    for (const piece of pending) {
+      chunk.set(piece, at);
+      at += piece.length;
+    }
+    chunk.set(tail, at);
     return chunk;
   }
 

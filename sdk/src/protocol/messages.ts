@@ -9,7 +9,7 @@
  *   host  → worker  TaskRequest (through the worker pool, with a MessagePort)
  *   worker→ host    query-blobs {ids}           host → worker  query-blobs-reply {missing}
  *   worker→ host    put-blob {id, kind, data}   host → worker  put-blob-ack
- *   worker→ host    put-blobs {data}            host → worker  put-blob-ack   (several small blobs, one buffer)
+ *   worker→ host    put-blobs {index, buffers}  host → worker  put-blob-ack   (several small blobs, one index)
  *   worker→ host    load-tree {id}              host → worker  load-tree-reply {data}   (parent lookups)
  *   worker→ host    progress / log / warning    (no reply)
  *   host  → worker  cancel                      (cooperative; the host hard-kills after a grace period)
@@ -21,6 +21,12 @@
  *
  * The worker side chunks and hashes, asks which chunks are missing, and ships
  * only those. The host re-hashes every blob it receives (it never trusts an id).
+ *
+ * Blob bytes a worker sends are views of shared memory (a SharedArrayBuffer:
+ * the job's ring, runtime/shared-ring.ts), which postMessage passes by
+ * reference. The worker does not touch a blob's bytes until the host has
+ * acknowledged it, and the host copies them out before it verifies them, so
+ * what it hashes is what it stores.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobId, EntryMetadata, JsonValue } from '../entry/entry';
@@ -223,17 +229,18 @@ export interface PutBlob {
 }
 /**
  * Several blobs in one message (added without a version bump: only the host's
- * own bootstrap worker sends it, and the host always understands it). `data`
- * holds the blobs as binary records (id, kind, codec, length, bytes; see
- * runtime/put-blobs-frame.ts): one buffer instead of one message, one
- * transfer and one cloned object per small blob. The host stores (and
- * re-hashes) each blob as if it came in its own put-blob and answers one
- * put-blob-ack once all are stored.
+ * own bootstrap worker sends it, and the host always understands it). `index`
+ * holds one binary record per blob (id, kind, codec, which buffer, offset,
+ * length; see runtime/put-blobs-frame.ts), each blob a range of one of
+ * `buffers`: in a worker, the job's shared ring, so the bodies are not copied
+ * to cross. The host stores (and re-hashes) each blob as if it came in its
+ * own put-blob and answers one put-blob-ack once all are stored.
  */
 export interface PutBlobs {
   readonly t: 'put-blobs';
   readonly seq: number;
-  readonly data: Uint8Array;
+  readonly index: Uint8Array;
+  readonly buffers: readonly Uint8Array[];
 }
 export interface LoadTree { readonly t: 'load-tree'; readonly seq: number; readonly id: BlobId }
 export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId }

@@ -1,15 +1,16 @@
 import type { BlobId } from '../entry/entry';
 import { EbmError } from '../errors/ebm-error';
-import type { BlobKind } from '../protocol/messages';
+import type { BlobCodec, BlobKind } from '../protocol/messages';
 import type { MutableBackupStats } from './backup-stats';
 import { ByteWindow } from './byte-window';
 import { encodePutBlobs } from './put-blobs-frame';
 import type { FramedBlob } from './put-blobs-frame';
 import type { PortChannel } from './port-channel';
+import { SharedRing } from './shared-ring';
 
 /** Blobs per query-blobs message, at most. */
 export const QUERY_BATCH_BLOBS = 512;
-/** Missing blobs up to this size are shipped together in put-blobs messages (framed into one buffer); larger ones alone, transferred. */
+/** Missing blobs up to this size are shipped together in put-blobs messages (one index for all); larger ones alone. */
 export const SMALL_BLOB_BYTES = 256 * 1024;
 /** Bytes of blob data per put-blobs message, about. */
 export const PUT_BATCH_BYTES = 1024 * 1024;
@@ -28,29 +29,43 @@ export const KNOWN_IDS_LIMIT = 65_536;
  * compression does not pay. Supplied by the host's bootstrap worker, so the
  * SDK itself needs no compression library. The shipper calls it only while
  * the host is behind (see ENCODE_WHEN_WINDOW_ABOVE); otherwise the host
- * compresses, so the work goes to whichever thread has time.
+ * compresses, so the work goes to whichever thread has time. The body may be
+ * the encoder's own scratch buffer, valid until its next call: the shipper
+ * copies it at once (over the plaintext, in the blob's region).
  */
 export type BlobEncoder = (plaintext: Uint8Array) => { readonly codec: 0 | 1; readonly body: Uint8Array };
 
 interface Offered {
   readonly id: BlobId;
   readonly kind: BlobKind;
+  /** The blob's bytes: a region of the ring, or a private copy (see #spill). */
   readonly data: Uint8Array;
+  /** data.length as offered (a private copy is detached once transferred). */
+  readonly bytes: number;
 }
 
+/** Ring size per byte of window: room for the window in flight plus what waits to enter it (see BlobShipper). */
+export const RING_BYTES_PER_WINDOW_BYTE = 2;
+
 /**
- * Gets blobs into the repository with as few round trips and bytes as
- * possible: ids are batched into query-blobs messages (several in flight;
- * batches span files, so many small files share one query), and only the
- * blobs the host reports missing are sent: small ones several to a put-blobs
- * message (framed into one buffer), large ones with put-blob, their buffers
- * transferred rather than copied.
+ * Gets blobs into the repository with as few round trips, bytes and
+ * allocations as possible: ids are batched into query-blobs messages (several
+ * in flight; batches span files, so many small files share one query), and
+ * only the blobs the host reports missing are sent: small ones several to a
+ * put-blobs message, large ones with put-blob.
  *
- * Backpressure: an offered blob holds its size in a window of `windowBytes`
- * from the moment it is offered until the host has answered that it is
- * present or acknowledged its upload, so unacknowledged put-blob data (and
- * memory held for pending queries) never exceeds the window. `offer` waits
- * while the window is full.
+ * Memory: an offered blob is copied once, into the job's SharedRing, and
+ * crosses to the host as a view of it (no copy, no transfer, no buffer to
+ * collect on either side). It stays there until the host has answered that
+ * the blob is present or acknowledged its upload. A blob larger than the ring,
+ * or one offered with `offerNow` while the ring is full, gets a private copy
+ * instead (a spill), which is transferred.
+ *
+ * Backpressure: an offered blob also holds its size in a window of
+ * `windowBytes` for the same time, so unacknowledged put-blob data (and memory
+ * held for pending queries) never exceeds the window; offers wait while it is
+ * full. The ring is RING_BYTES_PER_WINDOW_BYTE times the window, so a blob
+ * waiting for the window seldom waits for ring room too.
  *
  * Offers complete in the background; `drain` waits for all of them and throws
  * the first failure. After a failure every further offer throws it too.
@@ -58,6 +73,7 @@ interface Offered {
 export class BlobShipper {
   readonly #channel: PortChannel;
   readonly #window: ByteWindow;
+  readonly #ring: SharedRing;
   readonly #windowBytes: number;
   readonly #stats: MutableBackupStats;
   /**
@@ -82,34 +98,45 @@ export class BlobShipper {
     this.#encoder = encoder;
     this.#channel = channel;
     this.#window = new ByteWindow(windowBytes);
+    this.#ring = new SharedRing(windowBytes * RING_BYTES_PER_WINDOW_BYTE);
     this.#windowBytes = windowBytes;
     this.#stats = stats;
     channel.signal.addEventListener('abort', () => this.#fail(channel.signal.reason), { once: true });
   }
 
   /**
-   * Offers a blob whose id the caller computed. Resolves as soon as the blob is
-   * queued; the shipper owns `data` from then on (it may be transferred).
+   * Offers a blob whose id the caller computed. `data` must stay unchanged
+   * until the returned promise settles (the shipper copies it, waiting for
+   * room in the ring if need be); the promise resolves once the blob is queued.
    */
   async offer(id: BlobId, kind: BlobKind, data: Uint8Array): Promise<void> {
     this.#throwIfFailed();
-    if (this.#known.has(id)) return;
-    if (this.#knownBefore.has(id)) {
-      this.#remember(id); // used again: keep it in the newer generation
-      return;
+    if (!this.#isNew(id)) return;
+    if (data.length > this.#ring.capacity) return this.#enqueue(id, kind, spill(data));
+    let region = this.#ring.tryAcquire(data.length);
+    if (region === undefined) {
+      this.flush(); // regions held by an unsent batch are regions nobody can release
+      region = await this.#ring.acquire(data.length);
     }
-    this.#remember(id);
-    this.#stats.blobsOffered++;
-    if (!this.#window.tryAcquire(data.length)) {
-      // Send what we hold first: its answers are what frees the window.
-      this.flush();
-      await this.#window.acquire(data.length);
+    region.set(data);
+    return this.#enqueue(id, kind, region);
+  }
+
+  /**
+   * Like `offer`, but copies `data` before it returns: the caller may reuse
+   * it at once (into a private copy when the ring has no room now).
+   */
+  offerNow(id: BlobId, kind: BlobKind, data: Uint8Array): Promise<void> {
+    try {
+      this.#throwIfFailed();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    this.#batch.push({ id, kind, data });
-    this.#batchBytes += data.length;
-    // Bytes held in an unsent batch are bytes nobody can release: with a producer already queued for room
-    // (this offer was let in ahead of it), send them now, or that producer could wait forever.
-    if (this.#batch.length >= QUERY_BATCH_BLOBS || this.#batchBytes >= this.#windowBytes / 4 || this.#window.waiting > 0) this.flush();
+    if (!this.#isNew(id)) return Promise.resolve();
+    const region = data.length <= this.#ring.capacity ? this.#ring.tryAcquire(data.length) : undefined;
+    if (region === undefined) return this.#enqueue(id, kind, spill(data));
+    region.set(data);
+    return this.#enqueue(id, kind, region);
   }
 
   /**
@@ -128,7 +155,8 @@ export class BlobShipper {
   /**
    * Sends the ids collected so far as one query now. Otherwise a batch goes
    * at the end of a content (endOfContent), when it is full (QUERY_BATCH_BLOBS
-   * ids or a quarter of the window), when the window is full, or at drain.
+   * ids or a quarter of the window), when the window or the ring is full, or
+   * at drain.
    */
   flush(): void {
     if (this.#batch.length === 0) return;
@@ -148,6 +176,32 @@ export class BlobShipper {
     this.#throwIfFailed();
   }
 
+  /** False for an id offered recently (nothing to do); remembers it otherwise. */
+  #isNew(id: BlobId): boolean {
+    if (this.#known.has(id)) return false;
+    if (this.#knownBefore.has(id)) {
+      this.#remember(id); // used again: keep it in the newer generation
+      return false;
+    }
+    this.#remember(id);
+    return true;
+  }
+
+  /** Takes the blob's share of the window (waiting while it is full), then queues it for the next query. */
+  async #enqueue(id: BlobId, kind: BlobKind, data: Uint8Array): Promise<void> {
+    this.#stats.blobsOffered++;
+    if (!this.#window.tryAcquire(data.length)) {
+      // Send what we hold first: its answers are what frees the window.
+      this.flush();
+      await this.#window.acquire(data.length);
+    }
+    this.#batch.push({ id, kind, data, bytes: data.length });
+    this.#batchBytes += data.length;
+    // Bytes held in an unsent batch are bytes nobody can release: with a producer already queued for room
+    // (this offer was let in ahead of it), send them now, or that producer could wait forever.
+    if (this.#batch.length >= QUERY_BATCH_BLOBS || this.#batchBytes >= this.#windowBytes / 4 || this.#window.waiting > 0 || this.#ring.waiting > 0) this.flush();
+  }
+
   #onQueryReply(batch: readonly Offered[], missing: readonly BlobId[]): void {
     if (!Array.isArray(missing)) throw new EbmError('E_PROTOCOL', 'the host answered query-blobs without a "missing" list');
     const missingSet = new Set(missing);
@@ -155,7 +209,7 @@ export class BlobShipper {
     let groupBytes = 0;
     for (const blob of batch) {
       if (!missingSet.delete(blob.id)) {
-        this.#window.release(blob.data.length);
+        this.#release(blob);
       } else if (blob.data.length > SMALL_BLOB_BYTES) {
         this.#ship(blob);
       } else {
@@ -175,45 +229,48 @@ export class BlobShipper {
   }
 
   #ship(blob: Offered): void {
-    const bytes = blob.data.length;
-    const encoded = this.#encode(blob.data);
-    const body = encoded?.codec === 1 ? encoded.body : blob.data;
-    const data = ownsItsBuffer(body) ? body : copyOf(body);
-    const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data, ...(encoded !== undefined ? { codec: encoded.codec === 1 ? 1 as const : 2 as const } : {}) };
-    this.#track(this.#channel.request(message, [data.buffer as ArrayBuffer]).then(() => this.#shipped(1, bytes)));
+    const { codec, body } = this.#encodeInPlace(blob);
+    const transfer = this.#ring.holds(blob.data) ? [] : [body.buffer as ArrayBuffer]; // a spill owns its buffer
+    const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data: body, ...(codec !== 0 ? { codec } : {}) };
+    this.#track(this.#channel.request(message, transfer).then(() => this.#shipped([blob])));
+  }
+
+  /** Ships small blobs in one put-blobs message: one index of their places, the bodies where they are (the ring). */
+  #shipGroup(group: readonly Offered[]): void {
+    if (group.length === 1) return this.#ship(group[0]!);
+    const framed = group.map((blob): FramedBlob => ({ id: blob.id, kind: blob.kind, ...this.#encodeInPlace(blob) }));
+    const { index, buffers } = encodePutBlobs(framed);
+    this.#track(this.#channel.request({ t: 'put-blobs', index, buffers }).then(() => this.#shipped(group)));
   }
 
   /**
-   * Ships small blobs in one put-blobs message: their (encoded) bytes framed
-   * into one buffer, which is copied, not transferred: for these frames
-   * (~0.5 MiB) transferring measured about 3x slower than copying, in the
-   * worker's postMessage (a large single blob is still transferred: there the
-   * two cost the same and the copy would double its memory).
+   * The bytes to ship for a blob and their codec. While the host is behind
+   * (see ENCODE_WHEN_WINDOW_ABOVE) the encoder compresses the blob, and a
+   * smaller zstd frame replaces the plaintext in the blob's own memory (which
+   * holds nothing else until the host acknowledges it): codec 1, or 2 when
+   * compression did not pay. Otherwise the plaintext goes as it is: codec 0.
    */
-  #shipGroup(group: readonly Offered[]): void {
-    if (group.length === 1) return this.#ship(group[0]!);
-    let bytes = 0;
-    const framed = group.map((blob): FramedBlob => {
-      bytes += blob.data.length;
-      const encoded = this.#encode(blob.data);
-      return encoded?.codec === 1
-        ? { id: blob.id, kind: blob.kind, codec: 1, body: encoded.body }
-        : { id: blob.id, kind: blob.kind, codec: encoded === undefined ? 0 : 2, body: blob.data }; // 2: tried, not worth it
-    });
-    const data = encodePutBlobs(framed);
-    this.#track(this.#channel.request({ t: 'put-blobs', data }).then(() => this.#shipped(group.length, bytes)));
+  #encodeInPlace(blob: Offered): { readonly codec: BlobCodec; readonly body: Uint8Array } {
+    if (this.#encoder === undefined || this.#window.inFlight <= this.#windowBytes * ENCODE_WHEN_WINDOW_ABOVE) return { codec: 0, body: blob.data };
+    const encoded = this.#encoder(blob.data);
+    if (encoded.codec !== 1 || encoded.body.length > blob.data.length) return { codec: 2, body: blob.data };
+    const body = blob.data.subarray(0, encoded.body.length);
+    body.set(encoded.body);
+    return { codec: 1, body };
   }
 
-  /** The encoder's output while the host is behind (see ENCODE_WHEN_WINDOW_ABOVE), else undefined (ship plaintext). */
-  #encode(data: Uint8Array): { readonly codec: 0 | 1; readonly body: Uint8Array } | undefined {
-    if (this.#encoder === undefined || this.#window.inFlight <= this.#windowBytes * ENCODE_WHEN_WINDOW_ABOVE) return undefined;
-    return this.#encoder(data);
+  #shipped(blobs: readonly Offered[]): void {
+    for (const blob of blobs) {
+      this.#stats.blobsShipped++;
+      this.#stats.bytesShipped += blob.bytes;
+      this.#release(blob);
+    }
   }
 
-  #shipped(blobs: number, bytes: number): void {
-    this.#stats.blobsShipped += blobs;
-    this.#stats.bytesShipped += bytes;
-    this.#window.release(bytes);
+  /** The host has the blob: its window share and its ring region are free again. */
+  #release(blob: Offered): void {
+    this.#window.release(blob.bytes);
+    if (this.#ring.holds(blob.data)) this.#ring.release(blob.data);
   }
 
   #track(promise: Promise<void>): void {
@@ -233,6 +290,7 @@ export class BlobShipper {
   #fail(err: unknown): void {
     if (this.#failure === undefined) this.#failure = err;
     this.#window.fail(this.#failure);
+    this.#ring.fail(this.#failure);
   }
 
   #throwIfFailed(): void {
@@ -240,13 +298,9 @@ export class BlobShipper {
   }
 }
 
-/** True when the array spans its whole ArrayBuffer, so transferring the buffer moves exactly this blob. */
-function ownsItsBuffer(data: Uint8Array): boolean {
-  return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer);
-}
-
-function copyOf(data: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(data.length);
+/** A private copy of `data` that owns its whole ArrayBuffer (so it can be transferred to the host). */
+function spill(data: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new ArrayBuffer(data.length));
   copy.set(data);
   return copy;
 }

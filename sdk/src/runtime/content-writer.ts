@@ -10,6 +10,8 @@ import type { BlobShipper } from './blob-shipper';
 
 /** Bytes chunked between two turns of the event loop. */
 const YIELD_EVERY_BYTES = 1024 * 1024;
+/** Carry buffers kept for reuse (one is in use per content being written from an iterator). */
+const CARRIES_KEPT = 4;
 
 /**
  * TreeWriter.writeContent: source → FastCDC chunks → blob ids → the shipper
@@ -19,6 +21,12 @@ const YIELD_EVERY_BYTES = 1024 * 1024;
  * finishes, so the translator can read the next file while this one's queries
  * are answered; the task drains the shipper before it reports success.
  * It waits (backpressure) while the shipper's window is full.
+ *
+ * Copies: a chunk is hashed where it lies in the source's piece and copied
+ * once, into the shipper's shared ring. Only the bytes of a chunk that spans
+ * pieces are gathered first, into a carry buffer reused from content to
+ * content (ContentSource's contract lets the source reuse a piece as soon as
+ * the next is asked for). No buffer is allocated per chunk.
  */
 export class ContentWriter {
   readonly #addressing: ContentAddressing;
@@ -28,6 +36,7 @@ export class ContentWriter {
   readonly #stats: MutableBackupStats;
   /** Content arrays this writer produced: a file entry carrying one was read, any other was reused. */
   readonly #produced = new WeakSet<readonly BlobId[]>();
+  readonly #carries: Carry[] = [];
   #sinceYield = 0;
 
   constructor(addressing: ContentAddressing, shipper: BlobShipper, signal: AbortSignal, stats: MutableBackupStats) {
@@ -50,45 +59,100 @@ export class ContentWriter {
       await closeSource(source);
       throwIfCancelled(this.#signal, 'backup');
     }
+    if (Array.isArray(source)) return this.#writeArray(source as readonly unknown[]);
     const ids: BlobId[] = [];
-    if (Array.isArray(source)) {
-      // Chunked now, before the first await: chunks own copies of their bytes, so the caller
-      // may reuse the array's buffers as soon as writeContent returns (see ContentSource).
-      const { size, chunks } = this.#chunkNow(source as readonly unknown[]);
-      for (const chunk of chunks) await this.#store(chunk, ids);
-      this.#shipper.endOfContent();
-      return this.#done(size, ids);
-    }
     const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
+    const carry = this.#carries.pop() ?? new Carry(this.#addressing.chunker.maxSize);
     let size = 0;
-    for await (const piece of source) {
-      // The chunker copies what it keeps before the next piece is asked for: a source may reuse its buffer then.
-      size += this.#accept(piece).length;
-      for (const chunk of chunker.push(piece)) await this.#store(chunk, ids);
+    try {
+      for await (const piece of source) {
+        // Everything this piece holds is stored or carried before the next piece is asked for.
+        const bytes = this.#accept(piece);
+        size += bytes.length;
+        let from = 0;
+        for (const cut of chunker.cuts(bytes)) {
+          const chunk = carry.length > 0 ? carry.append(bytes.subarray(from, cut)) : bytes.subarray(from, cut);
+          await this.#store(chunk, ids);
+          carry.clear();
+          from = cut;
+        }
+        if (from < bytes.length) carry.append(bytes.subarray(from));
+      }
+      if (carry.length > 0) await this.#store(carry.bytes(), ids);
+    } finally {
+      carry.clear();
+      if (this.#carries.length < CARRIES_KEPT) this.#carries.push(carry);
     }
-    const last = chunker.finish();
-    if (last !== undefined) await this.#store(last, ids);
     this.#shipper.endOfContent(); // batches span files: many small files share one query
     return this.#done(size, ids);
   }
 
   /**
-   * Chunks an array source at once; the chunks are copies, the pieces are not
-   * kept. The common small file (at most minSize bytes in all) is exactly one
-   * chunk, the chunker would cut none: it is copied into one without the gear
-   * scan.
+   * An array source is chunked, hashed and copied now, before `write`
+   * returns its promise (the caller may reuse the array's buffers from then
+   * on: ContentSource). The common small file (at most minSize bytes in all)
+   * is exactly one chunk, the chunker would cut none: no gear scan.
    */
-  #chunkNow(pieces: readonly unknown[]): { size: number; chunks: Uint8Array[] } {
-    const accepted = pieces.map((piece) => this.#accept(piece));
+  #writeArray(pieces: readonly unknown[]): Promise<StoredContent> {
+    let queued: Promise<void>[];
+    const ids: BlobId[] = [];
     let size = 0;
-    for (const bytes of accepted) size += bytes.length;
-    if (size <= this.#addressing.chunker.minSize) return { size, chunks: size === 0 ? [] : [joined(accepted, size)] };
-    const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
-    const chunks: Uint8Array[] = [];
-    for (const bytes of accepted) for (const chunk of chunker.push(bytes)) chunks.push(chunk);
-    const last = chunker.finish();
-    if (last !== undefined) chunks.push(last);
-    return { size, chunks };
+    try {
+      const accepted = pieces.map((piece) => this.#accept(piece));
+      for (const bytes of accepted) size += bytes.length;
+      queued = this.#chunkNow(accepted, size, ids);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#settle(queued, ids, size);
+  }
+
+  /** Queues every chunk of `pieces` (copied before this returns); their ids go to `ids`. */
+  #chunkNow(pieces: readonly Uint8Array[], size: number, ids: BlobId[]): Promise<void>[] {
+    const queued: Promise<void>[] = [];
+    const storeNow = (chunk: Uint8Array): void => {
+      const id = computeBlobId(this.#addressing.idKey, chunk);
+      ids.push(id);
+      queued.push(this.#shipper.offerNow(id, 'data', chunk));
+    };
+    if (size === 0) return queued;
+    if (pieces.length === 1 && size <= this.#addressing.chunker.minSize) {
+      storeNow(pieces[0]!);
+      return queued;
+    }
+    const carry = this.#carries.pop() ?? new Carry(this.#addressing.chunker.maxSize);
+    try {
+      if (size <= this.#addressing.chunker.minSize) {
+        for (const bytes of pieces) carry.append(bytes);
+        storeNow(carry.bytes());
+        return queued;
+      }
+      const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
+      for (const bytes of pieces) {
+        let from = 0;
+        for (const cut of chunker.cuts(bytes)) {
+          storeNow(carry.length > 0 ? carry.append(bytes.subarray(from, cut)) : bytes.subarray(from, cut));
+          carry.clear();
+          from = cut;
+        }
+        if (from < bytes.length) carry.append(bytes.subarray(from));
+      }
+      if (carry.length > 0) storeNow(carry.bytes());
+      return queued;
+    } finally {
+      carry.clear();
+      if (this.#carries.length < CARRIES_KEPT) this.#carries.push(carry);
+    }
+  }
+
+  /** Waits for the queued offers of an array source in order (backpressure), then finishes its content. */
+  async #settle(queued: readonly Promise<void>[], ids: BlobId[], size: number): Promise<StoredContent> {
+    // Observe every offer at once: one that fails while an earlier one is awaited must not go unhandled.
+    for (const offer of queued) offer.catch(() => undefined);
+    for (const offer of queued) await offer;
+    this.#shipper.endOfContent();
+    await this.#yieldEveryMiB(size);
+    return this.#done(size, ids);
   }
 
   /** Checks one piece of a source (cancelled? a Uint8Array?) and counts it as read. */
@@ -112,29 +176,58 @@ export class ContentWriter {
     return this.#produced.has(content);
   }
 
+  /** Hashes a chunk and offers it; `chunk` stays unchanged until this resolves (the shipper copies it). */
   async #store(chunk: Uint8Array, ids: BlobId[]): Promise<void> {
     const id = computeBlobId(this.#addressing.idKey, chunk);
     ids.push(id);
-    this.#sinceYield += chunk.length; // before the offer: the shipper owns (and may transfer) the chunk from then on
     await this.#shipper.offer(id, 'data', chunk);
-    if (this.#sinceYield >= YIELD_EVERY_BYTES) {
-      // A source that never waits for I/O would otherwise starve the event loop:
-      // the host's replies and its cancel are only read between macrotasks.
-      this.#sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    await this.#yieldEveryMiB(chunk.length);
+  }
+
+  /**
+   * A source that never waits for I/O would otherwise starve the event loop:
+   * the host's replies and its cancel are only read between macrotasks.
+   */
+  async #yieldEveryMiB(bytes: number): Promise<void> {
+    this.#sinceYield += bytes;
+    if (this.#sinceYield < YIELD_EVERY_BYTES) return;
+    this.#sinceYield = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
-/** The pieces' bytes in one buffer that owns its ArrayBuffer (the shipper may transfer it). */
-function joined(pieces: readonly Uint8Array[], size: number): Uint8Array {
-  const chunk = new Uint8Array(new ArrayBuffer(size));
-  let at = 0;
-  for (const piece of pieces) {
-    chunk.set(piece, at);
-    at += piece.length;
+/**
+ * The bytes of a chunk in progress that arrived in earlier pieces: a growing
+ * buffer, kept for the next content when done (so its size settles at the
+ * largest chunk that spanned pieces).
+ */
+class Carry {
+  #buffer = new Uint8Array(0);
+  length = 0;
+
+  /** `limit`: the most it ever holds (the chunker's maxSize), so growth stops there. */
+  constructor(private readonly limit: number) {}
+
+  /** Appends `bytes`; returns everything carried, as a view valid until the next append or clear. */
+  append(bytes: Uint8Array): Uint8Array {
+    const needed = this.length + bytes.length;
+    if (needed > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, Math.min(this.limit, Math.max(this.#buffer.length * 2, 64 * 1024))));
+      grown.set(this.#buffer.subarray(0, this.length));
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.length);
+    this.length = needed;
+    return this.bytes();
   }
-  return chunk;
+
+  bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.length);
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
 }
 
 /** Releases a source that will not be read: destroy() for streams, return() for iterators. */

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { MessageChannel, MessagePort } from 'node:worker_threads';
+import { isSharedArrayBuffer } from 'node:util/types';
 import { computeBlobId } from '../chunker/blob-id';
 import { ChunkerParams, DEFAULT_CHUNKER_SIZES } from '../chunker/chunker-params';
 import type { BlobId, JsonValue } from '../entry/entry';
@@ -78,6 +79,8 @@ export interface HostCounters {
   /** put-blob and put-blobs messages (requests) received. */
   putRequests: number;
   putBytes: number;
+  /** Of putBytes, the bytes that came as views of shared memory (the worker's ring) rather than in buffers of their own. */
+  sharedPutBytes: number;
   dataPuts: number;
   treePuts: number;
   loadTrees: number;
@@ -137,7 +140,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     const { port1: hostPort, port2: workerPort } = new MessageChannel();
     const events: HostEvents = { progress: [], logs: [], warnings: [] };
     lastEvents = events;
-    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putRequests: 0, putBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
+    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putRequests: 0, putBytes: 0, sharedPutBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
     const closed = new Promise<void>((resolve) => hostPort.once('close', () => resolve()));
     let unacked = 0;
     const reply = (message: HostToWorker): void => hostPort.postMessage(message);
@@ -158,7 +161,7 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           try {
             items = message.t === 'put-blob'
               ? [{ id: message.id, kind: message.kind, codec: message.codec, data: message.data }]
-              : decodePutBlobs(message.data).map((b) => ({ id: b.id, kind: b.kind, codec: b.codec, data: b.body }));
+              : decodePutBlobs(message.index, message.buffers).map((b) => ({ id: b.id, kind: b.kind, codec: b.codec, data: b.body }));
           } catch (err) {
             fail(message.seq, err as EbmError);
             break;
@@ -174,9 +177,10 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
             size += b.data.length;
             counters.putBlobs++;
             counters.putBytes += b.data.length;
+            if (isSharedArrayBuffer(b.data.buffer)) counters.sharedPutBytes += b.data.length;
             if (b.kind === 'tree') counters.treePuts++;
             else counters.dataPuts++;
-            store(b.id, b.kind, message.t === 'put-blob' ? b.data : Uint8Array.from(b.data));
+            store(b.id, b.kind, Uint8Array.from(b.data)); // a copy: the bytes are the worker's (its shared ring) once acknowledged
           }
           unacked += size;
           counters.maxUnackedBytes = Math.max(counters.maxUnackedBytes, unacked);

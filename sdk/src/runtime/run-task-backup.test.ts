@@ -267,7 +267,25 @@ describe('runTask backup through the memory host', () => {
     expect(result.stats.bytesRead).toBe(480_000);
   });
 
-  it('keeps the size and bytes of one-chunk files written concurrently while their chunks are shipped (transferred) early', async () => {
+  it('ships blobs as views of one shared ring, reused from blob to blob; a blob larger than the ring goes in a buffer of its own', async () => {
+    const windowBytes = 64 * 1024; // a ring of 128 KiB, reused many times over for 1.2 MB of files
+    const source: MemNode = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, pseudoRandom(40_000, 300 + i)]));
+    const outcome = await repo.backup(memTranslator(source), { source: 'mem', windowBytes, ackDelayMs: 1 });
+    backupOf(outcome.result);
+    expect(outcome.stats.putBytes).toBeGreaterThan(1_200_000);
+    expect(outcome.stats.sharedPutBytes).toBe(outcome.stats.putBytes);
+
+    const huge = createMemoryRepository({ chunker: { minSize: 320 * 1024, avgSize: 512 * 1024, maxSize: 1024 * 1024, normalization: 2 } });
+    const zeros = new Uint8Array(300_000); // below minSize: one chunk of 300 KB, more than a 2 × 64 KiB ring
+    const hugeOutcome = await huge.backup(memTranslator({ zeros }), { source: 'mem', windowBytes });
+    const result = backupOf(hugeOutcome.result);
+    expect(hugeOutcome.stats.putBytes - hugeOutcome.stats.sharedPutBytes).toBe(300_000);
+    const restored: Restored = new Map();
+    await huge.restore(memTranslator({}, restored), { tree: result.tree, target: '/nowhere' });
+    expect(hexOf(restored)).toEqual(hexOf(new Map([['zeros', zeros]])));
+  });
+
+  it('keeps the size and bytes of one-chunk files written concurrently while their chunks are shipped early (some spilled: the ring is full)', async () => {
     // Default chunk sizes: each 400 KB file is one chunk, shipped alone (transferred) as soon as its query is answered,
     // possibly while its own writeContent still awaits (it yields to the event loop every MiB).
     const big = createMemoryRepository();

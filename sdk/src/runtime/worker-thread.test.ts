@@ -6,8 +6,8 @@ import { createMemoryRepository, TaskRunner } from './memory-host';
 
 /**
  * The same conversation with runTask inside a real worker thread: the port
- * is transferred, put-blob buffers are transferred back, and the result is
- * structured-cloned by postMessage.
+ * is transferred, blob bytes come back as views of the worker's shared ring
+ * (memory both threads see), and the result is structured-cloned by postMessage.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -48,6 +48,7 @@ describe('runTask in a worker thread', () => {
     const result = (outcome.result as { result: BackupTaskResult }).result;
     expect(result.stats).toMatchObject({ files: 3, dirs: 1, filesRead: 3, bytesRead: 210_000 });
     expect(outcome.stats.dataPuts).toBeGreaterThan(10);
+    expect(outcome.stats.sharedPutBytes).toBe(outcome.stats.putBytes); // shared across threads, not copied
     expect(outcome.events.progress).toEqual([{ files: 3 }]);
     const dir = decodeTree(repo.get(decodeTree(repo.get(result.tree)!).entries[0]!.subtree!)!);
     expect(dir.entries.map((e) => [e.name, e.size])).toEqual([['f0', 70000], ['f1', 70000], ['f2', 70000]]);
