@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Backend, FileInfo, FileType, Handle } from './backend';
+import { Backend, ByteSource, FileInfo, FileType, Handle } from './backend';
 
 /** What a backend factory gives the conformance suite: a fresh, empty backend and a way to dispose of it. */
 export interface BackendUnderTest {
@@ -51,6 +51,26 @@ export function describeBackendConformance(name: string, makeBackend: () => Prom
       expect((await b.load(h('data', 'ab12'))).equals(Buffer.concat(parts))).toBe(true);
       expect((await b.stat(h('data', 'ab12'))).size).toBe(71003);
       expect((await b.load(h('data', 'ab12'), 999, 3)).equals(Buffer.concat(parts).subarray(999, 1002))).toBe(true);
+    });
+
+    it('saves a ByteSource (a spooled pack) read in pieces, and the same source again', async () => {
+      const whole = randomBytes(150_000);
+      const source: ByteSource = {
+        size: whole.length,
+        async *pieces() {
+          const reused = Buffer.alloc(64 * 1024); // each piece is valid only until the next is asked for
+          for (let at = 0; at < whole.length; at += reused.length) {
+            const n = Math.min(reused.length, whole.length - at);
+            whole.copy(reused, 0, at, at + n);
+            yield reused.subarray(0, n);
+            reused.fill(0);
+          }
+        },
+      };
+      await b.save(h('data', 'ab12'), source);
+      await b.save(h('data', 'cd34'), source);
+      expect((await b.load(h('data', 'ab12'))).equals(whole)).toBe(true);
+      expect((await b.load(h('data', 'cd34'))).equals(whole)).toBe(true);
     });
 
     it('loads ranges: offset+length, offset to end, empty range, and refuses ranges past the end', async () => {

@@ -4,6 +4,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeBackendConformance } from './backend-conformance';
 import { LocalBackend } from './local-backend';
+import { randomBytes } from 'node:crypto';
+import { SpooledPackBody } from '../repository/pack-body';
+import type { FileInfo } from './backend';
+
+async function collect(files: AsyncIterable<FileInfo>): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (const f of files) out.push(f);
+  return out;
+}
 
 async function tempDir(): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-local-backend-'));
@@ -35,6 +44,38 @@ describe('LocalBackend on disk', () => {
     expect(await fsp.readFile(path.join(dir, 'repo', 'config'), 'utf8')).toBe('{}');
     expect(await fsp.readFile(path.join(dir, 'repo', 'snapshots', 's1'), 'utf8')).toBe('snap');
     expect((await fsp.readdir(path.join(dir, 'repo'))).sort()).toEqual(['config', 'data', 'index', 'keys', 'locks', 'snapshots']);
+  });
+
+  it('moves a pack staged in its staging directory into place instead of copying it, and copies it once it was moved', async () => {
+    expect(backend.stagingDirectory).toBe(path.join(dir, 'repo', 'data'));
+    const body = new SpooledPackBody(backend.stagingDirectory, true);
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    body.append([bytes.subarray(0, 1000), bytes.subarray(1000)]);
+    const [staged] = await fsp.readdir(backend.stagingDirectory);
+    expect(staged).toMatch(/^\.tmp-pack-/);
+    const inode = (await fsp.stat(path.join(backend.stagingDirectory, staged!))).ino;
+    const name = 'cd' + '0'.repeat(62);
+    await backend.save({ type: 'data', name }, body.contents);
+    const target = path.join(dir, 'repo', 'data', 'cd', name);
+    expect((await fsp.stat(target)).ino).toBe(inode); // renamed, not copied
+    expect((await fsp.readFile(target)).equals(bytes)).toBe(true);
+    expect(await fsp.readdir(backend.stagingDirectory)).toEqual(['cd']);
+    expect(await collect(backend.list('data'))).toEqual([{ name, size: bytes.length }]);
+    // Saved again (a retry after the stored file was found damaged and removed): copied from the open spool.
+    await backend.remove({ type: 'data', name });
+    await backend.save({ type: 'data', name }, body.contents);
+    expect((await fsp.readFile(target)).equals(bytes)).toBe(true);
+    await body.release();
+    expect(await fsp.readdir(backend.stagingDirectory)).toEqual(['cd']);
+  });
+
+  it('removes a staged pack that was never saved when it is released', async () => {
+    const body = new SpooledPackBody(backend.stagingDirectory, true);
+    body.append([randomBytes(1000)]);
+    await body.flushed();
+    expect(await fsp.readdir(backend.stagingDirectory)).toHaveLength(1);
+    await body.release();
+    expect(await fsp.readdir(backend.stagingDirectory)).toEqual([]);
   });
 
   it('never lists a temporary file left by a crashed save', async () => {
@@ -98,6 +139,15 @@ describe('LocalBackend on a full disk (1 MiB tmpfs)', () => {
     expect((await backend.load({ type: 'data', name: 'aa01' })).equals(small)).toBe(true);
     expect((await backend.load({ type: 'index', name: 'i1' })).toString()).toBe('index one');
     expect(await fsp.readdir(path.join(mountPoint, 'repo', 'data', 'aa'))).toEqual(['aa01']);
+    // A pack spooled in place gets the same answer, naming the directory, and leaves nothing behind.
+    const body = new SpooledPackBody(backend.stagingDirectory, true);
+    body.append([Buffer.alloc(2 * 1024 * 1024, 4)]);
+    await expect(backend.save({ type: 'data', name: 'aa04' }, body.contents)).rejects.toMatchObject({
+      code: 'E_DISK_FULL',
+      message: expect.stringContaining(`${backend.stagingDirectory} (ENOSPC): free space on the repository's disk`),
+    });
+    await body.release();
+    expect((await fsp.readdir(backend.stagingDirectory)).sort()).toEqual(['aa']);
     // The space is free again: a small save works after the failures.
     await backend.save({ type: 'data', name: 'aa03' }, Buffer.from('fits'));
     expect((await backend.load({ type: 'data', name: 'aa03' })).toString()).toBe('fits');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { EbmError, isEbmError } from '@ebm/sdk';
-import { Backend, FileInfo, FileType, FILE_TYPES, Handle } from './backend';
+import { Backend, FileInfo, FileType, FILE_TYPES, Handle, isByteSource, isStagedFile, SaveData } from './backend';
 import { ReadHandleCache } from './read-handle-cache';
 
 /** Prefix of the temporary name a file is written under before its atomic rename. */
@@ -25,6 +25,15 @@ export class LocalBackend implements Backend {
     this.location = path.resolve(directory);
   }
 
+  /**
+   * Where a pack may be built in place (StagingCapable): `data/` itself, on
+   * the same file system as the packs, so a staged pack is renamed into
+   * `data/<xx>/`, never copied. Its temporary name is never listed.
+   */
+  get stagingDirectory(): string {
+    return path.join(this.location, 'data');
+  }
+
   /** Absolute path of a handle's file. Rejects names that could escape their folder. */
   pathOf(handle: Handle): string {
     if (handle.type === 'config') return path.join(this.location, 'config');
@@ -33,16 +42,30 @@ export class LocalBackend implements Backend {
     return path.join(this.location, handle.type, handle.name);
   }
 
-  async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    const parts = data instanceof Uint8Array ? [data] : data;
+  async save(handle: Handle, data: SaveData): Promise<void> {
     const target = this.pathOf(handle);
     const dir = path.dirname(target);
     const temp = path.join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
     let file: fsp.FileHandle | undefined;
     try {
       if (handle.type === 'data') await fsp.mkdir(dir, { recursive: true });
+      if (isStagedFile(data) && data.stagedIn === this.stagingDirectory && (await data.moveTo(target))) {
+        // Built in place: durable (moveTo fsynced it) once its new name is.
+        this.#readHandles.forget(target);
+        await syncDirectory(dir);
+        return;
+      }
       file = await fsp.open(temp, 'wx', 0o600);
-      await writeAll(file, parts);
+      if (isByteSource(data)) {
+        let written = 0;
+        for await (const piece of data.pieces()) {
+          await writeAll(file, [piece]);
+          written += piece.length;
+        }
+        if (written !== data.size) throw new EbmError('E_INTERNAL', `a byte source of ${data.size} bytes yielded ${written}; nothing was stored`);
+      } else {
+        await writeAll(file, data instanceof Uint8Array ? [data] : data);
+      }
       await file.sync();
       await file.close();
       file = undefined;
@@ -111,6 +134,34 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.#readHandles.clear();
+  }
+
+  /**
+   * Removes the `.tmp-*` files of a type's folders (for 'data', `data/` and
+   * every `data/<xx>/`): what interrupted saves and packs built in place by a
+   * process that died left behind (TemporaryFilesCapable). Only while nobody
+   * writes that type: prune, under its exclusive lock.
+   */
+  async removeTemporaryFiles(type: FileType): Promise<{ files: number; bytes: number }> {
+    const root = path.join(this.location, type);
+    const dirs = type === 'data' ? [root, ...(await readDirOrEmpty(root)).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name))] : [root];
+    let files = 0;
+    let bytes = 0;
+    for (const dir of dirs) {
+      for (const entry of await readDirOrEmpty(dir)) {
+        if (!entry.isFile() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+        const file = path.join(dir, entry.name);
+        try {
+          const { size } = await fsp.stat(file);
+          await fsp.unlink(file);
+          files++;
+          bytes += size;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError(err, 'remove', file);
+        }
+      }
+    }
+    return { files, bytes };
   }
 
   async remove(handle: Handle): Promise<void> {

@@ -1,5 +1,5 @@
 import { EbmError } from '@ebm/sdk';
-import { Backend, FileInfo, FileType, Handle } from './backend';
+import { Backend, collectBytes, FileInfo, FileType, Handle, SaveData } from './backend';
 
 let counter = 0;
 
@@ -17,8 +17,8 @@ export class MemoryBackend implements Backend {
     this.location = name;
   }
 
-  async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    this.#files.set(keyOf(handle), data instanceof Uint8Array ? Buffer.from(data) : Buffer.concat(data));
+  async save(handle: Handle, data: SaveData): Promise<void> {
+    this.#files.set(keyOf(handle), await collectBytes(data));
   }
 
   async close(): Promise<void> {

@@ -132,7 +132,7 @@ describe('checkRepository', () => {
     const plain = testBytes(500);
     writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
     const [leftover] = writer.finishAll();
-    await repo.backend.save({ type: 'data', name: leftover!.name }, leftover!.data);
+    await repo.backend.save({ type: 'data', name: leftover!.name }, leftover!.contents);
     const report = await checkRepository(repo, { readData: true });
     expect(report.ok).toBe(true);
     expect(report.unreferencedPacks).toEqual([leftover!.name]);

@@ -209,7 +209,7 @@ export class ServiceJobExecutor implements JobExecutor {
       }
       if (!request.prune) return { snapshotsRemoved: removed };
       const report = await prune(repo, { signal, onProgress: (p) => job.setProgress({ files: p.done, ...(p.total !== undefined ? { totalFiles: p.total } : {}), currentPath: p.phase }) });
-      job.log('info', `prune: ${report.packsDeleted} pack(s) deleted, ${report.packsRewritten} rewritten, ${report.bytesFreed} bytes freed`);
+      job.log('info', `prune: ${report.packsDeleted} pack(s) deleted, ${report.packsRewritten} rewritten, ${report.temporaryFilesDeleted} temporary file(s) removed, ${report.bytesFreed} bytes freed`);
       return { snapshotsRemoved: removed, ...report };
     } finally {
       await lock.release();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Backend, FileType, Handle } from '../backend/backend';
+import { isByteSource } from '../backend/backend';
+import type { Backend, FileType, Handle, SaveData } from '../backend/backend';
 
 /**
  * Optional capabilities a Backend may offer beyond the one interface in
@@ -25,6 +26,43 @@ export function backendChecksum(backend: Backend): ((handle: Handle) => Promise<
   return typeof fn === 'function' ? (handle: Handle) => fn.call(backend, handle) : undefined;
 }
 
+/**
+ * A backend that offers a directory on its own storage where a writer may
+ * build a file in place (a pack, as it fills: SpooledPackBody), and whose
+ * `save` of a StagedFile from there moves the file instead of copying it.
+ * The local directory backend does (`<repository>/data`).
+ */
+export interface StagingCapable {
+  readonly stagingDirectory: string;
+}
+
+/** The backend's staging directory, if it offers one (through any stack of wrappers). */
+export function stagingDirectory(backend: Backend): string | undefined {
+  const dir = (backend as Partial<StagingCapable>).stagingDirectory;
+  return typeof dir === 'string' ? dir : undefined;
+}
+
+/**
+ * A backend that can remove the temporary files interrupted writes left
+ * behind (a local directory's `.tmp-*` files: a save cut short, a pack being
+ * built in place when the process died). Only safe while nobody writes that
+ * type: prune calls it for 'data' under its exclusive lock.
+ */
+export interface TemporaryFilesCapable {
+  removeTemporaryFiles(type: FileType): Promise<TemporaryFilesRemoved>;
+}
+
+export interface TemporaryFilesRemoved {
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/** The backend's removeTemporaryFiles, if it offers one (bound to it). */
+export function temporaryFileRemover(backend: Backend): ((type: FileType) => Promise<TemporaryFilesRemoved>) | undefined {
+  const fn = (backend as Partial<TemporaryFilesCapable>).removeTemporaryFiles;
+  return typeof fn === 'function' ? (type: FileType) => fn.call(backend, type) : undefined;
+}
+
 /** File types whose names are the SHA-256 of their bytes (docs/format.md, "File id"). */
 export const CONTENT_ADDRESSED_TYPES: ReadonlySet<FileType> = new Set<FileType>(['keys', 'data', 'index', 'snapshots']);
 
@@ -36,9 +74,18 @@ export function sha256Hex(data: Uint8Array | readonly Uint8Array[]): string {
   return hash.digest('hex');
 }
 
+/** sha256Hex of anything `save` takes (a ByteSource is read through once). */
+export async function sha256Of(data: SaveData): Promise<string> {
+  if (!isByteSource(data)) return sha256Hex(data);
+  const hash = createHash('sha256');
+  for await (const piece of data.pieces()) hash.update(piece);
+  return hash.digest('hex');
+}
+
 /** Total byte length of what a save sends. */
-export function byteLength(data: Uint8Array | readonly Uint8Array[]): number {
+export function byteLength(data: SaveData): number {
   if (data instanceof Uint8Array) return data.length;
+  if (isByteSource(data)) return data.size;
   let n = 0;
   for (const part of data) n += part.length;
   return n;

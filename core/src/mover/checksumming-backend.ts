@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EbmError, isEbmError } from '@ebm/sdk';
-import type { Backend, Handle } from '../backend/backend';
-import { backendChecksum, byteLength, CONTENT_ADDRESSED_TYPES, describeHandle, sha256Hex } from './backend-capabilities';
+import type { Backend, Handle, SaveData } from '../backend/backend';
+import { backendChecksum, byteLength, CONTENT_ADDRESSED_TYPES, describeHandle, sha256Hex, sha256Of } from './backend-capabilities';
 import { ForwardingBackend } from './forwarding-backend';
 import { MoverCounters } from './mover-metrics';
 
@@ -75,14 +75,14 @@ export class ChecksummingBackend extends ForwardingBackend {
     this.#onFailure = options.onVerificationFailure;
   }
 
-  override async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override async save(handle: Handle, data: SaveData): Promise<void> {
     // A hash-named file's name IS the SHA-256 its writer computed before
     // sending (the pack writer hashes while building the pack), so with a
     // verification after the write, hashing the bytes again here would only
     // repeat that work (about 0.6 s per GiB). The read-back still compares the
     // stored bytes with the name, and a mismatch is diagnosed below.
     const named = this.#checkNames && CONTENT_ADDRESSED_TYPES.has(handle.type) && SHA256_HEX.test(handle.name);
-    const expected = named && this.verification !== 'none' ? handle.name : sha256Hex(data);
+    const expected = named && this.verification !== 'none' ? handle.name : await sha256Of(data);
     if (this.#checkNames && CONTENT_ADDRESSED_TYPES.has(handle.type) && handle.name !== expected) {
       // The writer names these files by the hash of their bytes, so a mismatch
       // means a bug or memory corruption before sending: storing it would
@@ -97,7 +97,7 @@ export class ChecksummingBackend extends ForwardingBackend {
     if (this.verification === 'none') return;
     const stored = await this.#stored(handle, byteLength(data));
     if (stored.hash === expected) return;
-    if (named && sha256Hex(data) !== handle.name) {
+    if (named && (await sha256Of(data)) !== handle.name) {
       // The bytes never matched their name: a writer bug, not the storage.
       await this.inner.remove(handle).catch(() => undefined);
       throw new EbmError('E_INTERNAL', `refused ${this.location}/${describeHandle(handle)}: its bytes do not hash to its name; it was removed again`, {

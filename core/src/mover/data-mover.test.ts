@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Handle, SaveData } from '../backend/backend';
+import { LocalBackend } from '../backend/local-backend';
+import { SpooledPackBody } from '../repository/pack-body';
+import { sha256Hex, stagingDirectory } from './backend-capabilities';
 import { MemoryBackend } from '../backend/memory-backend';
-import { sha256Hex } from './backend-capabilities';
 import { createDataMover, DataMover } from './data-mover';
 import { ChecksumMemoryBackend, FaultyBackend, names } from './fault-backend.test-support';
 import type { RetryEvent } from './retrying-backend';
@@ -23,6 +29,40 @@ describe('createDataMover', () => {
     expect(mover.metrics).toMatchObject({ objectsSaved: 1, bytesSaved: 10_000, retries: 3, verificationFailures: 1, failures: 0, bytesVerified: 20_000 });
     expect((await mover.load({ type: 'data', name: p.name }, 100, 50)).equals(p.data.subarray(100, 150))).toBe(true);
     expect(mover.metrics.bytesLoaded).toBe(50);
+  });
+
+  it('saves a pack built in place (moved, not copied) and, when the stored copy fails verification, saves it again from its spool', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-staged-'));
+    try {
+      let damageNext = true;
+      class DamagingDisk extends LocalBackend {
+        override async save(handle: Handle, data: SaveData): Promise<void> {
+          await super.save(handle, data);
+          if (!damageNext) return;
+          damageNext = false; // another file came to stand under the name after the move (a new inode: the spool keeps the old one)
+          const file = this.pathOf(handle);
+          const bytes = await fsp.readFile(file);
+          bytes[bytes.length >> 1]! ^= 1;
+          await fsp.writeFile(`${file}.other`, bytes);
+          await fsp.rename(`${file}.other`, file);
+        }
+      }
+      const disk = new DamagingDisk(path.join(dir, 'repo'));
+      await disk.create();
+      const mover = createDataMover(disk, { retry: { attempts: 3, backoffMs: 1 } });
+      expect(stagingDirectory(mover)).toBe(disk.stagingDirectory); // seen through every wrapper
+      const body = new SpooledPackBody(disk.stagingDirectory, true);
+      const data = randomBytes(200_000);
+      body.append([data]);
+      const name = sha256Hex(data);
+      await mover.save({ type: 'data', name }, body.contents);
+      await body.release();
+      expect((await mover.load({ type: 'data', name })).equals(data)).toBe(true);
+      expect(mover.metrics).toMatchObject({ objectsSaved: 1, verificationFailures: 1, retries: 1 });
+      expect(await fsp.readdir(disk.stagingDirectory)).toEqual([name.slice(0, 2)]);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails after the retries are exhausted, naming the object and the attempts, and leaves no bad object', async () => {

@@ -1,4 +1,4 @@
-import type { Backend, Handle } from '../backend/backend';
+import type { Backend, Handle, SaveData } from '../backend/backend';
 import { byteLength } from './backend-capabilities';
 import { ChecksummingBackend, VerificationFailure, VerifyMode } from './checksumming-backend';
 import { ForwardingBackend } from './forwarding-backend';
@@ -80,7 +80,7 @@ export class DataMover extends ForwardingBackend {
     return this.#counters.snapshot();
   }
 
-  override async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override async save(handle: Handle, data: SaveData): Promise<void> {
     try {
       await this.inner.save(handle, data);
     } catch (err) {

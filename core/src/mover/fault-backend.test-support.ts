@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbmError } from '@ebm/sdk';
 import type { ErrorCode } from '@ebm/sdk';
-import type { Backend, FileInfo, FileType, Handle } from '../backend/backend';
+import { collectBytes } from '../backend/backend';
+import type { Backend, FileInfo, FileType, Handle, SaveData } from '../backend/backend';
 import { MemoryBackend } from '../backend/memory-backend';
 import { sha256Hex } from './backend-capabilities';
 import { ForwardingBackend } from './forwarding-backend';
@@ -62,7 +63,7 @@ export class FaultyBackend extends ForwardingBackend {
     return this;
   }
 
-  override save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override save(handle: Handle, data: SaveData): Promise<void> {
     return this.#op('save', async () => {
       if (this.#drop > 0) {
         this.#drop--;
@@ -71,7 +72,7 @@ export class FaultyBackend extends ForwardingBackend {
       if (this.#corrupt.remaining > 0 && this.#corrupt.match(handle)) {
         this.#corrupt.remaining--;
         this.corrupted.push(handle);
-        const bytes = Buffer.concat(data instanceof Uint8Array ? [data] : [...data]);
+        const bytes = await collectBytes(data);
         const how = bytes.length === 0 ? 'append' : this.#corrupt.how;
         if (how === 'append') return this.inner.save(handle, [bytes, Buffer.from([0])]);
         if (how === 'truncate') return this.inner.save(handle, bytes.subarray(0, bytes.length - 1));

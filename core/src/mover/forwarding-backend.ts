@@ -1,10 +1,12 @@
-import type { Backend, FileInfo, FileType, Handle } from '../backend/backend';
-import { backendChecksum } from './backend-capabilities';
+import type { Backend, FileInfo, FileType, Handle, SaveData } from '../backend/backend';
+import { backendChecksum, stagingDirectory, temporaryFileRemover } from './backend-capabilities';
+import type { TemporaryFilesRemoved } from './backend-capabilities';
 
 /**
  * Base of the mover's wrappers: forwards every call to `inner` unchanged.
  * A wrapper overrides what it changes. The optional checksum capability is
- * forwarded only when the inner backend offers it (through
+ * forwarded only when the inner backend offers it (and the staging directory
+ * likewise) (through
  * `wrapChecksum`, so a wrapper can retry or limit it too), so detection
  * through a stack of wrappers sees what the real backend can do.
  */
@@ -12,18 +14,26 @@ export abstract class ForwardingBackend implements Backend {
   protected readonly inner: Backend;
   /** Present iff the inner backend offers it; see ChecksumCapable. */
   readonly checksum?: (handle: Handle) => Promise<string>;
+  /** Present iff the inner backend offers it; see StagingCapable (a staged file's save goes through every wrapper). */
+  readonly stagingDirectory?: string;
+  /** Present iff the inner backend offers it; see TemporaryFilesCapable. */
+  readonly removeTemporaryFiles?: (type: FileType) => Promise<TemporaryFilesRemoved>;
 
   constructor(inner: Backend) {
     this.inner = inner;
     const fn = backendChecksum(inner);
     if (fn !== undefined) this.checksum = (handle: Handle) => this.wrapChecksum(handle, fn);
+    const staging = stagingDirectory(inner);
+    if (staging !== undefined) this.stagingDirectory = staging;
+    const remover = temporaryFileRemover(inner);
+    if (remover !== undefined) this.removeTemporaryFiles = remover;
   }
 
   get location(): string {
     return this.inner.location;
   }
 
-  save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  save(handle: Handle, data: SaveData): Promise<void> {
     return this.inner.save(handle, data);
   }
 

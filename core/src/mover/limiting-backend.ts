@@ -1,4 +1,4 @@
-import type { Backend, FileInfo, FileType, Handle } from '../backend/backend';
+import type { Backend, FileInfo, FileType, Handle, SaveData } from '../backend/backend';
 import { byteLength } from './backend-capabilities';
 import { ForwardingBackend } from './forwarding-backend';
 import { MoverCounters } from './mover-metrics';
@@ -52,7 +52,7 @@ export class LimitingBackend extends ForwardingBackend {
     return this.#slots.limit;
   }
 
-  override async save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override async save(handle: Handle, data: SaveData): Promise<void> {
     await this.#bucket?.take(byteLength(data));
     return this.#slots.use(() => this.inner.save(handle, data));
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EbmError, isEbmError } from '@ebm/sdk';
-import type { Backend, FileInfo, FileType, Handle } from '../backend/backend';
+import type { Backend, FileInfo, FileType, Handle, SaveData } from '../backend/backend';
 import { describeHandle } from './backend-capabilities';
 import { ForwardingBackend } from './forwarding-backend';
 import { MoverCounters } from './mover-metrics';
@@ -78,7 +78,7 @@ export class RetryingBackend extends ForwardingBackend {
     this.#counters = options.counters ?? new MoverCounters();
   }
 
-  override save(handle: Handle, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override save(handle: Handle, data: SaveData): Promise<void> {
     return this.#run('save', describeHandle(handle), () => this.inner.save(handle, data));
   }
 

@@ -32,7 +32,7 @@ async function forgottenSnapshotRepository(backend: Backend): Promise<{ repo: Re
   const plain = testBytes(800);
   writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
   const [pack] = writer.finishAll();
-  await backend.save({ type: 'data', name: pack!.name }, pack!.data);
+  await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
   return { repo, keptId: kept.id, keptFiles, leftover: pack!.name };
 }
 
@@ -102,6 +102,26 @@ describe('prune', () => {
     expect(report.packsRewritten).toBe(0);
     expect(report.packsDeleted).toBeGreaterThan(1);
     expect(leftover).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('removes the temporary files interrupted writes left in data/ (a pack being built in place, a save cut short), and nothing else', async () => {
+    const { repo, keptId, keptFiles } = await forgottenSnapshotRepository(new LocalBackend(path.join(dir, 'repo')));
+    const data = path.join(dir, 'repo', 'data');
+    const [fanout] = (await fsp.readdir(data)).filter((name) => !name.startsWith('.'));
+    await fsp.writeFile(path.join(data, '.tmp-pack-4242-0123456789ab'), Buffer.alloc(5000)); // a killed backup's open pack
+    await fsp.writeFile(path.join(data, fanout!, '.tmp-0123456789abcdef'), Buffer.alloc(300)); // a save cut short
+    await fsp.writeFile(path.join(dir, 'repo', 'snapshots', '.tmp-fedcba9876543210'), 'x'); // not data/: left alone
+    const dryRun = await prune(repo, { dryRun: true });
+    expect(dryRun.temporaryFilesDeleted).toBe(0);
+    expect((await fsp.readdir(data)).filter((name) => name.startsWith('.tmp-'))).toHaveLength(1);
+    const report = await prune(repo);
+    expect(report.temporaryFilesDeleted).toBe(2);
+    expect(report.bytesFreed).toBeGreaterThanOrEqual(5300);
+    expect((await fsp.readdir(data)).filter((name) => name.startsWith('.tmp-'))).toEqual([]);
+    expect(await fsp.readdir(path.join(data, fanout!))).not.toContainEqual(expect.stringMatching(/^\.tmp-/));
+    expect(await fsp.readdir(path.join(dir, 'repo', 'snapshots'))).toContain('.tmp-fedcba9876543210');
+    expect((await checkRepository(repo, { readData: true })).ok).toBe(true);
+    expect(await restoreFiles(repo, keptId)).toEqual(keptFiles);
   });
 
   it('refuses to run, changing nothing, when a snapshot or a tree cannot be read', async () => {

@@ -7,6 +7,7 @@ import { MasterIndex } from '../repository/master-index';
 import { openBlob } from '../repository/pack-format';
 import type { PackBlob } from '../repository/pack-format';
 import { loadVerifiedPack, sealedBlobOf } from '../repository/pack-reader';
+import { temporaryFileRemover } from '../mover/backend-capabilities';
 import { PackWriter } from '../repository/pack-writer';
 import type { FinishedPack } from '../repository/pack-writer';
 import type { Repository } from '../repository/repository';
@@ -43,6 +44,8 @@ export interface PruneReport {
   readonly bytesFreed: number;
   readonly indexFilesWritten: number;
   readonly indexFilesDeleted: number;
+  /** Temporary files (`.tmp-*` in data/) that interrupted writes left behind, removed (their bytes are in bytesFreed). */
+  readonly temporaryFilesDeleted: number;
 }
 
 /**
@@ -64,7 +67,10 @@ export interface PruneReport {
  *      and new index files side by side, both naming only packs that still exist;
  *   3. delete the old index files; from here on only the new index remains;
  *   4. delete the packs that are no longer needed; none of them is named by the
- *      new index, so a crash leaves only unreferenced packs (removed next time).
+ *      new index, so a crash leaves only unreferenced packs (removed next time);
+ *   5. delete the temporary files interrupted writes left in data/ (a save cut
+ *      short, a pack being built in place: BlobStore spools packs there).
+ * The caller holds the exclusive lock, so no writer is at work during any of it.
  */
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneReport> {
   const progress = options.onProgress ?? (() => undefined);
@@ -93,14 +99,15 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
   }
   const removeFiles = [...plan.remove.filter((p) => present.has(p)), ...plan.unindexed];
   const rewriteIndex = plan.rewrite.length > 0 || plan.remove.length > 0 || oldIndexIds.length > 1;
-  const summary = (packsWritten: number, bytesWritten: number, indexFilesWritten: number, indexFilesDeleted: number): PruneReport => ({
+  const summary = (packsWritten: number, bytesWritten: number, indexFilesWritten: number, indexFilesDeleted: number, temporary = { files: 0, bytes: 0 }): PruneReport => ({
     packsDeleted: removeFiles.length,
     packsRewritten: plan.rewrite.length,
     packsWritten,
     blobsRemoved: plan.blobsRemoved,
-    bytesFreed: plan.bytesReleased - bytesWritten,
+    bytesFreed: plan.bytesReleased - bytesWritten + temporary.bytes,
     indexFilesWritten,
     indexFilesDeleted,
+    temporaryFilesDeleted: temporary.files,
   });
   if (options.dryRun === true) {
     const packsEstimate = plan.bytesRewritten === 0 ? 0 : Math.ceil(plan.bytesRewritten / repo.config.packs.targetSize);
@@ -132,7 +139,9 @@ export async function prune(repo: Repository, options: PruneOptions = {}): Promi
     await repo.backend.remove({ type: 'data', name });
     progress({ phase: 'delete', done: ++deleted, total: toDelete.length });
   }
-  return summary(newPacks.length, bytesWritten, newIndexIds.length, indexFilesDeleted);
+  // 5. What interrupted writes left in data/ (the exclusive lock means no writer is at work).
+  const temporary = await temporaryFileRemover(repo.backend)?.('data');
+  return summary(newPacks.length, bytesWritten, newIndexIds.length, indexFilesDeleted, temporary);
 }
 
 interface WrittenPack {
@@ -151,7 +160,7 @@ async function repack(repo: Repository, plan: PrunePlan, signal: AbortSignal | u
   const writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
   const save = async (packs: readonly FinishedPack[]): Promise<void> => {
     for (const p of packs) {
-      await repo.backend.save({ type: 'data', name: p.name }, p.parts);
+      await repo.backend.save({ type: 'data', name: p.name }, p.contents);
       written.push({ pack: { id: p.name, blobs: p.blobs }, bytes: p.size });
     }
   };

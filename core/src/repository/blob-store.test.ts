@@ -22,6 +22,11 @@ async function saveAll(store: BlobStore, repo: Repository, blobs: readonly Buffe
   return ids;
 }
 
+/** Temporary files in a local repository's data/ (packs being built in place). */
+async function spoolFiles(repo: Repository): Promise<string[]> {
+  return (await fsp.readdir(path.join(repo.backend.location, 'data'))).filter((name) => name.startsWith('.tmp-'));
+}
+
 describe('BlobStore on a local directory', () => {
   let dir: string;
   beforeEach(async () => {
@@ -43,6 +48,7 @@ describe('BlobStore on a local directory', () => {
     expect(store.stats().blobsAdded).toBe(35);
     expect(store.stats().packsWritten).toBe(flushed.packs.length);
     expect((await listing(repo.backend, 'data')).map((l) => l.split(':')[0]).sort()).toEqual([...flushed.packs].sort());
+    expect(await spoolFiles(repo)).toEqual([]); // packs were built in data/ and moved into place
 
     const index = await readIndexFile(repo, flushed.indexId!);
     const kindsPerPack = index.packs.map((p) => new Set(p.blobs.map((b) => b.kind)));
@@ -68,8 +74,10 @@ describe('BlobStore on a local directory', () => {
     const failed = await BlobStore.open(repo);
     await saveAll(failed, repo, Array.from({ length: 20 }, () => testBytes(1500)));
     expect((await listing(repo.backend, 'data')).length).toBeGreaterThan(0);
+    expect((await spoolFiles(repo)).length).toBeGreaterThan(0); // the open pack (and any being saved), built in place
     await failed.abort();
     expect({ data: await listing(repo.backend, 'data'), index: await listing(repo.backend, 'index') }).toEqual(untouched);
+    expect(await spoolFiles(repo)).toEqual([]);
     await expect(failed.saveBlob('data', computeBlobId(repo.keys.id, Buffer.from('x')), Buffer.from('x'))).rejects.toMatchObject({ code: 'E_CANCELLED' });
 
     // With an automatic flush every 2 packs, the indexed packs stay and only the rest go.

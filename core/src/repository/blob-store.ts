@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobCodec, BlobKind } from '@ebm/sdk';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression/payload-codec';
@@ -12,6 +13,9 @@ import { PackWindowReader } from './pack-window-reader';
 import { PackSaves } from './pack-saves';
 import type { PendingPack } from './pack-saves';
 import { PackWriter } from './pack-writer';
+import { SpooledPackBody } from './pack-body';
+import type { PackBodyFactory } from './pack-body';
+import { stagingDirectory } from '../mover/backend-capabilities';
 import type { FinishedPack } from './pack-writer';
 
 export interface BlobStoreOptions {
@@ -32,7 +36,18 @@ export interface BlobStoreOptions {
   readonly treeCacheBytes?: number;
   /** zstd level for blobs this store compresses (default: the repository's); a backup request may override it. */
   readonly compressionLevel?: number;
+  /**
+   * Where packs wait until they are saved: by default in spool files, in the
+   * backend's staging directory if it has one (a local repository's `data/`:
+   * the pack is then written once, in place) or else in the system's
+   * temporary directory (TMPDIR); a directory given here instead; or null to
+   * keep them in memory. Spooling holds ~no memory per pack (SpooledPackBody).
+   */
+  readonly spoolDir?: string | null;
 }
+
+/** A store waits for its spool writes once this many sealed bytes are not yet written out (a slow spool disk). */
+export const MAX_UNWRITTEN_SPOOL_BYTES = 8 * 1024 * 1024;
 
 export interface BlobStoreStats {
   /** Blobs this session stored (not deduplicated). */
@@ -55,6 +70,14 @@ export interface FlushResult {
   readonly indexIds: readonly string[];
   /** Packs the written index names. */
   readonly packs: readonly string[];
+}
+
+/** Where a store's packs wait until saved (BlobStoreOptions.spoolDir). */
+function packBodies(repo: RepoAccess, spoolDir: string | null | undefined): PackBodyFactory | undefined {
+  if (spoolDir === null) return undefined; // in memory
+  if (spoolDir !== undefined) return SpooledPackBody.factory(spoolDir);
+  const staging = stagingDirectory(repo.backend);
+  return staging !== undefined ? SpooledPackBody.factory(staging, true) : SpooledPackBody.factory(os.tmpdir());
 }
 
 /** Default of BlobStoreOptions.flushEveryBlobs. */
@@ -97,7 +120,7 @@ export class BlobStore {
   constructor(repo: RepoAccess, index: MasterIndex, options: BlobStoreOptions = {}) {
     this.#repo = repo;
     this.#index = index;
-    this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize);
+    this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize, packBodies(repo, options.spoolDir));
     this.#reader = new PackWindowReader(repo, (pack) => index.blobAreaEnd(pack));
     this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);
@@ -140,7 +163,7 @@ export class BlobStore {
       return Promise.reject(err);
     }
     // Most blobs need no waiting (no pack save to wait for, no index due): no async step for them.
-    if (!result.stored || (!this.#saves.mustWait(kind) && !this.#indexDue())) return Promise.resolve(result);
+    if (!result.stored || (!this.#saves.mustWait(kind) && !this.#indexDue() && this.#writer.unwrittenBytes <= MAX_UNWRITTEN_SPOOL_BYTES)) return Promise.resolve(result);
     return this.#afterStore(kind, result);
   }
 
@@ -170,6 +193,7 @@ export class BlobStore {
   }
 
   async #afterStore(kind: BlobKind, result: SaveBlobResult): Promise<SaveBlobResult> {
+    if (this.#writer.unwrittenBytes > MAX_UNWRITTEN_SPOOL_BYTES) await this.#writer.flushed();
     await this.#saves.waitForRoom(kind);
     if (this.#indexDue()) await this.#writeIndex();
     return result;
@@ -225,7 +249,7 @@ export class BlobStore {
    */
   async abort(): Promise<void> {
     this.#aborted = true;
-    this.#writer.discard();
+    await this.#writer.discard();
     await this.#indexChain;
     const leftovers = this.#unindexed;
     this.#unindexed = [];
@@ -275,7 +299,7 @@ export class BlobStore {
 
   async #loadPending(id: string, pack: PendingPack | null): Promise<Buffer> {
     if (pack === null) {
-      const open = this.#writer.blobInOpenPack(id);
+      const open = await this.#writer.blobInOpenPack(id);
       if (open === undefined) throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} was discarded (the store was aborted)`, { subject: id });
       return openBlob(this.#repo, open.sealed, open.blob, '(not yet written)');
     }

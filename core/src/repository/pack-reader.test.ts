@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { computeBlobId } from '@ebm/sdk';
 import { MemoryBackend } from '../backend/memory-backend';
+import { collectBytes } from '../backend/backend';
 import { fileHash } from '../compression/payload-codec';
 import { joinSealed, sealBlob } from './pack-format';
 import { loadSealedBlob, loadVerifiedPack, readPackHeader } from './pack-reader';
@@ -24,10 +25,10 @@ describe('readPackHeader', () => {
     const input = Array.from({ length: 2000 }, () => blob(10));
     for (const b of input) writer.add('tree', b.id, b.sealed, b.plain.length);
     const [pack] = writer.finishAll();
-    await backend.save({ type: 'data', name: pack!.name }, pack!.data);
+    await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
     const header = await readPackHeader({ backend, cipher }, pack!.name);
     expect(header.map((h) => h.id)).toEqual(input.map((b) => b.id));
-    expect(await readPackHeader({ backend, cipher }, pack!.name, pack!.data.length)).toEqual(header);
+    expect(await readPackHeader({ backend, cipher }, pack!.name, pack!.size)).toEqual(header);
   });
 
   it('reports truncation, a bad trailer and a damaged header as E_CORRUPT_OBJECT naming the pack', async () => {
@@ -36,12 +37,13 @@ describe('readPackHeader', () => {
     const writer = new PackWriter(cipher, 1 << 20);
     for (const b of Array.from({ length: 3 }, () => blob(100))) writer.add('data', b.id, b.sealed, 100);
     const [pack] = writer.finishAll();
+    const data = await collectBytes(pack!.contents);
     const variants: Array<[string, Buffer, RegExp]> = [
-      ['truncated', pack!.data.subarray(0, pack!.data.length - 10), /./],
-      ['tiny', pack!.data.subarray(0, 10), /too short/],
-      ['cut at the front', pack!.data.subarray(50), /describes/],
-      ['bad trailer', Buffer.concat([pack!.data.subarray(0, pack!.data.length - 4), Buffer.from([0xff, 0xff, 0xff, 0x7f])]), /header length/],
-      ['damaged header', (() => { const b = Buffer.from(pack!.data); b[b.length - 20]! ^= 1; return b; })(), /authentication failed/],
+      ['truncated', data.subarray(0, data.length - 10), /./],
+      ['tiny', data.subarray(0, 10), /too short/],
+      ['cut at the front', data.subarray(50), /describes/],
+      ['bad trailer', Buffer.concat([data.subarray(0, data.length - 4), Buffer.from([0xff, 0xff, 0xff, 0x7f])]), /header length/],
+      ['damaged header', (() => { const b = Buffer.from(data); b[b.length - 20]! ^= 1; return b; })(), /authentication failed/],
     ];
     for (const [name, bytes, message] of variants) {
       const packName = `${name.replace(/ /g, '-')}-pack`;
@@ -60,10 +62,10 @@ describe('loadVerifiedPack / loadSealedBlob', () => {
     const b = blob(200);
     writer.add('data', b.id, b.sealed, 200);
     const [pack] = writer.finishAll();
-    await backend.save({ type: 'data', name: pack!.name }, pack!.data);
+    await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
     expect(fileHash(await loadVerifiedPack({ backend }, pack!.name))).toBe(pack!.name);
     expect(await loadSealedBlob({ backend }, pack!.name, pack!.blobs[0]!)).toEqual(b.sealed);
-    const damaged = Buffer.from(pack!.data);
+    const damaged = await collectBytes(pack!.contents);
     damaged[3]! ^= 1;
     await backend.save({ type: 'data', name: pack!.name }, damaged);
     await expect(loadVerifiedPack({ backend }, pack!.name)).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT', subject: pack!.name });

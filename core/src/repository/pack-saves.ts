@@ -46,7 +46,7 @@ export class PackSaves {
       kind: pack.blobs[0]!.kind,
       blobs: pack.blobs,
       settled: false,
-      saved: this.backend.save({ type: 'data', name: pack.name }, pack.parts).then(
+      saved: this.backend.save({ type: 'data', name: pack.name }, pack.contents).finally(() => pack.release()).then(
         () => {
           entry.settled = true;
           this.#written++;

@@ -41,7 +41,7 @@ async function storedPack(sizes: readonly number[]) {
     writer.add('data', id, sealBlob(cipher, 0, plain), size);
   }
   const [pack] = writer.finishAll();
-  await backend.save({ type: 'data', name: pack!.name }, pack!.parts);
+  await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
   const index = new MasterIndex();
   index.addPack(pack!.name, pack!.blobs);
   const reader = new PackWindowReader({ backend }, (p) => index.blobAreaEnd(p));

@@ -2,33 +2,39 @@ import type { BlobKind } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
 import type { ObjectCipher } from '../crypto/object-cipher';
 import { createHash } from 'node:crypto';
-import { encodePackHeader, joinSealed, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize, sealedLength } from './pack-format';
+import { encodePackHeader, MAX_PACK_BYTES, PACK_TRAILER_BYTES, sealedHeaderSize, sealedLength } from './pack-format';
+import { MemoryPackBody } from './pack-body';
+import type { PackBody, PackBodyFactory } from './pack-body';
+import type { SaveData } from '../backend/backend';
 import type { PackBlob, SealedPieces } from './pack-format';
 
 /** A complete pack file, ready to be saved under `data/<name>`. */
 export interface FinishedPack {
-  /** sha256 hex of the file (the concatenation of `parts`). */
+  /** sha256 hex of the file's bytes. */
   readonly name: string;
-  /** The file's bytes in order: sealed blobs (a few pieces each), sealed header, trailer. Save these (Backend.save takes parts). */
-  readonly parts: readonly Uint8Array[];
+  /** The file's bytes (sealed blobs, sealed header, trailer), as Backend.save takes them: in memory or spooled. */
+  readonly contents: SaveData;
   readonly size: number;
-  /** The whole file as one buffer; copies, so meant for tests and tools, not the backup path. */
-  readonly data: Buffer;
   readonly blobs: readonly PackBlob[];
+  /** Frees what holds the bytes (a spool file); call once the save settled. */
+  release(): Promise<void>;
 }
 
-/** One pack being filled: sealed blobs kept as their pieces until finish. */
+/** One pack being filled: sealed blobs go to its body as they come, hashed on the way. */
 class OpenPack {
-  readonly parts: Uint8Array[] = [];
   readonly blobs: PackBlob[] = [];
-  /** id → its blob's index in `blobs` and its first piece in `parts`, for reading back a blob before its pack is saved. */
-  readonly positions = new Map<string, { readonly blob: number; readonly firstPart: number; readonly parts: number }>();
+  /** id → its blob's index in `blobs`, for reading back a blob before its pack is saved. */
+  readonly positions = new Map<string, number>();
+  readonly #hash = createHash('sha256');
   size = 0;
+
+  constructor(readonly body: PackBody) {}
 
   add(kind: BlobKind, id: string, sealed: SealedPieces, rawLength: number): void {
     const length = sealedLength(sealed);
-    this.positions.set(id, { blob: this.blobs.length, firstPart: this.parts.length, parts: sealed.length });
-    for (const piece of sealed) this.parts.push(piece);
+    this.positions.set(id, this.blobs.length);
+    for (const piece of sealed) this.#hash.update(piece);
+    this.body.append(sealed);
     this.blobs.push({ id, kind, offset: this.size, length, rawLength });
     this.size += length;
   }
@@ -37,19 +43,10 @@ class OpenPack {
     const header = cipher.seal([encodePackHeader(this.blobs)]);
     const trailer = Buffer.allocUnsafe(PACK_TRAILER_BYTES);
     trailer.writeUInt32LE(header.length, 0);
-    const parts = [...this.parts, header, trailer];
-    const hash = createHash('sha256');
-    for (const part of parts) hash.update(part);
-    const size = this.size + header.length + trailer.length;
-    return {
-      name: hash.digest('hex'),
-      parts,
-      size,
-      get data() {
-        return Buffer.concat(parts, size);
-      },
-      blobs: this.blobs,
-    };
+    this.#hash.update(header).update(trailer);
+    this.body.append([header, trailer]);
+    const body = this.body;
+    return { name: this.#hash.digest('hex'), contents: body.contents, size: this.size + header.length + trailer.length, blobs: this.blobs, release: () => body.release() };
   }
 }
 
@@ -65,9 +62,12 @@ export class PackWriter {
   readonly #targetSize: number;
   readonly #cipher: ObjectCipher;
   readonly #open = new Map<BlobKind, OpenPack>();
+  readonly #newBody: PackBodyFactory;
 
-  constructor(cipher: ObjectCipher, targetSize: number) {
+  /** `newBody`: where packs wait until saved (default: in memory; BlobStore spools them). */
+  constructor(cipher: ObjectCipher, targetSize: number, newBody: PackBodyFactory = () => new MemoryPackBody()) {
     if (!Number.isSafeInteger(targetSize) || targetSize < 1) throw new RangeError(`pack target size must be a positive integer, got ${targetSize}`);
+    this.#newBody = newBody;
     this.#cipher = cipher;
     this.#targetSize = Math.min(targetSize, MAX_PACK_BYTES / 2);
   }
@@ -89,7 +89,7 @@ export class PackWriter {
       open = undefined;
     }
     if (open === undefined) {
-      open = new OpenPack();
+      open = new OpenPack(this.#newBody());
       this.#open.set(kind, open);
     }
     open.add(kind, id, pieces, rawLength);
@@ -111,18 +111,34 @@ export class PackWriter {
     return finished;
   }
 
-  /** A blob still in an open pack (sealed bytes, joined, and its header entry), or undefined. */
-  blobInOpenPack(id: string): { readonly sealed: Buffer; readonly blob: PackBlob } | undefined {
+  /** A blob still in an open pack (its sealed bytes, read back, and its header entry), or undefined. */
+  async blobInOpenPack(id: string): Promise<{ readonly sealed: Buffer; readonly blob: PackBlob } | undefined> {
     for (const open of this.#open.values()) {
       const at = open.positions.get(id);
-      if (at !== undefined) return { sealed: joinSealed(open.parts.slice(at.firstPart, at.firstPart + at.parts)), blob: open.blobs[at.blob]! };
+      if (at === undefined) continue;
+      const blob = open.blobs[at]!;
+      return { sealed: await open.body.read(blob.offset, blob.length), blob };
     }
     return undefined;
   }
 
-  /** Drops every open pack without writing it. */
-  discard(): void {
+  /** Drops every open pack without writing it (freeing their bodies). */
+  async discard(): Promise<void> {
+    const open = [...this.#open.values()];
     this.#open.clear();
+    await Promise.all(open.map((p) => p.body.release()));
+  }
+
+  /** Sealed bytes appended to open packs and not yet written out (a spool's backlog). */
+  get unwrittenBytes(): number {
+    let n = 0;
+    for (const open of this.#open.values()) n += open.body.unwritten;
+    return n;
+  }
+
+  /** Resolves once every open pack's appended bytes are written out (rejects with a write failure). */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.#open.values()].map((p) => p.body.flushed()));
   }
 
   /** Sealed bytes buffered in open packs. */

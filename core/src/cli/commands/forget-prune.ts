@@ -105,7 +105,8 @@ async function runPrune(ctx: CliContext, repo: Repository, dryRun: boolean): Pro
   const progress = new ProgressDisplay('prune', ctx.output);
   const report = await prune(repo, { dryRun, onProgress: (p) => progress.update({ files: p.done, ...(p.total !== undefined ? { totalFiles: p.total } : {}), currentPath: p.phase }) }).finally(() => progress.done());
   ctx.output.info(
-    `${dryRun ? 'would free' : 'freed'} ${formatBytes(report.bytesFreed)}: ${report.packsDeleted} pack(s) deleted, ${report.packsRewritten} rewritten, ${report.blobsRemoved} blob(s) removed`,
+    `${dryRun ? 'would free' : 'freed'} ${formatBytes(report.bytesFreed)}: ${report.packsDeleted} pack(s) deleted, ${report.packsRewritten} rewritten, ${report.blobsRemoved} blob(s) removed` +
+      (report.temporaryFilesDeleted > 0 ? `, ${report.temporaryFilesDeleted} temporary file(s) of interrupted writes removed` : ''),
   );
   ctx.output.line({ type: 'summary', op: 'prune', dryRun, ...report });
 }
