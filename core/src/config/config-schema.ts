@@ -165,7 +165,7 @@ export const HOST_CONFIG_SCHEMA: Schema = {
         stallTimeout: duration('A job fails (E_PLUGIN_TIMEOUT) when its plugin sends nothing for this long. Default 2m.'),
         cancelGrace: duration('After a cancel, how long a plugin has to stop before its worker is terminated. Default 5s.'),
         heapMiB: { type: 'object', description: 'Heap limit overrides in MiB by plugin id.', additionalProperties: positiveInt('Heap limit in MiB.') },
-        workerGcFloorMiB: { type: 'integer', minimum: 0, maximum: 65_536, description: 'How far a plugin worker\'s old generation grows before V8 collects it in full; fewer full collections for workers that stream data, at the cost of up to this much more memory per worker. 0 keeps V8\'s default. Default 64.' },
+        workerGcFloorMiB: { type: 'integer', minimum: 0, maximum: 65_536, description: 'How far a plugin worker\'s old generation grows before V8 collects it in full; fewer full collections for workers that stream data, at the cost of up to this much more memory per worker. 0 keeps V8\'s default (the default): a restore-heavy host may set 64.' },
       },
     },
     shutdown: {

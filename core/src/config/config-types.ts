@@ -160,7 +160,7 @@ export interface PluginsConfig {
   readonly cancelGraceMs: number;
   /** Heap limit overrides (MiB) by plugin id. Default {}. */
   readonly heapMiB: Readonly<Record<string, number>>;
-  /** Old-generation floor of plugin workers before a full GC (HostConfig.workerOldSpaceFloorMiB); 0 = V8's default. Default 64. */
+  /** Old-generation floor of plugin workers before a full GC (HostConfig.workerOldSpaceFloorMiB); 0 = V8's default (the default). */
   readonly workerGcFloorMiB: number;
 }
 

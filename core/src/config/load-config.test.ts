@@ -74,7 +74,7 @@ describe('loading the host configuration', () => {
     expect(config.state.dir).toBe(defaultStateDir());
     expect(config.state.schedulerFile).toBe(path.join(defaultStateDir(), 'scheduler.json'));
     expect(config.log).toEqual({ level: 'info' });
-    expect(config.plugins).toEqual({ paths: [], idleTimeoutMs: 30_000, stallTimeoutMs: 120_000, cancelGraceMs: 5_000, heapMiB: {}, workerGcFloorMiB: 64 });
+    expect(config.plugins).toEqual({ paths: [], idleTimeoutMs: 30_000, stallTimeoutMs: 120_000, cancelGraceMs: 5_000, heapMiB: {}, workerGcFloorMiB: 0 });
     expect(config.shutdown).toEqual({ graceMs: 30_000 });
   });
 

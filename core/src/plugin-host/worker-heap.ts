@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** Default of HostConfig.workerOldSpaceFloorMiB. */
-export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 64;
+export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 0;
 
 /**
  * Sets the size a plugin worker's old generation may reach before V8's first
@@ -10,12 +10,14 @@ export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 64;
  * call. 0 leaves V8's own heuristics.
  *
  * Why: a translator keeps a small heap (~10 MiB) while it streams gigabytes
- * of buffers, and V8 sizes its limits by the heap: with the defaults a
- * filesystem backup's worker ran a full collection (marking the whole heap)
- * every ~15 MiB of data, ~70 for 1 GiB, and a restore's as many. With a 64 MiB
- * floor it runs a handful, and a backup or restore of the bench corpus takes
- * ~10 % less time (bench/README.md); the worker's memory may grow by up to
- * the floor before it is collected, within its heap limit.
+ * of buffers, and V8 sizes its limits by the heap: with V8's defaults a
+ * restore's worker runs a full collection (marking the whole heap) every
+ * ~20 MiB of data, ~57 per GiB (~0.35 s); with a 64 MiB floor it runs one.
+ * The worker's memory may grow by up to the floor before it is collected,
+ * within its heap limit. Off by default (0) since blobs reach the host
+ * through a shared ring: a backup's worker allocates no buffer per chunk any
+ * more, so the floor only let its heap fill with small garbage (+30 MiB of
+ * peak RSS, no time saved; bench/README.md).
  *
  * Contract: V8 flags are per process, so the floor applies to every isolate
  * created later (all plugin workers, whatever their pool), never to the main

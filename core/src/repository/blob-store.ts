@@ -1,4 +1,3 @@
-import * as os from 'node:os';
 import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobCodec, BlobKind } from '@ebm/sdk';
 import { CODEC_RAW, CODEC_ZSTD } from '../compression/payload-codec';
@@ -13,9 +12,7 @@ import { PackWindowReader } from './pack-window-reader';
 import { PackSaves } from './pack-saves';
 import type { PendingPack } from './pack-saves';
 import { PackWriter } from './pack-writer';
-import { SpooledPackBody } from './pack-body';
-import type { PackBodyFactory } from './pack-body';
-import { stagingDirectory } from '../mover/backend-capabilities';
+import { packBodiesFor } from './pack-body';
 import type { FinishedPack } from './pack-writer';
 
 export interface BlobStoreOptions {
@@ -72,14 +69,6 @@ export interface FlushResult {
   readonly packs: readonly string[];
 }
 
-/** Where a store's packs wait until saved (BlobStoreOptions.spoolDir). */
-function packBodies(repo: RepoAccess, spoolDir: string | null | undefined): PackBodyFactory | undefined {
-  if (spoolDir === null) return undefined; // in memory
-  if (spoolDir !== undefined) return SpooledPackBody.factory(spoolDir);
-  const staging = stagingDirectory(repo.backend);
-  return staging !== undefined ? SpooledPackBody.factory(staging, true) : SpooledPackBody.factory(os.tmpdir());
-}
-
 /** Default of BlobStoreOptions.flushEveryBlobs. */
 export const INDEX_EVERY_BLOBS = 25_000;
 
@@ -120,7 +109,7 @@ export class BlobStore {
   constructor(repo: RepoAccess, index: MasterIndex, options: BlobStoreOptions = {}) {
     this.#repo = repo;
     this.#index = index;
-    this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize, packBodies(repo, options.spoolDir));
+    this.#writer = new PackWriter(repo.cipher, repo.config.packs.targetSize, packBodiesFor(repo.backend, options.spoolDir));
     this.#reader = new PackWindowReader(repo, (pack) => index.blobAreaEnd(pack));
     this.#compressionLevel = options.compressionLevel ?? repo.compressionLevel;
     this.#flushEveryPacks = Math.max(1, options.flushEveryPacks ?? 64);

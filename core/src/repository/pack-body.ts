@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
-import type { SaveData, StagedFile } from '../backend/backend';
+import * as os from 'node:os';
+import type { Backend, SaveData, StagedFile } from '../backend/backend';
+import { stagingDirectory } from '../mover/backend-capabilities';
 import { TEMP_PREFIX } from '../backend/local-backend';
 
 /**
@@ -28,6 +30,18 @@ export interface PackBody {
 
 /** Makes the body of each new pack. */
 export type PackBodyFactory = () => PackBody;
+
+/**
+ * Where a store's packs wait until saved (BlobStoreOptions.spoolDir): null
+ * keeps them in memory; a directory spools them there; by default they are
+ * built in place in the backend's staging directory, or spooled to TMPDIR.
+ */
+export function packBodiesFor(backend: Backend, spoolDir: string | null | undefined): PackBodyFactory | undefined {
+  if (spoolDir === null) return undefined; // PackWriter's default: in memory
+  if (spoolDir !== undefined) return SpooledPackBody.factory(spoolDir);
+  const staging = stagingDirectory(backend);
+  return staging !== undefined ? SpooledPackBody.factory(staging, true) : SpooledPackBody.factory(os.tmpdir());
+}
 
 /** Keeps the pieces: for tests and tools, and wherever no spool directory is wanted. */
 export class MemoryPackBody implements PackBody {

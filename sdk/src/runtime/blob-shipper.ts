@@ -6,6 +6,7 @@ import { ByteWindow } from './byte-window';
 import { encodePutBlobs } from './put-blobs-frame';
 import type { FramedBlob } from './put-blobs-frame';
 import type { PortChannel } from './port-channel';
+import { RecentIds } from './recent-ids';
 import { SharedRing } from './shared-ring';
 
 /** Blobs per query-blobs message, at most. */
@@ -20,8 +21,6 @@ export const PUT_BATCH_BYTES = 1024 * 1024;
  * side; below it the host has time and compresses them itself.
  */
 export const ENCODE_WHEN_WINDOW_ABOVE = 0.5;
-/** Ids remembered per job as "already offered" (shipped or known present): about 100 bytes each. */
-export const KNOWN_IDS_LIMIT = 65_536;
 
 /**
  * Compresses a blob before it is shipped (only blobs the host reported
@@ -76,15 +75,8 @@ export class BlobShipper {
   readonly #ring: SharedRing;
   readonly #windowBytes: number;
   readonly #stats: MutableBackupStats;
-  /**
-   * Ids offered recently, in two generations of at most KNOWN_IDS_LIMIT / 2:
-   * when the newer is full it becomes the older and the older is dropped, so
-   * recently used ids stay and every operation is O(1). (A Map used as an LRU
-   * — delete the first key when full — made each offer skip the deleted slots
-   * at the front of V8's table: O(n) per offer once the limit was reached.)
-   */
-  #known = new Set<BlobId>();
-  #knownBefore = new Set<BlobId>();
+  /** Ids offered recently (shipped or known present): offered again, they cost nothing. */
+  readonly #offered = new RecentIds();
   readonly #inFlight = new Set<Promise<void>>();
   #batch: Offered[] = [];
   #batchBytes = 0;
@@ -111,7 +103,7 @@ export class BlobShipper {
    */
   async offer(id: BlobId, kind: BlobKind, data: Uint8Array): Promise<void> {
     this.#throwIfFailed();
-    if (!this.#isNew(id)) return;
+    if (!this.#offered.add(id)) return;
     if (data.length > this.#ring.capacity) return this.#enqueue(id, kind, spill(data));
     let region = this.#ring.tryAcquire(data.length);
     if (region === undefined) {
@@ -132,7 +124,7 @@ export class BlobShipper {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.#isNew(id)) return Promise.resolve();
+    if (!this.#offered.add(id)) return Promise.resolve();
     const region = data.length <= this.#ring.capacity ? this.#ring.tryAcquire(data.length) : undefined;
     if (region === undefined) return this.#enqueue(id, kind, spill(data));
     region.set(data);
@@ -174,17 +166,6 @@ export class BlobShipper {
     this.flush();
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     this.#throwIfFailed();
-  }
-
-  /** False for an id offered recently (nothing to do); remembers it otherwise. */
-  #isNew(id: BlobId): boolean {
-    if (this.#known.has(id)) return false;
-    if (this.#knownBefore.has(id)) {
-      this.#remember(id); // used again: keep it in the newer generation
-      return false;
-    }
-    this.#remember(id);
-    return true;
   }
 
   /** Takes the blob's share of the window (waiting while it is full), then queues it for the next query. */
@@ -277,14 +258,6 @@ export class BlobShipper {
     const tracked = promise.catch((err: unknown) => this.#fail(err));
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
-  }
-
-  #remember(id: BlobId): void {
-    if (this.#known.size >= KNOWN_IDS_LIMIT / 2) {
-      this.#knownBefore = this.#known;
-      this.#known = new Set();
-    }
-    this.#known.add(id);
   }
 
   #fail(err: unknown): void {
