@@ -4,6 +4,17 @@ import { setFlagsFromString } from 'node:v8';
 export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 0;
 
 /**
+ * The floor `ebm restore` starts its workers with. A restore's worker
+ * receives every blob in a buffer of its own; without a floor it spent ~1 s
+ * of its ~4 s collecting them (CPU profile of the bench corpus). Restores of
+ * it into a fresh ext4, 3 each: no floor 4.6–5.1 s, 16 MiB 4.1–4.3 s,
+ * 32 MiB 4.0–4.1 s, 64 MiB 3.8 s but a peak RSS up to 278 MiB against ~250.
+ * A CLI process runs one operation, so it can choose; the host runtime uses
+ * its configured `plugins.workerGcFloorMiB` for every job.
+ */
+export const RESTORE_WORKER_GC_FLOOR_MIB = 32;
+
+/**
  * Sets the size a plugin worker's old generation may reach before V8's first
  * full garbage collection, and below which later collections are not started
  * (V8's --initial-old-space-size), for every worker thread started after this
