@@ -7,7 +7,8 @@ import { encodePutBlobs } from './put-blobs-frame';
 import type { FramedBlob } from './put-blobs-frame';
 import type { PortChannel } from './port-channel';
 import { RecentIds } from './recent-ids';
-import { SharedRing } from './shared-ring';
+import { returnRing, takeRing } from './shared-ring';
+import type { SharedRing } from './shared-ring';
 
 /** Blobs per query-blobs message, at most. */
 export const QUERY_BATCH_BLOBS = 512;
@@ -90,7 +91,7 @@ export class BlobShipper {
     this.#encoder = encoder;
     this.#channel = channel;
     this.#window = new ByteWindow(windowBytes);
-    this.#ring = new SharedRing(windowBytes * RING_BYTES_PER_WINDOW_BYTE);
+    this.#ring = takeRing(windowBytes * RING_BYTES_PER_WINDOW_BYTE);
     this.#windowBytes = windowBytes;
     this.#stats = stats;
     channel.signal.addEventListener('abort', () => this.#fail(channel.signal.reason), { once: true });
@@ -166,6 +167,11 @@ export class BlobShipper {
     this.flush();
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     this.#throwIfFailed();
+  }
+
+  /** The job is over: its ring may serve the next job of this thread (only if the host answered for every blob). */
+  close(): void {
+    returnRing(this.#ring);
   }
 
   /** Takes the blob's share of the window (waiting while it is full), then queues it for the next query. */

@@ -90,6 +90,7 @@ async function runBackup(job: BackupJobSpec, translator: Translator, channel: Po
   throwIfCancelled(signal, 'backup');
   const root = await writer.finish();
   await shipper.drain();
+  shipper.close();
   throwIfCancelled(signal, 'backup');
   return {
     op: 'backup',

@@ -1,4 +1,4 @@
-import { SharedRing } from './shared-ring';
+import { returnRing, SharedRing, takeRing } from './shared-ring';
 
 describe('SharedRing', () => {
   it('hands out contiguous regions of one SharedArrayBuffer, in order', () => {
@@ -98,5 +98,22 @@ describe('SharedRing', () => {
     }
     expect(handedOut).toBeGreaterThan(5000);
     expect(ring.inFlight).toBe(live.reduce((n, r) => n + r.length, 0));
+  });
+
+  it('is kept for the next job of the thread once everything was released, and dropped otherwise', async () => {
+    const ring = takeRing(4096);
+    const region = ring.tryAcquire(100)!;
+    returnRing(ring); // a region is still out: the host may be reading it
+    expect(takeRing(4096)).not.toBe(ring);
+    ring.release(region);
+    returnRing(ring);
+    expect(takeRing(4096)).toBe(ring);
+    expect(takeRing(4096)).not.toBe(ring); // handed out once
+    const failed = takeRing(4096);
+    failed.fail(new Error('cancelled'));
+    returnRing(failed);
+    expect(takeRing(4096)).not.toBe(failed);
+    returnRing(ring);
+    expect(takeRing(8192)).not.toBe(ring); // another size
   });
 });
