@@ -48,8 +48,10 @@ describe('TranslatorTester with flawed translators', () => {
     const r = await flawed('ignores-cancel', ['cancellation [small tree]'], { cancelMs: 300 });
     // Late (it stops 800 ms after the cancel) or, on a very busy machine, past the hang bound: either fails the case.
     const late = /took \d+ ms to stop after the cancel \(bound 300 ms\)|did not end within \d+ ms: a hang/;
-    expect(r['cancellation [small tree]']).toMatch(new RegExp(`in-process: the backup cancelled after message 1 \\(of \\d+; seed 1\\) (${late.source})`));
-    expect(r['cancellation [small tree]']).toMatch(new RegExp(`worker \\(SDK worker thread\\): the backup cancelled after message 1 \\(of \\d+; seed 1\\) (${late.source})`));
+    // Which message the cancel follows is drawn from the uncancelled run's request count, which differed between the
+    // two modes once in a full run on a busy machine (message 1 in-process, 4 in the worker); the number does not matter here.
+    expect(r['cancellation [small tree]']).toMatch(new RegExp(`in-process: the backup cancelled after message \\d+ \\(of \\d+; seed 1\\) (${late.source})`));
+    expect(r['cancellation [small tree]']).toMatch(new RegExp(`worker \\(SDK worker thread\\): the backup cancelled after message \\d+ \\(of \\d+; seed 1\\) (${late.source})`));
   });
 
   it('fails cancellation when a cancelled backup leaves a file open', async () => {

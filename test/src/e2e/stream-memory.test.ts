@@ -51,6 +51,7 @@ describe('a 2 GiB stream backs up and restores in bounded memory', () => {
       { timeoutMs: 170_000 },
     );
     const summary = summaryOf(backup);
+    console.log(`stream memory: backup of 2 GiB peaked at ${Math.round((summary.peakRssKiB as number) / 1024)} MiB RSS (limit ${PEAK_RSS_LIMIT_KIB / 1024})`);
     expect(summary.peakRssKiB as number).toBeLessThan(PEAK_RSS_LIMIT_KIB);
     const listed = await ebmOk(['snapshots', '-r', repo, '--json']);
     const stream = (listed.lines[0]!.snapshot as { meta: { stream: { bytes: number; sha256: string } } }).meta.stream;
@@ -62,6 +63,7 @@ describe('a 2 GiB stream backs up and restores in bounded memory', () => {
     expect(restored.code).toBe(0);
     expect(restored).toMatchObject({ bytes: SIZE, sha256: want.sha256 });
     const restoreSummary = restored.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.type === 'summary')!;
+    console.log(`stream memory: restore of 2 GiB peaked at ${Math.round((restoreSummary.peakRssKiB as number) / 1024)} MiB RSS`);
     expect(restoreSummary.peakRssKiB as number).toBeLessThan(PEAK_RSS_LIMIT_KIB);
   }, 240_000);
 });
