@@ -16,8 +16,9 @@ export function generatorSource(...args: string[]): string {
 }
 
 /** A memory repository with the default (file-tree) chunk sizes, as a real repository has. */
-export function testRepository(): MemoryRepository {
-  return createMemoryRepository({ pluginId: 'stream' });
+/** A memory repository for the stream translator; fixed `keys` make its cut points (and so what it ships) repeatable. */
+export function testRepository(keys?: { readonly idKey: Uint8Array; readonly gearKey: Uint8Array }): MemoryRepository {
+  return createMemoryRepository({ pluginId: 'stream', ...(keys !== undefined ? { keys } : {}) });
 }
 
 /** Backs up through the real SDK runtime; fails the test with the error record if the task failed. */
