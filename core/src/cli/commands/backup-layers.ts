@@ -1,3 +1,4 @@
+import { peakRssKiB } from '../peak-rss';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EbmError } from '@ebm/sdk';
@@ -74,7 +75,7 @@ export async function backupLayers(ctx: CliContext, operands: readonly string[],
     type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.snapshot.parent ?? null, dataset: opts.dataset,
     provider: plugin.manifest.id, layout: report.report.layout, source: report.report.source, ...s,
     layers: report.layers.map((l) => ({ ...l })),
-    peakRssKiB: process.resourceUsage().maxRSS,
+    peakRssKiB: peakRssKiB(),
   });
   return s.warnings.length > 0 ? EXIT_SAVED_WITH_WARNINGS : 0;
 }

@@ -1,3 +1,4 @@
+import { peakRssKiB } from '../peak-rss';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -86,7 +87,7 @@ export const registerBackup: RegisterCommand = (program, run) => {
       ctx.output.info(`  bytes: ${formatBytes(s.bytesTotal)} in snapshot, ${formatBytes(s.bytesRead)} read, ${formatBytes(s.bytesAdded)} added to the repository`);
       const warnings = s.warnings.length + s.warningsDropped;
       ctx.output.info(`  took ${formatDuration(s.durationMs)}${warnings ? `, ${warnings} warning(s)` : ''}`);
-      ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s, peakRssKiB: process.resourceUsage().maxRSS });
+      ctx.output.line({ type: 'summary', op: 'backup', snapshot: report.snapshotId, parent: report.parent ?? null, dataset, ...s, peakRssKiB: peakRssKiB() });
       return s.warnings.length > 0 ? EXIT_SAVED_WITH_WARNINGS : 0;
     }),
   );

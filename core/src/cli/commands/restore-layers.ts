@@ -1,3 +1,4 @@
+import { peakRssKiB } from '../peak-rss';
 import { EbmError } from '@ebm/sdk';
 import type { CliContext } from '../cli-context';
 import { ProgressDisplay } from '../progress-display';
@@ -44,7 +45,7 @@ export async function restoreLayers(ctx: CliContext, repo: Repository, snapshot:
     type: 'summary', op: 'restore', snapshot: snapshot.id, target: opts.target, mode: opts.layer !== undefined ? 'layer' : mode,
     files: result.files, dirs: result.dirs, bytes: result.bytes, warnings: result.warnings.map((w) => ({ ...w })),
     layers: result.layers.map((l) => ({ ...l })), ...(result.mountOptions ? { mountOptions: result.mountOptions } : {}),
-    durationMs: ms, peakRssKiB: process.resourceUsage().maxRSS,
+    durationMs: ms, peakRssKiB: peakRssKiB(),
   });
   return result.warnings.length > 0 ? 3 : 0;
 }

@@ -1,3 +1,4 @@
+import { peakRssKiB } from '../peak-rss';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,7 +78,7 @@ export const registerRestore: RegisterCommand = (program, run) => {
         }).finally(detach);
         const ms = Date.now() - started;
         output.info(`restored snapshot ${snapshot.id.slice(0, 8)} to ${where}: ${result.files} files, ${result.dirs} dirs, ${formatBytes(result.bytes)} in ${formatDuration(ms)}`);
-        output.line({ type: 'summary', ...result, op: 'restore', snapshot: snapshot.id, target: where, durationMs: ms, peakRssKiB: process.resourceUsage().maxRSS });
+        output.line({ type: 'summary', ...result, op: 'restore', snapshot: snapshot.id, target: where, durationMs: ms, peakRssKiB: peakRssKiB() });
         return result.warnings.length > 0 ? 3 : 0;
       } catch (err) {
         if (!elsewhere) throw err;
