@@ -116,7 +116,7 @@ export class LocalBackend implements Backend {
       return;
     }
     const root = path.join(this.location, type);
-    const dirs = type === 'data' ? (await readDirOrEmpty(root)).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name)) : [root];
+    const dirs = type === 'data' ? await subfolders(root) : [root];
     for (const dir of dirs.sort()) {
       for (const entry of await readDirOrEmpty(dir)) {
         if (!entry.isFile() || entry.name.startsWith(TEMP_PREFIX)) continue;
@@ -144,7 +144,7 @@ export class LocalBackend implements Backend {
    */
   async removeTemporaryFiles(type: FileType): Promise<{ files: number; bytes: number }> {
     const root = path.join(this.location, type);
-    const dirs = type === 'data' ? [root, ...(await readDirOrEmpty(root)).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name))] : [root];
+    const dirs = type === 'data' ? [root, ...(await subfolders(root))] : [root];
     let files = 0;
     let bytes = 0;
     for (const dir of dirs) {
@@ -209,6 +209,11 @@ function checkRange(offset: number, length: number, file: string): void {
   if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
     throw new EbmError('E_INTERNAL', `${file}: invalid range offset=${offset} length=${length}`, { subject: file });
   }
+}
+
+/** The folders in `dir` (data/'s fan-out folders), as paths. */
+async function subfolders(dir: string): Promise<string[]> {
+  return (await readDirOrEmpty(dir)).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
 }
 
 async function readDirOrEmpty(dir: string): Promise<import('node:fs').Dirent[]> {

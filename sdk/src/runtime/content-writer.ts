@@ -62,26 +62,18 @@ export class ContentWriter {
     if (Array.isArray(source)) return this.#writeArray(source as readonly unknown[]);
     const ids: BlobId[] = [];
     const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
-    const carry = this.#carries.pop() ?? new Carry(this.#addressing.chunker.maxSize);
+    const carry = this.#takeCarry();
     let size = 0;
     try {
       for await (const piece of source) {
         // Everything this piece holds is stored or carried before the next piece is asked for.
         const bytes = this.#accept(piece);
         size += bytes.length;
-        let from = 0;
-        for (const cut of chunker.cuts(bytes)) {
-          const chunk = carry.length > 0 ? carry.append(bytes.subarray(from, cut)) : bytes.subarray(from, cut);
-          await this.#store(chunk, ids);
-          carry.clear();
-          from = cut;
-        }
-        if (from < bytes.length) carry.append(bytes.subarray(from));
+        for (const chunk of completedChunks(chunker, carry, bytes)) await this.#store(chunk, ids);
       }
       if (carry.length > 0) await this.#store(carry.bytes(), ids);
     } finally {
-      carry.clear();
-      if (this.#carries.length < CARRIES_KEPT) this.#carries.push(carry);
+      this.#giveBackCarry(carry);
     }
     this.#shipper.endOfContent(); // batches span files: many small files share one query
     return this.#done(size, ids);
@@ -120,7 +112,7 @@ export class ContentWriter {
       storeNow(pieces[0]!);
       return queued;
     }
-    const carry = this.#carries.pop() ?? new Carry(this.#addressing.chunker.maxSize);
+    const carry = this.#takeCarry();
     try {
       if (size <= this.#addressing.chunker.minSize) {
         for (const bytes of pieces) carry.append(bytes);
@@ -128,21 +120,23 @@ export class ContentWriter {
         return queued;
       }
       const chunker = new Chunker(this.#addressing.chunker, this.#gearTable);
-      for (const bytes of pieces) {
-        let from = 0;
-        for (const cut of chunker.cuts(bytes)) {
-          storeNow(carry.length > 0 ? carry.append(bytes.subarray(from, cut)) : bytes.subarray(from, cut));
-          carry.clear();
-          from = cut;
-        }
-        if (from < bytes.length) carry.append(bytes.subarray(from));
-      }
+      for (const bytes of pieces) for (const chunk of completedChunks(chunker, carry, bytes)) storeNow(chunk);
       if (carry.length > 0) storeNow(carry.bytes());
       return queued;
     } finally {
-      carry.clear();
-      if (this.#carries.length < CARRIES_KEPT) this.#carries.push(carry);
+      this.#giveBackCarry(carry);
     }
+  }
+
+  /** A carry buffer for one content: a kept one, or a new one. */
+  #takeCarry(): Carry {
+    return this.#carries.pop() ?? new Carry(this.#addressing.chunker.maxSize);
+  }
+
+  /** Empties a carry and keeps it for the next content (up to CARRIES_KEPT). */
+  #giveBackCarry(carry: Carry): void {
+    carry.clear();
+    if (this.#carries.length < CARRIES_KEPT) this.#carries.push(carry);
   }
 
   /** Waits for the queued offers of an array source in order (backpressure), then finishes its content. */
@@ -194,6 +188,23 @@ export class ContentWriter {
     this.#sinceYield = 0;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+/**
+ * Feeds one piece to the chunker and yields each chunk it completes: a view
+ * of the piece, or of `carry` when the chunk began in earlier pieces. A
+ * yielded chunk stays valid until the caller resumes the generator (which
+ * then clears the carry); the piece's tail after the last cut is carried.
+ * The iterable and the array paths of ContentWriter both cut through this.
+ */
+function* completedChunks(chunker: Chunker, carry: Carry, bytes: Uint8Array): Generator<Uint8Array> {
+  let from = 0;
+  for (const cut of chunker.cuts(bytes)) {
+    yield carry.length > 0 ? carry.append(bytes.subarray(from, cut)) : bytes.subarray(from, cut);
+    carry.clear();
+    from = cut;
+  }
+  if (from < bytes.length) carry.append(bytes.subarray(from));
 }
 
 /**
