@@ -31,6 +31,10 @@ export class RepositoryBlobServer implements BlobServer {
     return this.store.loadBlob(id);
   }
 
+  async takeBlob(id: string): Promise<Uint8Array> {
+    return this.store.takeBlob(id);
+  }
+
   private assertWritable(what: string): void {
     if (!this.writable) throw new EbmError('E_PROTOCOL', `${what} is not allowed during a restore`);
   }

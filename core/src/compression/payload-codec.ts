@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
 import { decompress } from 'zstd-napi';
+import { DCtx, getFrameContentSize } from 'zstd-napi/binding';
 import { compressTransient } from './transient-zstd';
 
 /**
@@ -76,6 +77,36 @@ export function decodePayload(payload: Uint8Array, what: string): Buffer {
       }
     default:
       throw new EbmError('E_CORRUPT_OBJECT', `${what}: unknown codec byte ${payload[0]}`, { subject: what });
+  }
+}
+
+let blobDctx: DCtx | undefined;
+
+/**
+ * Reverses encodePayload for a blob whose plaintext length the index states,
+ * into a buffer the caller owns outright: a zstd body is decompressed straight
+ * into a fresh buffer of exactly `rawLength` bytes (never a slice of Node's
+ * shared pool), a raw body is a view of `payload`. So when `payload` owns its
+ * ArrayBuffer (a decryption's output does), the result may be moved to
+ * another thread without a copy (BlobStore.takeBlob). A frame that declares
+ * another size is E_CORRUPT_OBJECT naming `what`; a body that yields fewer
+ * bytes comes back short, for the caller's length check to name.
+ */
+export function decodeBlobPayload(payload: Buffer, rawLength: number, what: string): Buffer {
+  if (payload.length < 1 || payload[0] !== CODEC_ZSTD) return decodePayload(payload, what);
+  const body = payload.subarray(1);
+  try {
+    const declared = getFrameContentSize(body);
+    if (declared !== null && declared !== rawLength) {
+      throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${declared} bytes, the index says ${rawLength}`, { subject: what });
+    }
+    blobDctx ??= new DCtx();
+    const out = Buffer.allocUnsafeSlow(rawLength);
+    const length = blobDctx.decompress(out, body);
+    return length === rawLength ? out : out.subarray(0, length);
+  } catch (err) {
+    if (err instanceof EbmError) throw err;
+    throw new EbmError('E_CORRUPT_OBJECT', `${what}: zstd frame is damaged (${(err as Error).message})`, { subject: what });
   }
 }
 

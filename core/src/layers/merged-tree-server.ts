@@ -28,4 +28,8 @@ export class MergedTreeServer implements BlobServer {
   loadBlob(id: string): Promise<Uint8Array> {
     return this.inner.loadBlob(id);
   }
+
+  takeBlob(id: string): Promise<Uint8Array> {
+    return this.inner.takeBlob?.(id) ?? this.inner.loadBlob(id);
+  }
 }

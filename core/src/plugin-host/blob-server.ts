@@ -17,6 +17,13 @@ export interface BlobServer {
   put(kind: BlobKind, id: string, data: Uint8Array, codec?: BlobCodec): Promise<void>;
   /** Verified plaintext of a tree blob. */
   loadTree(id: string): Promise<Uint8Array>;
-  /** Verified plaintext of a data blob. */
+  /** Verified plaintext of a data blob (the server may keep and share these bytes). */
   loadBlob(id: string): Promise<Uint8Array>;
+  /**
+   * Optional: like loadBlob, but the caller owns the bytes outright (nothing
+   * else refers to their ArrayBuffer), so the host session moves them to the
+   * plugin's thread instead of copying them. A server that keeps what it
+   * returns (a cache, a map of blobs) must not offer it.
+   */
+  takeBlob?(id: string): Promise<Uint8Array>;
 }

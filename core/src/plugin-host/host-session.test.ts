@@ -83,6 +83,39 @@ describe('HostSession', () => {
     expect(activity).toBeGreaterThanOrEqual(8); // 4 messages in, 4 replies out
   });
 
+  it('moves a blob the server hands over (takeBlob) to the worker, and copies one it may keep (loadBlob)', async () => {
+    const kept = Buffer.from('bytes the server keeps, e.g. in a cache');
+    const handedOver: Uint8Array[] = [];
+    const server: BlobServer = {
+      missing: async () => [],
+      put: async () => undefined,
+      loadTree: async () => kept,
+      loadBlob: async () => kept,
+    };
+    open(server);
+    worker.send({ t: 'load-blob', seq: 1, id: 'ab'.repeat(32) });
+    expect(Buffer.from((await worker.next() as { data: Uint8Array }).data).equals(kept)).toBe(true);
+    expect(kept.buffer.byteLength).toBeGreaterThan(0); // copied: still readable here
+    session.close();
+
+    open({
+      ...server,
+      takeBlob: async () => {
+        const owned = Buffer.alloc(64 * 1024, 7); // a buffer of its own, as BlobStore.takeBlob returns
+        handedOver.push(owned);
+        return owned;
+      },
+    });
+    worker.send({ t: 'load-blob', seq: 2, id: 'ab'.repeat(32) });
+    const reply = (await worker.next()) as { t: string; data: Uint8Array };
+    expect(reply.t).toBe('load-blob-reply');
+    expect(Object.keys(reply).sort()).toEqual(['data', 'seq', 't']); // the transfer mark stays on the host
+    expect(reply.data.length).toBe(64 * 1024);
+    expect(reply.data.every((b) => b === 7)).toBe(true);
+    expect(handedOver[0]!.buffer.byteLength).toBe(0); // moved, not copied: detached on the host
+    expect(failures).toEqual([]);
+  });
+
   it('stores every blob of a put-blobs message (re-hashed) and acknowledges once; a bad record is a reply-error', async () => {
     const server = new MemoryBlobServer(idKey);
     open(server);

@@ -10,6 +10,9 @@ import { parseWorkerMessage } from './protocol-guard';
 const SCRATCH_MIN_BYTES = 1024 * 1024;
 const SCRATCHES_KEPT = 4;
 
+/** A reply as #answer makes it: a load-blob reply may be marked for transfer (see #send). */
+type Reply = HostToWorker | (Extract<HostToWorker, { t: 'load-blob-reply' }> & { readonly transfer: true });
+
 /** A log line a plugin sent. */
 export interface PluginLogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -116,7 +119,7 @@ export class HostSession {
     this.#pending++;
     const { seq } = msg;
     this.#answer(msg)
-      .catch((err: unknown): HostToWorker => ({ t: 'reply-error', seq, error: toErrorRecord(err, 'E_INTERNAL') }))
+      .catch((err: unknown): Reply => ({ t: 'reply-error', seq, error: toErrorRecord(err, 'E_INTERNAL') }))
       .then((reply) => {
         this.#pending--;
         if (this.#closed) return;
@@ -126,7 +129,7 @@ export class HostSession {
       .catch((err: unknown) => this.#fail(toErrorRecord(err, 'E_INTERNAL')));
   }
 
-  async #answer(msg: WorkerRequest): Promise<HostToWorker> {
+  async #answer(msg: WorkerRequest): Promise<Reply> {
     switch (msg.t) {
       case 'query-blobs':
         return { t: 'query-blobs-reply', seq: msg.seq, missing: await this.#server.missing(msg.ids) };
@@ -140,7 +143,8 @@ export class HostSession {
       case 'load-tree':
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };
       case 'load-blob':
-        return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.loadBlob(msg.id) };
+        if (this.#server.takeBlob === undefined) return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.loadBlob(msg.id) };
+        return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.takeBlob(msg.id), transfer: true };
       case 'layer-batch':
         await this.#handlers.onBatch?.(msg.items);
         return { t: 'layer-batch-ack', seq: msg.seq };
@@ -169,11 +173,21 @@ export class HostSession {
   }
 
   /**
-   * Replies are copied, never transferred: the server may keep the same bytes
-   * in a cache, and transferring would detach them.
+   * Replies are copied, except a blob the server handed over with takeBlob
+   * (`transfer`): its ArrayBuffer is moved to the worker, which saves a copy
+   * per blob of a restore and leaves the host no buffer to collect. Bytes the
+   * server may keep (loadBlob, loadTree) are never transferred: that would
+   * detach them here. Node's buffer pool cannot be detached (a transfer of it
+   * copies), so a pooled slice is safe too.
    */
-  #send(message: HostToWorker): void {
-    if (!this.#closed) this.#port.postMessage(message);
+  #send(message: Reply): void {
+    if (this.#closed) return;
+    if (message.t === 'load-blob-reply' && 'transfer' in message) {
+      const { data } = message;
+      this.#port.postMessage({ t: message.t, seq: message.seq, data }, isSharedArrayBuffer(data.buffer) ? [] : [data.buffer]);
+    } else {
+      this.#port.postMessage(message);
+    }
   }
 
   #fail(error: ErrorRecord): void {

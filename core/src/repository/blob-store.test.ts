@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { computeBlobId } from '@ebm/sdk';
 import { compress } from 'zstd-napi';
 import type { Handle } from '../backend/backend';
@@ -170,6 +171,41 @@ describe('BlobStore', () => {
     expect(ids.every((id) => store.has(id))).toBe(true);
     for (const [i, id] of ids.entries()) expect(await store.loadBlob(id)).toEqual(blobs[i]);
     expect(await MasterIndex.load(repo).then((x) => x.size)).toBe(0);
+  });
+
+  it('takeBlob hands over bytes the caller owns outright: moving them to another thread leaves the store (and its tree cache) intact', async () => {
+    const repo = await newTestRepository();
+    const store = await BlobStore.open(repo);
+    const compressible = Buffer.from('a line that compresses well\n'.repeat(3000));
+    const incompressible = testBytes(50_000);
+    const [zstdId, rawId] = await saveAll(store, repo, [compressible, incompressible]);
+    const tree = Buffer.from(JSON.stringify({ v: 1, entries: [{ name: 'x'.repeat(5000) }] }));
+    const [treeId] = await saveAll(store, repo, [tree], 'tree');
+    await store.flush();
+
+    const reader = await BlobStore.open(repo);
+    const { port1, port2 } = new MessageChannel();
+    const moved = (bytes: Buffer): Promise<Uint8Array> =>
+      new Promise((resolve) => {
+        port2.once('message', resolve);
+        port1.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+      });
+    try {
+      for (const [id, original] of [[zstdId!, compressible], [rawId!, incompressible], [treeId!, tree]] as const) {
+        const taken = await reader.takeBlob(id);
+        expect(taken.equals(original)).toBe(true);
+        expect(taken.buffer.byteLength).toBeLessThanOrEqual(taken.length + 1); // its own ArrayBuffer (a raw body keeps the codec byte before it)
+        const arrived = await moved(taken);
+        expect(taken.buffer.byteLength).toBe(0); // detached here: moved, not copied
+        expect(Buffer.from(arrived).equals(original)).toBe(true);
+        expect((await reader.loadBlob(id)).equals(original)).toBe(true); // nothing the store keeps went with it
+      }
+      // A tree now comes from the cache: takeBlob copies it, so moving it leaves the cached bytes.
+      await moved(await reader.takeBlob(treeId!));
+      expect((await reader.loadBlob(treeId!)).equals(tree)).toBe(true);
+    } finally {
+      port1.close();
+    }
   });
 
   it('loadBlob: E_BLOB_NOT_FOUND for an unknown id, E_CORRUPT_OBJECT naming blob and pack for damage', async () => {

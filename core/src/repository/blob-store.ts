@@ -220,6 +220,18 @@ export class BlobStore {
   }
 
   /**
+   * Like loadBlob, but the caller owns the result outright: nothing here
+   * keeps or shares its ArrayBuffer (a cached tree is copied; otherwise the
+   * buffer openBlob decoded into, or at worst a slice of Node's buffer pool,
+   * which Node never lets a transfer detach). A restore's host session moves
+   * it to the plugin's thread instead of copying it.
+   */
+  async takeBlob(id: string): Promise<Buffer> {
+    const bytes = await this.loadBlob(id);
+    return this.#treeCache.get(id) === bytes ? Buffer.from(bytes) : bytes;
+  }
+
+  /**
    * Finishes open packs, waits until every pack is saved, then writes one
    * index file naming all of them. After it resolves, everything stored so
    * far is durable and indexed: a snapshot may now refer to it.

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { computeBlobId } from '@ebm/sdk';
-import { decodePackHeader, encodePackHeader, expectedPackSize, joinSealed, openBlob, PACK_ENTRY_BYTES, sealBlob, sealedLength } from './pack-format';
+import { Compressor } from 'zstd-napi';
+import { CODEC_ZSTD } from '../compression/payload-codec';
+import { decodePackHeader, encodePackHeader, expectedPackSize, joinSealed, openBlob, PACK_ENTRY_BYTES, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
 import type { PackBlob } from './pack-format';
 import type { MasterKeys } from './types';
 import { aesGcmCipher } from '../crypto/object-cipher';
@@ -65,5 +67,22 @@ describe('sealBlob / openBlob', () => {
     const damaged = Buffer.from(sealed);
     damaged[20]! ^= 1;
     expect(() => openBlob(access, damaged, { id, rawLength: 100 }, 'pk')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining(`blob ${id} in pack pk`) }));
+  });
+
+  it('decodes a compressed blob into a buffer of exactly its indexed length; a frame of another length is E_CORRUPT_OBJECT', () => {
+    const plaintext = Buffer.from('compressible line\n'.repeat(4000));
+    const id = computeBlobId(keys.id, plaintext);
+    const sized = joinSealed(sealBlob(cipher, 3, plaintext));
+    const streaming = new Compressor(); // a plugin's frame (codec 1) may not declare its size
+    streaming.setParameters({ contentSizeFlag: false });
+    const unsized = joinSealed(sealEncodedBlob(cipher, { codec: CODEC_ZSTD, body: streaming.compress(plaintext) }));
+    for (const sealed of [sized, unsized]) {
+      const opened = openBlob(access, sealed, { id, rawLength: plaintext.length }, 'p');
+      expect(opened.equals(plaintext)).toBe(true);
+      expect(opened.buffer.byteLength).toBe(plaintext.length); // its own buffer, nothing around it
+      for (const rawLength of [plaintext.length - 1, plaintext.length + 1]) {
+        expect(() => openBlob(access, sealed, { id, rawLength }, 'pk')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining(`blob ${id} in pack pk`) }));
+      }
+    }
   });
 });

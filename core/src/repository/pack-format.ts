@@ -2,7 +2,7 @@ import { computeBlobId, EbmError } from '@ebm/sdk';
 import type { BlobKind } from '@ebm/sdk';
 import { SEAL_OVERHEAD } from '../crypto/aead';
 import type { ObjectCipher } from '../crypto/object-cipher';
-import { decodePayload, encodeTransient } from '../compression/payload-codec';
+import { decodeBlobPayload, encodeTransient } from '../compression/payload-codec';
 import type { EncodedBody } from '../compression/payload-codec';
 import type { Backend } from '../backend/backend';
 import type { MasterKeys } from './types';
@@ -146,7 +146,7 @@ export function sealEncodedBlob(cipher: ObjectCipher, encoded: EncodedBody): Sea
  */
 export function openBlob(repo: Pick<RepoAccess, 'keys' | 'cipher'>, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string): Buffer {
   const what = `blob ${blob.id} in pack ${packName}`;
-  const plaintext = decodePayload(repo.cipher.unseal(sealed, what), what);
+  const plaintext = decodeBlobPayload(repo.cipher.unseal(sealed, what), blob.rawLength, what);
   if (plaintext.length !== blob.rawLength) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${plaintext.length} bytes, the index says ${blob.rawLength}`, { subject: blob.id });
   }
