@@ -25,7 +25,7 @@ export type { Translator, Discoverer } from './translator/translator';
 export type {
   ProgressUpdate, ProgressReporter, Logger, Warning, OperationContext, StoredContent, ContentSource,
   TreeWriter, PreviousSnapshot, BackupContext, RestoreItem, SnapshotInfo, RestoreContext, BackupOutcome, RestoreOutcome,
-  DiscoverContext, DiscoveryReport, ChangedPaths,
+  DiscoverContext, DiscoveryReport, ChangedPaths, ReadContentOptions,
 } from './translator/context';
 
 // The layer-provider contract (docs/layers.md).
@@ -58,6 +58,7 @@ export type { RunTaskOptions, TaskPlugin } from './runtime/run-task';
 export type { BlobEncoder } from './runtime/blob-shipper';
 export { decodePutBlobs, encodePutBlobs } from './runtime/put-blobs-frame';
 export type { FramedBlob } from './runtime/put-blobs-frame';
+export { BlobLoans, LOAN_RING_BYTES } from './runtime/blob-loans';
 
 // An in-memory host for tests (plugin test suites, the conformance harness).
 export { createMemoryRepository, MEMORY_HOST_WINDOW_BYTES } from './runtime/memory-host';

@@ -31,8 +31,8 @@ export class RepositoryBlobServer implements BlobServer {
     return this.store.loadBlob(id);
   }
 
-  async takeBlob(id: string): Promise<Uint8Array> {
-    return this.store.takeBlob(id);
+  async takeBlob(id: string, into?: (length: number) => Uint8Array | undefined): Promise<Uint8Array> {
+    return this.store.takeBlob(id, into);
   }
 
   private assertWritable(what: string): void {

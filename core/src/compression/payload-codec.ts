@@ -88,12 +88,21 @@ let blobDctx: DCtx | undefined;
  * into a fresh buffer of exactly `rawLength` bytes (never a slice of Node's
  * shared pool), a raw body is a view of `payload`. So when `payload` owns its
  * ArrayBuffer (a decryption's output does), the result may be moved to
- * another thread without a copy (BlobStore.takeBlob). A frame that declares
- * another size is E_CORRUPT_OBJECT naming `what`; a body that yields fewer
- * bytes comes back short, for the caller's length check to name.
+ * another thread without a copy (BlobStore.takeBlob). With `into` (exactly
+ * `rawLength` bytes, e.g. a region of a restore ring), the plaintext is
+ * written there instead and the result is a Buffer over it. A frame that
+ * declares another size is E_CORRUPT_OBJECT naming `what`; a body that
+ * yields another number of bytes comes back as is, for the caller's length
+ * check to name.
  */
-export function decodeBlobPayload(payload: Buffer, rawLength: number, what: string): Buffer {
-  if (payload.length < 1 || payload[0] !== CODEC_ZSTD) return decodePayload(payload, what);
+export function decodeBlobPayload(payload: Buffer, rawLength: number, what: string, into?: Uint8Array): Buffer {
+  if (into !== undefined && into.length !== rawLength) throw new RangeError(`decodeBlobPayload: into has ${into.length} bytes, the blob ${rawLength}`);
+  if (payload.length < 1 || payload[0] !== CODEC_ZSTD) {
+    const plaintext = decodePayload(payload, what);
+    if (into === undefined || plaintext.length !== rawLength) return plaintext;
+    into.set(plaintext);
+    return Buffer.from(into.buffer, into.byteOffset, into.length);
+  }
   const body = payload.subarray(1);
   try {
     const declared = getFrameContentSize(body);
@@ -101,7 +110,7 @@ export function decodeBlobPayload(payload: Buffer, rawLength: number, what: stri
       throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${declared} bytes, the index says ${rawLength}`, { subject: what });
     }
     blobDctx ??= new DCtx();
-    const out = Buffer.allocUnsafeSlow(rawLength);
+    const out = into === undefined ? Buffer.allocUnsafeSlow(rawLength) : Buffer.from(into.buffer, into.byteOffset, into.length);
     const length = blobDctx.decompress(out, body);
     return length === rawLength ? out : out.subarray(0, length);
   } catch (err) {

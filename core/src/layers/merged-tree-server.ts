@@ -29,7 +29,9 @@ export class MergedTreeServer implements BlobServer {
     return this.inner.loadBlob(id);
   }
 
-  takeBlob(id: string): Promise<Uint8Array> {
-    return this.inner.takeBlob?.(id) ?? this.inner.loadBlob(id);
+  /** The inner server's, or a copy of what it loads (what it loads may be bytes it keeps). */
+  async takeBlob(id: string, into?: (length: number) => Uint8Array | undefined): Promise<Uint8Array> {
+    if (this.inner.takeBlob !== undefined) return this.inner.takeBlob(id, into);
+    return Buffer.from(await this.inner.loadBlob(id));
   }
 }

@@ -24,6 +24,11 @@ export interface BlobServer {
    * else refers to their ArrayBuffer), so the host session moves them to the
    * plugin's thread instead of copying them. A server that keeps what it
    * returns (a cache, a map of blobs) must not offer it.
+   *
+   * `into`, when given, is asked (synchronously, once the blob's length is
+   * known) for an array of exactly that length; when it gives one, the
+   * plaintext is written there and that array is returned (the host session
+   * lends it to the worker from its restore ring). A server may ignore `into`.
    */
-  takeBlob?(id: string): Promise<Uint8Array>;
+  takeBlob?(id: string, into?: (length: number) => Uint8Array | undefined): Promise<Uint8Array>;
 }

@@ -1,6 +1,7 @@
 import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { computeBlobId, encodePutBlobs } from '@ebm/sdk';
+import { isSharedArrayBuffer } from 'node:util/types';
+import { computeBlobId, EbmError, encodePutBlobs } from '@ebm/sdk';
 import type { ErrorRecord, HostToWorker, ProgressUpdate, Warning } from '@ebm/sdk';
 import { HostSession, PluginLogEntry } from './host-session';
 import type { BlobServer } from './blob-server';
@@ -116,6 +117,70 @@ describe('HostSession', () => {
     expect(failures).toEqual([]);
   });
 
+  it('lends a borrowed blob from its shared ring until the worker gives it back; without room, or without borrow, it moves a buffer instead', async () => {
+    const blob = Buffer.alloc(3 * 1024 * 1024, 9);
+    const lentTo: Uint8Array[] = [];
+    open({
+      missing: async () => [],
+      put: async () => undefined,
+      loadTree: async () => blob,
+      loadBlob: async () => blob,
+      takeBlob: async (_id, into) => {
+        const region = into?.(blob.length);
+        if (region === undefined) return Buffer.from(blob);
+        region.set(blob);
+        lentTo.push(region);
+        return region;
+      },
+    });
+    const id = 'ab'.repeat(32);
+    // The ring (16 MiB) holds five such blobs; the sixth and seventh come in buffers of their own.
+    for (let seq = 1; seq <= 7; seq++) worker.send({ t: 'load-blob', seq, id, borrow: true });
+    const replies = await Promise.all(Array.from({ length: 7 }, () => worker.next() as Promise<{ seq: number; data: Uint8Array }>));
+    expect(replies.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(replies.map((r) => isSharedArrayBuffer(r.data.buffer))).toEqual([true, true, true, true, true, false, false]);
+    expect(replies.every((r) => Buffer.from(r.data).equals(blob))).toBe(true);
+    // Given back (in any order), the room is lent again.
+    worker.send({ t: 'release-blob', of: 2 });
+    worker.send({ t: 'release-blob', of: 1 });
+    worker.send({ t: 'load-blob', seq: 8, id, borrow: true });
+    expect(isSharedArrayBuffer(((await worker.next()) as { data: Uint8Array }).data.buffer)).toBe(true);
+    // Without borrow: never lent.
+    worker.send({ t: 'load-blob', seq: 9, id });
+    expect(isSharedArrayBuffer(((await worker.next()) as { data: Uint8Array }).data.buffer)).toBe(false);
+    expect(lentTo).toHaveLength(6);
+    expect(failures).toEqual([]);
+    // Giving back what is not on loan breaks the protocol: the job fails, naming the request.
+    worker.send({ t: 'release-blob', of: 2 });
+    await tick();
+    expect(failures).toEqual([expect.objectContaining({ code: 'E_PROTOCOL', message: expect.stringContaining('request 2') })]);
+  });
+
+  it('takes back a lent region when loading the blob into it failed', async () => {
+    const regions: (Uint8Array | undefined)[] = [];
+    open({
+      missing: async () => [],
+      put: async () => undefined,
+      loadTree: async () => new Uint8Array(0),
+      loadBlob: async () => new Uint8Array(0),
+      takeBlob: async (_id, into) => {
+        const region = into?.(10 * 1024 * 1024);
+        regions.push(region);
+        if (regions.length === 1) throw new EbmError('E_CORRUPT_OBJECT', 'damaged blob');
+        return region!;
+      },
+    });
+    worker.send({ t: 'load-blob', seq: 1, id: 'cd'.repeat(32), borrow: true });
+    expect(await worker.next()).toMatchObject({ t: 'reply-error', seq: 1, error: { code: 'E_CORRUPT_OBJECT' } });
+    // Had the failed load kept its 10 MiB, this one would not fit in the 16 MiB ring.
+    worker.send({ t: 'load-blob', seq: 2, id: 'cd'.repeat(32), borrow: true });
+    expect(await worker.next()).toMatchObject({ t: 'load-blob-reply', seq: 2 });
+    expect(regions.map((r) => r?.length)).toEqual([10 * 1024 * 1024, 10 * 1024 * 1024]);
+    worker.send({ t: 'release-blob', of: 1 });
+    await tick();
+    expect(failures).toEqual([expect.objectContaining({ code: 'E_PROTOCOL' })]); // 1 was never lent out
+  });
+
   it('stores every blob of a put-blobs message (re-hashed) and acknowledges once; a bad record is a reply-error', async () => {
     const server = new MemoryBlobServer(idKey);
     open(server);
@@ -213,6 +278,8 @@ describe('HostSession', () => {
     ['a missing seq', { t: 'query-blobs', ids: [] }, 'needs a non-negative integer seq'],
     ['put-blob without bytes', { t: 'put-blob', seq: 1, id: 'a'.repeat(64), kind: 'data', data: 'text' }, 'data must be a Uint8Array'],
     ['a warning with an unknown code', { t: 'warning', warning: { path: 'x', code: 'E_NOPE', message: 'm' } }, 'catalogue code'],
+    ['a load-blob with a borrow other than true', { t: 'load-blob', seq: 1, id: 'a'.repeat(64), borrow: 'yes' }, 'borrow must be true or absent'],
+    ['a release-blob without a request seq', { t: 'release-blob', of: -1 }, '"release-blob" needs the non-negative integer seq'],
   ])('fails the job with E_PROTOCOL on %s', async (_what, message, expected) => {
     open();
     worker.send(message);

@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import { isSharedArrayBuffer } from 'node:util/types';
-import { decodePutBlobs, toErrorRecord } from '@ebm/sdk';
+import { BlobLoans, decodePutBlobs, toErrorRecord } from '@ebm/sdk';
 import { EbmError } from '@ebm/sdk';
 import type { BlobCodec, BlobKind, ErrorRecord, HostToWorker, JsonValue, LayerChange, LayerFile, LayerInfo, ProgressUpdate, Warning, WorkerRequest } from '@ebm/sdk';
 import type { BlobServer } from './blob-server';
@@ -58,6 +58,8 @@ export class HostSession {
   #closed = false;
   #failed = false;
   readonly #scratches: Buffer[] = [];
+  /** A restore's borrowed pieces (load-blob with borrow), lent from one shared ring taken on first use. */
+  readonly #loans = new BlobLoans();
 
   constructor(port: MessagePort, server: BlobServer, pluginId: string, handlers: SessionHandlers) {
     this.#port = port;
@@ -81,6 +83,7 @@ export class HostSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#loans.close();
     this.#port.removeAllListeners('message');
     this.#port.close();
   }
@@ -102,6 +105,9 @@ export class HostSession {
           break;
         case 'layer-ready':
           this.#handlers.onLayerReady?.(msg.layer);
+          break;
+        case 'release-blob':
+          this.#loans.giveBack(msg.of);
           break;
         case 'layer-batch':
           if (this.#handlers.onBatch === undefined) throw new EbmError('E_PROTOCOL', `plugin ${this.#pluginId} sent a layer-batch, but this job is not a layer query`, { plugin: this.#pluginId });
@@ -144,11 +150,34 @@ export class HostSession {
         return { t: 'load-tree-reply', seq: msg.seq, data: await this.#server.loadTree(msg.id) };
       case 'load-blob':
         if (this.#server.takeBlob === undefined) return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.loadBlob(msg.id) };
-        return { t: 'load-blob-reply', seq: msg.seq, data: await this.#server.takeBlob(msg.id), transfer: true };
+        return this.#loadBlob(msg.seq, msg.id, msg.borrow === true);
       case 'layer-batch':
         await this.#handlers.onBatch?.(msg.items);
         return { t: 'layer-batch-ack', seq: msg.seq };
     }
+  }
+
+  /**
+   * A data blob for the worker: lent from the restore ring when the worker
+   * borrows (it gives the region back with release-blob), else in a buffer of
+   * its own that moves to the worker (transferred, see #send). A region lent
+   * for a blob that then failed to load goes straight back.
+   */
+  async #loadBlob(seq: number, id: string, borrow: boolean): Promise<Reply> {
+    let lent = false;
+    try {
+      const data = await this.#server.takeBlob!(id, borrow ? (length) => this.#lend(seq, length, () => (lent = true)) : undefined);
+      return lent && this.#loans.lent(data) ? { t: 'load-blob-reply', seq, data } : { t: 'load-blob-reply', seq, data, transfer: true };
+    } catch (err) {
+      if (lent) this.#loans.giveBack(seq);
+      throw err;
+    }
+  }
+
+  #lend(seq: number, length: number, onLent: () => void): Uint8Array | undefined {
+    const region = this.#loans.lend(seq, length);
+    if (region !== undefined) onLent();
+    return region;
   }
 
   /**

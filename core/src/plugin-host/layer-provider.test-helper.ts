@@ -32,7 +32,9 @@ async function* answer(ctx, what) {
       if (mode === 'throw') throw new Error('the provider exploded at b1');
       if (mode === 'hang') await new Promise(() => {});
       if (mode === 'spin') for (;;);
-      if (mode === 'exit') process.exit(5);
+      // The batch before is in the host's queue already; the pause lets the host take it before it hears of the exit
+      // (which of the two it handles first is otherwise up to the host's event loop: seen once on a loaded machine).
+      if (mode === 'exit') { await sleep(100); process.exit(5); }
       if (mode === 'wait-for-cancel') await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve));
     }
     if (ctx.options.everyMs) await sleep(ctx.options.everyMs);

@@ -50,9 +50,16 @@ export function parseWorkerMessage(raw: unknown, pluginId: string): WorkerToHost
       });
       break;
     case 'load-tree':
+      seq();
+      blobId(m.id, 'id');
+      break;
     case 'load-blob':
       seq();
       blobId(m.id, 'id');
+      if (m.borrow !== undefined && m.borrow !== true) bad(`"load-blob" borrow must be true or absent, got ${describe(m.borrow)}`);
+      break;
+    case 'release-blob':
+      if (!Number.isSafeInteger(m.of) || (m.of as number) < 0) bad(`"release-blob" needs the non-negative integer seq of a load-blob in of, got ${describe(m.of)}`);
       break;
     case 'layer-batch':
       // Shape only: the host validates the items against the job's report (validateLayerBatch) where it has one.

@@ -203,6 +203,21 @@ describe('BlobStore', () => {
       // A tree now comes from the cache: takeBlob copies it, so moving it leaves the cached bytes.
       await moved(await reader.takeBlob(treeId!));
       expect((await reader.loadBlob(treeId!)).equals(tree)).toBe(true);
+      // Into an array the caller supplies (a restore ring's region): data blobs only, never a cached tree.
+      const ring = new Uint8Array(new SharedArrayBuffer(200_000));
+      const asked: number[] = [];
+      const into = (length: number): Uint8Array => {
+        asked.push(length);
+        return ring.subarray(1000, 1000 + length);
+      };
+      for (const [id, original] of [[zstdId!, compressible], [rawId!, incompressible]] as const) {
+        const decoded = await reader.takeBlob(id, into);
+        expect(decoded.buffer).toBe(ring.buffer);
+        expect(decoded.byteOffset).toBe(1000);
+        expect(decoded.equals(original)).toBe(true);
+      }
+      expect((await reader.takeBlob(treeId!, into)).equals(tree)).toBe(true);
+      expect(asked).toEqual([compressible.length, incompressible.length]);
     } finally {
       port1.close();
     }

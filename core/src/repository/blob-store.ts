@@ -14,60 +14,12 @@ import type { PendingPack } from './pack-saves';
 import { PackWriter } from './pack-writer';
 import { packBodiesFor } from './pack-body';
 import type { FinishedPack } from './pack-writer';
+import type { BlobStoreOptions, BlobStoreStats, FlushResult, SaveBlobResult } from './blob-store-types';
 
-export interface BlobStoreOptions {
-  /** Use an already loaded index instead of loading one. */
-  readonly index?: MasterIndex;
-  /** Write an index once this many finished packs are not yet indexed (default 64), so a long job's work survives a crash. */
-  readonly flushEveryPacks?: number;
-  /**
-   * Also write one once the finished, unindexed packs hold this many blobs
-   * (default INDEX_EVERY_BLOBS): many small files make packs of tens of
-   * thousands of blobs, and one index of all of them at the end costs a large
-   * burst of memory (the JSON of every entry at once).
-   */
-  readonly flushEveryBlobs?: number;
-  /** Packs of one kind being saved at once before saveBlob waits (default 2). Bounds memory. */
-  readonly maxPacksInFlightPerKind?: number;
-  /** Bytes of verified tree plaintext kept in memory (default 8 MiB). */
-  readonly treeCacheBytes?: number;
-  /** zstd level for blobs this store compresses (default: the repository's); a backup request may override it. */
-  readonly compressionLevel?: number;
-  /**
-   * Where packs wait until they are saved: by default in spool files, in the
-   * backend's staging directory if it has one (a local repository's `data/`:
-   * the pack is then written once, in place) or else in the system's
-   * temporary directory (TMPDIR); a directory given here instead; or null to
-   * keep them in memory. Spooling holds ~no memory per pack (SpooledPackBody).
-   */
-  readonly spoolDir?: string | null;
-}
+export type { BlobStoreOptions, BlobStoreStats, FlushResult, SaveBlobResult } from './blob-store-types';
 
 /** A store waits for its spool writes once this many sealed bytes are not yet written out (a slow spool disk). */
 export const MAX_UNWRITTEN_SPOOL_BYTES = 8 * 1024 * 1024;
-
-export interface BlobStoreStats {
-  /** Blobs this session stored (not deduplicated). */
-  readonly blobsAdded: number;
-  /** Stored (compressed, encrypted) bytes of those blobs. */
-  readonly bytesAdded: number;
-  /** Pack files saved by this session. */
-  readonly packsWritten: number;
-}
-
-export interface SaveBlobResult {
-  /** False when the repository (or this session) already had the blob. */
-  readonly stored: boolean;
-  readonly storedBytes: number;
-}
-
-export interface FlushResult {
-  /** The index file written (the last one, if the pending blobs needed several). */
-  readonly indexId?: string;
-  readonly indexIds: readonly string[];
-  /** Packs the written index names. */
-  readonly packs: readonly string[];
-}
 
 /** Default of BlobStoreOptions.flushEveryBlobs. */
 export const INDEX_EVERY_BLOBS = 25_000;
@@ -198,7 +150,24 @@ export class BlobStore {
    * naming blob and pack on any mismatch. Do not modify the returned buffer
    * (tree blobs are cached).
    */
-  async loadBlob(id: string): Promise<Buffer> {
+  loadBlob(id: string): Promise<Buffer> {
+    return this.#load(id, undefined);
+  }
+
+  /**
+   * Like loadBlob, but the caller owns the result outright: nothing here
+   * keeps or shares its ArrayBuffer (a cached tree is copied; otherwise the
+   * buffer openBlob decoded into, or at worst a slice of Node's buffer pool,
+   * which Node never lets a transfer detach). A restore's host session moves
+   * it to the plugin's thread instead of copying it. `into` (see
+   * BlobServer.takeBlob) may supply the array to decode an indexed blob into.
+   */
+  async takeBlob(id: string, into?: (length: number) => Uint8Array | undefined): Promise<Buffer> {
+    const bytes = await this.#load(id, into);
+    return this.#treeCache.get(id) === bytes ? Buffer.from(bytes) : bytes;
+  }
+
+  async #load(id: string, into: ((length: number) => Uint8Array | undefined) | undefined): Promise<Buffer> {
     const cached = this.#treeCache.get(id);
     if (cached !== undefined) return cached;
     const pending = this.#pending.get(id);
@@ -210,25 +179,13 @@ export class BlobStore {
     const sealed = await this.#reader.read(loc.pack, { id, offset: loc.offset, length: loc.length });
     let plaintext: Buffer;
     try {
-      plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack);
+      plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack, loc.kind === 'tree' ? undefined : into?.(loc.rawLength));
     } catch (err) {
       this.#reader.discard(loc.pack, loc);
       throw err;
     }
     if (loc.kind === 'tree') this.#treeCache.set(id, plaintext);
     return plaintext;
-  }
-
-  /**
-   * Like loadBlob, but the caller owns the result outright: nothing here
-   * keeps or shares its ArrayBuffer (a cached tree is copied; otherwise the
-   * buffer openBlob decoded into, or at worst a slice of Node's buffer pool,
-   * which Node never lets a transfer detach). A restore's host session moves
-   * it to the plugin's thread instead of copying it.
-   */
-  async takeBlob(id: string): Promise<Buffer> {
-    const bytes = await this.loadBlob(id);
-    return this.#treeCache.get(id) === bytes ? Buffer.from(bytes) : bytes;
   }
 
   /**

@@ -143,10 +143,12 @@ export function sealEncodedBlob(cipher: ObjectCipher, encoded: EncodedBody): Sea
 /**
  * Decrypts, decompresses and re-hashes a stored blob. Any mismatch (tag,
  * codec, length or id) gives E_CORRUPT_OBJECT naming the blob and its pack.
+ * With `into` (exactly rawLength bytes), the plaintext is written there and
+ * the result is a Buffer over it (see decodeBlobPayload).
  */
-export function openBlob(repo: Pick<RepoAccess, 'keys' | 'cipher'>, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string): Buffer {
+export function openBlob(repo: Pick<RepoAccess, 'keys' | 'cipher'>, sealed: Uint8Array, blob: Pick<PackBlob, 'id' | 'rawLength'>, packName: string, into?: Uint8Array): Buffer {
   const what = `blob ${blob.id} in pack ${packName}`;
-  const plaintext = decodeBlobPayload(repo.cipher.unseal(sealed, what), blob.rawLength, what);
+  const plaintext = decodeBlobPayload(repo.cipher.unseal(sealed, what), blob.rawLength, what, into);
   if (plaintext.length !== blob.rawLength) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${plaintext.length} bytes, the index says ${blob.rawLength}`, { subject: blob.id });
   }

@@ -56,6 +56,17 @@ describe('filesystem translator: backup and restore of every entry kind', () => 
     expect(after.entries['big.bin']!.mtimeNs).toBe(BigInt(NS_MTIME) / 1000n * 1000n);
   });
 
+  it('writes file contents from borrowed pieces (no buffer per piece in its thread), every loan given back', async () => {
+    const repo = testRepository();
+    const backup = await backupOk(repo, { source });
+    const outcome = await repo.restore(translator, { tree: backup.tree, target: path.join(work, 'borrowed') });
+    expect(outcome.result.ok).toBe(true);
+    expect(diffManifests(await readManifest(source), await readManifest(path.join(work, 'borrowed')))).toEqual([]);
+    expect(outcome.stats.loadBlobs).toBeGreaterThan(3);
+    expect(outcome.stats.lentBlobs).toBe(outcome.stats.loadBlobs);
+    expect(outcome.stats.loanErrors).toBe(0);
+  });
+
   it('backs up a single file as a root holding one entry named after it', async () => {
     const repo = testRepository();
     const backup = await backupOk(repo, { source: path.join(source, 'docs/a.txt') });

@@ -243,7 +243,17 @@ export interface PutBlobs {
   readonly buffers: readonly Uint8Array[];
 }
 export interface LoadTree { readonly t: 'load-tree'; readonly seq: number; readonly id: BlobId }
-export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId }
+/**
+ * `borrow: true` (added without a version bump, like put-blobs): the worker
+ * will give the reply's bytes back with a release-blob once the plugin is
+ * done with them, so the host may answer with a view of its restore ring
+ * (shared memory, not copied) instead of a buffer of the worker's own. A
+ * host that has no ring answers as without it; only a reply in shared
+ * memory is released.
+ */
+export interface LoadBlob { readonly t: 'load-blob'; readonly seq: number; readonly id: BlobId; readonly borrow?: true }
+/** The worker is done with the shared bytes of the load-blob-reply to request `of` (a borrowed piece). No reply. */
+export interface ReleaseBlobMessage { readonly t: 'release-blob'; readonly of: number }
 export interface ProgressMessage { readonly t: 'progress'; readonly progress: ProgressUpdate }
 export interface LogMessage {
   readonly t: 'log';
@@ -271,7 +281,7 @@ export interface LayerBatchMessage {
  */
 export interface LayerReadyMessage { readonly t: 'layer-ready'; readonly layer: LayerInfo }
 
-export type WorkerToHost = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage | LayerReadyMessage;
+export type WorkerToHost = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage | ProgressMessage | LogMessage | WarningMessage | LayerReadyMessage | ReleaseBlobMessage;
 /** Requests that expect exactly one reply with the same seq. */
 export type WorkerRequest = QueryBlobs | PutBlob | PutBlobs | LoadTree | LoadBlob | LayerBatchMessage;
 

@@ -3,16 +3,20 @@ import { MessageChannel, MessagePort } from 'node:worker_threads';
 import { isSharedArrayBuffer } from 'node:util/types';
 import { computeBlobId } from '../chunker/blob-id';
 import { ChunkerParams, DEFAULT_CHUNKER_SIZES } from '../chunker/chunker-params';
-import type { BlobId, JsonValue } from '../entry/entry';
+import type { BlobId } from '../entry/entry';
 import { EbmError } from '../errors/ebm-error';
-import type { OptionValue } from '../manifest/manifest';
 import {
-  BackupJobSpec, BlobKind, HostToWorker, LogMessage, PROTOCOL_VERSION, RestoreJobSpec, TaskRequest, TaskResult, WorkerToHost,
+  BackupJobSpec, BlobKind, HostToWorker, PROTOCOL_VERSION, RestoreJobSpec, TaskRequest, WorkerToHost,
 } from '../protocol/messages';
-import type { ProgressUpdate, SnapshotInfo, Warning } from '../translator/context';
 import type { Translator } from '../translator/translator';
+import { BlobLoans } from './blob-loans';
 import { decodePutBlobs } from './put-blobs-frame';
 import { runTask } from './run-task';
+import type { HostCounters, HostEvents, MemoryRepository, MemoryRepositoryOptions, MemoryTaskControls, MemoryTaskOutcome, TaskRunner } from './memory-host-types';
+
+export type {
+  HostCounters, HostEvents, MemoryBackupRequest, MemoryRepository, MemoryRepositoryOptions, MemoryRestoreRequest, MemoryTaskControls, MemoryTaskOutcome, TaskRunner,
+} from './memory-host-types';
 
 /**
  * An in-memory host for tests: it answers the worker protocol over a real
@@ -20,103 +24,6 @@ import { runTask } from './run-task';
  * receives), and records what the plugin said. The filesystem translator's
  * tests and the conformance harness use it; it is not a repository format.
  */
-
-export interface MemoryRepositoryOptions {
-  /** Chunk sizes (small ones make tests fast); the defaults are DEFAULT_CHUNKER_SIZES. */
-  readonly chunker?: Partial<Pick<ChunkerParams, 'minSize' | 'avgSize' | 'maxSize' | 'normalization'>>;
-  /** Plugin id used in error records (default 'test'). */
-  readonly pluginId?: string;
-  /**
-   * Content-addressing keys (default: random). Repositories given the same
-   * keys give the same blob and tree ids for the same data (the conformance
-   * harness compares ids across fresh repositories this way).
-   */
-  readonly keys?: { readonly idKey: Uint8Array; readonly gearKey: Uint8Array };
-}
-
-/** Knobs for misbehaving-host tests, shared by backup and restore. */
-export interface MemoryTaskControls {
-  readonly options?: Readonly<Record<string, OptionValue>>;
-  /** Sends `cancel` right after the host has received this many worker messages. */
-  readonly cancelAfterMessages?: number;
-  /** Delays every put-blob-ack by this many milliseconds (backpressure tests). */
-  readonly ackDelayMs?: number;
-}
-
-export interface MemoryBackupRequest extends MemoryTaskControls {
-  readonly source: string;
-  /** Root tree of the parent snapshot, for incrementals. */
-  readonly parentTree?: BlobId;
-  /** The translator metadata the parent recorded (PreviousSnapshot.meta), as a host passes it; only with parentTree. */
-  readonly parentMeta?: { readonly [key: string]: JsonValue };
-  /** Paths changed since the parent (as a trusted change journal would give them); only with parentTree. */
-  readonly changedPaths?: readonly string[];
-  readonly windowBytes?: number;
-}
-
-export interface MemoryRestoreRequest extends MemoryTaskControls {
-  readonly tree: BlobId;
-  readonly target: string;
-  readonly includes?: readonly string[];
-  readonly overwrite?: boolean;
-  readonly snapshot?: Partial<SnapshotInfo>;
-}
-
-/** What the plugin sent besides requests. */
-export interface HostEvents {
-  readonly progress: ProgressUpdate[];
-  readonly logs: Omit<LogMessage, 't'>[];
-  readonly warnings: Warning[];
-}
-
-/** What the host saw during one task. */
-export interface HostCounters {
-  messages: number;
-  queries: number;
-  idsQueried: number;
-  /** Blobs received (a put-blobs message counts each of its blobs). */
-  putBlobs: number;
-  /** put-blob and put-blobs messages (requests) received. */
-  putRequests: number;
-  putBytes: number;
-  /** Of putBytes, the bytes that came as views of shared memory (the worker's ring) rather than in buffers of their own. */
-  sharedPutBytes: number;
-  dataPuts: number;
-  treePuts: number;
-  loadTrees: number;
-  loadBlobs: number;
-  /** Highest amount of put-blob data received and not yet acknowledged. */
-  maxUnackedBytes: number;
-}
-
-export interface MemoryTaskOutcome {
-  readonly result: TaskResult;
-  readonly stats: HostCounters;
-  readonly events: HostEvents;
-}
-
-/**
- * Runs a task somewhere else, e.g. in a worker thread: it must deliver the
- * request (transferring `request.port`) to code that calls runTask.
- */
-export type TaskRunner = (request: TaskRequest) => Promise<TaskResult>;
-
-export interface MemoryRepository {
-  readonly idKey: Uint8Array;
-  readonly chunker: ChunkerParams;
-  /** Runs a backup of `translator` in this thread, or through `runner`. */
-  backup(translator: Translator | TaskRunner, request: MemoryBackupRequest): Promise<MemoryTaskOutcome>;
-  restore(translator: Translator | TaskRunner, request: MemoryRestoreRequest): Promise<MemoryTaskOutcome>;
-  has(id: BlobId): boolean;
-  /** A copy of a stored blob's plaintext. */
-  get(id: BlobId): Uint8Array | undefined;
-  /** Stores a blob directly (e.g. a hand-made hostile tree) and returns its id. */
-  putBlob(data: Uint8Array, kind: BlobKind): BlobId;
-  readonly blobCount: number;
-  readonly storedBytes: number;
-  /** Events of the most recent task. */
-  readonly events: HostEvents;
-}
 
 /** Default window for backups through the memory host. */
 export const MEMORY_HOST_WINDOW_BYTES = 32 * 1024 * 1024;
@@ -140,7 +47,8 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     const { port1: hostPort, port2: workerPort } = new MessageChannel();
     const events: HostEvents = { progress: [], logs: [], warnings: [] };
     lastEvents = events;
-    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putRequests: 0, putBytes: 0, sharedPutBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, maxUnackedBytes: 0 };
+    const counters: HostCounters = { messages: 0, queries: 0, idsQueried: 0, putBlobs: 0, putRequests: 0, putBytes: 0, sharedPutBytes: 0, dataPuts: 0, treePuts: 0, loadTrees: 0, loadBlobs: 0, lentBlobs: 0, loanErrors: 0, maxUnackedBytes: 0 };
+    const loans = new BlobLoans({ poison: true });
     const closed = new Promise<void>((resolve) => hostPort.once('close', () => resolve()));
     let unacked = 0;
     const reply = (message: HostToWorker): void => hostPort.postMessage(message);
@@ -203,10 +111,20 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
           } else if (message.t === 'load-tree') {
             reply({ t: 'load-tree-reply', seq: message.seq, data: blob.data });
           } else {
-            reply({ t: 'load-blob-reply', seq: message.seq, data: blob.data });
+            const region = message.borrow === true ? loans.lend(message.seq, blob.data.length) : undefined;
+            region?.set(blob.data);
+            if (region !== undefined) counters.lentBlobs++;
+            reply({ t: 'load-blob-reply', seq: message.seq, data: region ?? blob.data });
           }
           break;
         }
+        case 'release-blob':
+          try {
+            loans.giveBack(message.of);
+          } catch {
+            counters.loanErrors++;
+          }
+          break;
         case 'layer-batch':
           fail(message.seq, new EbmError('E_PROTOCOL', 'the in-memory repository runs backups and restores; a layer-batch belongs to a layer query'));
           break;
@@ -233,6 +151,8 @@ export function createMemoryRepository(options: MemoryRepositoryOptions = {}): M
     };
     const result = typeof translator === 'function' ? await translator(request) : await runTask(request, translator, pluginId);
     await closed; // runTask closed its port: every message it sent has been handled
+    counters.loanErrors += loans.outstanding;
+    loans.close();
     return { result: structuredClone(result), stats: counters, events };
   };
 

@@ -2,7 +2,7 @@ import { receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
 import { EbmError } from '../errors/ebm-error';
 import type {
-  HostToWorker, LayerBatchAck, LayerReadyMessage, LoadBlobReply, LoadTreeReply, LogMessage, ProgressMessage, PutBlobAck, QueryBlobsReply, WarningMessage, WorkerRequest,
+  HostToWorker, LayerBatchAck, LayerReadyMessage, LoadBlobReply, LoadTreeReply, LogMessage, ProgressMessage, PutBlobAck, QueryBlobsReply, ReleaseBlobMessage, WarningMessage, WorkerRequest,
 } from '../protocol/messages';
 
 /** The reply each request expects (same seq). */
@@ -83,7 +83,7 @@ export class PortChannel {
   }
 
   /** Sends a notice that has no reply. Dropped silently once the channel is closed or cancelled. */
-  notify(message: ProgressMessage | LogMessage | WarningMessage | LayerReadyMessage): void {
+  notify(message: ProgressMessage | LogMessage | WarningMessage | LayerReadyMessage | ReleaseBlobMessage): void {
     if (this.#failure) return;
     this.#port.postMessage(message);
   }

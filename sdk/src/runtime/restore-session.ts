@@ -1,6 +1,6 @@
 import type { BlobId, TreeEntry } from '../entry/entry';
 import { EbmError, throwIfCancelled } from '../errors/ebm-error';
-import type { RestoreItem } from '../translator/context';
+import type { ReadContentOptions, RestoreItem } from '../translator/context';
 import type { PortChannel } from './port-channel';
 import { readEntryContent } from './content-reader';
 import type { TreeLoader } from './tree-loader';
@@ -69,9 +69,9 @@ export class RestoreSession {
   }
 
   /** The entry's content blobs in order, verified by the host; checks the total against the entry's size. */
-  readContent(entry: TreeEntry): AsyncGenerator<Uint8Array> {
+  readContent(entry: TreeEntry, options: ReadContentOptions = {}): AsyncGenerator<Uint8Array> {
     // Only files must match their size: other kinds (streams, block images) record their own lengths.
-    return readEntryContent(this.#channel, entry, { what: 'entry', op: 'restore', signal: this.#signal, checkSize: entry.kind === 'file', onBytes: (n) => (this.bytes += n) });
+    return readEntryContent(this.#channel, entry, { what: 'entry', op: 'restore', signal: this.#signal, checkSize: entry.kind === 'file', borrow: options.borrow === true, onBytes: (n) => (this.bytes += n) });
   }
 
   #wanted(path: string): boolean {

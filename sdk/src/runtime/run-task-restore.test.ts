@@ -105,6 +105,63 @@ describe('runTask restore through the memory host', () => {
     expect(seen.length).toBeLessThan(6);
   });
 
+  it('lends the pieces of a plugin that borrows: each goes back when its loop moves on or ends, and a piece kept past that is overwritten', async () => {
+    const kept: Uint8Array[] = [];
+    const copies: Buffer[] = [];
+    let otherFile: Buffer | undefined;
+    const outcome = await repo.restore(
+      {
+        backup: async () => undefined,
+        restore: async (ctx) => {
+          for await (const { path, entry } of ctx.entries()) {
+            if (path === 'big.bin') {
+              for await (const piece of ctx.readContent(entry, { borrow: true })) {
+                expect(piece.length).toBeGreaterThan(0);
+                break; // leaves the loop early: the pieces read ahead go back too, as their replies arrive
+              }
+              for await (const piece of ctx.readContent(entry, { borrow: true })) {
+                kept.push(piece); // breaks the contract on purpose: the test host overwrites given-back pieces
+                copies.push(Buffer.from(piece));
+              }
+            } else if (path === 'a/other.txt') {
+              const parts: Buffer[] = [];
+              for await (const piece of ctx.readContent(entry, { borrow: true })) parts.push(Buffer.from(piece));
+              otherFile = Buffer.concat(parts);
+            }
+          }
+        },
+      },
+      { tree, target: '/t', includes: ['big.bin', 'a/other.txt'] },
+    );
+    expect(outcome.result.ok).toBe(true);
+    expect(Buffer.concat(copies).equals(Buffer.from(pseudoRandom(120_000, 3)))).toBe(true);
+    expect(otherFile).toEqual(Buffer.from('o'));
+    expect(kept.length).toBeGreaterThan(5);
+    // Every piece came on loan, and every loan was given back (also those read ahead of the early exit).
+    expect(outcome.stats.lentBlobs).toBe(outcome.stats.loadBlobs);
+    expect(outcome.stats.loanErrors).toBe(0);
+    // What a plugin keeps past its turn is not what it was given.
+    kept.forEach((piece, i) => expect(Buffer.from(piece).equals(copies[i]!)).toBe(false));
+  });
+
+  it('gives a plugin that does not borrow pieces of its own', async () => {
+    const kept: Uint8Array[] = [];
+    const outcome = await repo.restore(
+      {
+        backup: async () => undefined,
+        restore: async (ctx) => {
+          for await (const { path, entry } of ctx.entries()) {
+            if (path === 'big.bin') for await (const piece of ctx.readContent(entry)) kept.push(piece);
+          }
+        },
+      },
+      { tree, target: '/t', includes: ['big.bin'] },
+    );
+    expect(outcome.result.ok).toBe(true);
+    expect(outcome.stats.lentBlobs).toBe(0);
+    expect(Buffer.concat(kept).equals(Buffer.from(pseudoRandom(120_000, 3)))).toBe(true);
+  });
+
   it('reads large content with a bounded read-ahead', async () => {
     const big = pseudoRandom(600_000, 11);
     const local = createMemoryRepository({ chunker: { minSize: 1024, avgSize: 4096, maxSize: 16384 } });

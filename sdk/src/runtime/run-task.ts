@@ -112,7 +112,7 @@ async function runRestore(job: RestoreJobSpec, translator: Translator, channel: 
     overwrite: job.overwrite === true,
     snapshot: deepFreeze(job.snapshot),
     entries: () => session.entries(),
-    readContent: (entry) => session.readContent(entry),
+    readContent: (entry, options) => session.readContent(entry, options),
   });
   const outcome = await translator.restore(ctx);
   throwIfCancelled(signal, 'restore');

@@ -172,8 +172,26 @@ export interface RestoreContext extends OperationContext {
    * contains '..', '.', '' or an absolute component.
    */
   entries(): AsyncIterable<RestoreItem>;
-  /** The verified plaintext of an entry's content (file, hardlink, stream), in order. */
-  readContent(entry: TreeEntry): AsyncIterable<Uint8Array>;
+  /**
+   * The verified plaintext of an entry's content (file, hardlink, stream), in
+   * order. Each piece is yours to keep, unless you ask to borrow them.
+   */
+  readContent(entry: TreeEntry, options?: ReadContentOptions): AsyncIterable<Uint8Array>;
+}
+
+export interface ReadContentOptions {
+  /**
+   * Borrow the pieces instead of owning them: a piece is valid only until
+   * you ask for the next one (or leave the loop); after that its bytes are
+   * reused for other content. Use it when each piece is written out before
+   * the next is needed (a synchronous write, an awaited write that has
+   * completed), and copy anything you keep. In exchange the host hands you
+   * its shared memory: no buffer per piece to allocate and collect in your
+   * thread, which is most of a large restore's memory. The SDK's test host
+   * overwrites a piece once it is given back, so a plugin that keeps one
+   * fails its tests. Default false.
+   */
+  readonly borrow?: boolean;
 }
 
 /**

@@ -157,7 +157,7 @@ class RestoreJob {
       opened =
         entry.kind === 'block-image'
           ? await restoreImage(this.ctx, relPath, abs, entry, !this.target.overwrite) // sparse: holes stay holes
-          : await createAndWrite(abs, this.ctx.readContent(entry), !this.target.overwrite, this.ctx.signal, entry.mode ?? 0o600);
+          : await createAndWrite(abs, this.ctx.readContent(entry, { borrow: true }), !this.target.overwrite, this.ctx.signal, entry.mode ?? 0o600);
     } catch (err) {
       // A damaged or missing blob costs this file only: the rest of the
       // snapshot is still restored, and the file is reported, never left

@@ -8,7 +8,9 @@ import { throwIfCancelled } from '@ebm/sdk';
  * never touches an existing file. Returns the open descriptor and the number
  * of bytes written; the caller applies metadata through it and closes it.
  * `mode` is the permission set to create with (the umask still applies): the
- * entry's own, so that the metadata pass usually need not change it.
+ * entry's own, so that the metadata pass usually need not change it. Each
+ * piece is written before the next is asked for, so `content` may lend its
+ * pieces (ReadContentOptions.borrow): none is used after the loop moves on.
  *
  * The file calls are synchronous on purpose: this is the plugin's own worker
  * thread, and on a local filesystem creating 20k files with the promise API
