@@ -59,6 +59,7 @@ export type { BlobEncoder } from './runtime/blob-shipper';
 export { decodePutBlobs, encodePutBlobs } from './runtime/put-blobs-frame';
 export type { FramedBlob } from './runtime/put-blobs-frame';
 export { BlobLoans, LOAN_RING_BYTES } from './runtime/blob-loans';
+export { dropIdleRings } from './runtime/shared-ring';
 
 // An in-memory host for tests (plugin test suites, the conformance harness).
 export { createMemoryRepository, MEMORY_HOST_WINDOW_BYTES } from './runtime/memory-host';

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
 import { inject, injectable } from 'tsyringe';
-import { EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
+import { dropIdleRings, EbmError, PROTOCOL_VERSION, toErrorRecord } from '@ebm/sdk';
 import type {
   AnyTaskResult, BackupJobSpec, BackupTaskResult, DiscoverJobSpec, DiscoverTaskResult, JobSpec, LayerQueryJobSpec,
   LayerInfo, LayerQueryTaskResult, PluginDescriptor, ProgressUpdate, RestoreJobSpec, RestoreTaskResult, TaskOp, TaskResult, Warning,
@@ -286,6 +286,8 @@ export class PluginHost {
     entry.idleTimer = setTimeout(() => {
       if (entry.active > 0 || entry.waiters.length > 0 || this.#pools.get(entry.key) !== entry) return;
       this.#pools.delete(entry.key);
+      // Nothing loaded: the restore rings the host kept for the next job (BlobLoans) go to the collector too.
+      if (this.#pools.size === 0) dropIdleRings();
       void this.#destroy(entry, 'idle');
     }, this.#config.idleTimeoutMs);
     entry.idleTimer.unref(); // an idle plugin must not keep the process alive

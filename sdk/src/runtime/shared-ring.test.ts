@@ -1,4 +1,4 @@
-import { returnRing, SharedRing, takeRing } from './shared-ring';
+import { dropIdleRings, returnRing, SharedRing, takeRing } from './shared-ring';
 
 describe('SharedRing', () => {
   it('hands out contiguous regions of one SharedArrayBuffer, in order', () => {
@@ -115,5 +115,7 @@ describe('SharedRing', () => {
     expect(takeRing(4096)).not.toBe(failed);
     returnRing(ring);
     expect(takeRing(8192)).not.toBe(ring); // another size
+    dropIdleRings(); // the host, every plugin unloaded: nothing is kept any more
+    expect(takeRing(4096)).not.toBe(ring);
   });
 });

@@ -170,6 +170,14 @@ export function returnRing(ring: SharedRing): void {
   if (ring.reusable && idleRings.length < IDLE_RINGS_KEPT) idleRings.push(ring);
 }
 
+/**
+ * Forgets this thread's idle rings, so its collector may free them: a host
+ * whose plugins were all unloaded for being idle keeps no restore ring.
+ */
+export function dropIdleRings(): void {
+  idleRings.length = 0;
+}
+
 interface Region {
   readonly start: number;
   readonly view: Uint8Array;
