@@ -9,7 +9,6 @@ import { Repository } from '../repository/repository';
 import { Output } from './output';
 import { resolvePassword } from './password';
 import { PluginHost } from '../plugin-host/plugin-host';
-import type { HostConfig } from '../plugin-host/host-config';
 
 export interface GlobalOptions {
   readonly repo?: string;
@@ -44,21 +43,9 @@ export class CliContext {
   }
 
   get container(): DependencyContainer {
-    this.containerInstance ??= createContainer({ hostConfig: this.hostConfig });
+    this.containerInstance ??= createContainer();
     return this.containerInstance;
   }
-
-  /**
-   * Tunes the plugin host for the one operation this process runs (e.g. a
-   * restore's worker GC floor, see RESTORE_WORKER_GC_FLOOR_MIB). Only before
-   * the container is first used: the host reads its config once.
-   */
-  configureHost(config: Partial<HostConfig>): void {
-    if (this.containerInstance !== undefined) throw new EbmError('E_INTERNAL', 'configureHost after the plugin host was created');
-    this.hostConfig = { ...this.hostConfig, ...config };
-  }
-
-  private hostConfig: Partial<HostConfig> = {};
 
   /** True when a repository was named (-r/--repo or EBM_REPOSITORY). */
   hasRepository(): boolean {

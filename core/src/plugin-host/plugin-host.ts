@@ -15,7 +15,7 @@ import { batchReceiver } from './layer-batches';
 import type { BatchConsumer } from './layer-batches';
 import type { PluginLogEntry } from './host-session';
 import { runSupervisedTask } from './task-runner';
-import { applyWorkerOldSpaceFloor } from './worker-heap';
+import { applyWorkerOldSpaceFloor, applyYoungGenerationLimits } from './worker-heap';
 
 /** The host-owned worker module piscina runs; it loads the plugin itself (see bootstrap-worker.ts). */
 const BOOTSTRAP_WORKER = path.join(__dirname, 'bootstrap-worker.js');
@@ -72,8 +72,9 @@ export class PluginHost {
   constructor(@inject(HOST_CONFIG) config: Partial<HostConfig>, @inject(HostEvents) events: HostEvents) {
     this.#config = resolveHostConfig(config);
     this.#events = events;
-    // Before any worker exists: the flag is read when a worker's heap is set up.
+    // Before any worker exists: the flags are read when a worker's heap is set up.
     applyWorkerOldSpaceFloor(this.#config.workerOldSpaceFloorMiB);
+    applyYoungGenerationLimits();
   }
 
   get config(): HostConfig {

@@ -2,6 +2,39 @@ import { spawnSync } from 'node:child_process';
 import { DEFAULT_HOST_CONFIG, resolveHostConfig } from './host-config';
 import { applyWorkerOldSpaceFloor } from './worker-heap';
 
+/** The largest new-space size (MiB) V8 reports for this thread and a worker started after, in a fresh process, with or without applyYoungGenerationLimits first. */
+function newSpaceMiB(limited: boolean): { host: number; worker: number } {
+  // Objects that live across a few turns (as a host's per-blob promises and messages do): V8 grows a new space they survive in.
+  const churn = `
+    const { getHeapSpaceStatistics } = require('node:v8');
+    const newSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+    async function churn() {
+      let max = newSpace();
+      const live = [];
+      for (let i = 0; i < 400; i++) {
+        for (let k = 0; k < 500; k++) live.push({ id: 'blob-' + i + '-' + k, offset: i * k, parts: [i, k] });
+        if (live.length > 60000) live.splice(0, 20000);
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+        max = Math.max(max, newSpace());
+      }
+      return max;
+    }`;
+  const script = `
+    const { applyYoungGenerationLimits } = require(${JSON.stringify(require.resolve('./worker-heap'))});
+    if (${limited} && !applyYoungGenerationLimits()) throw new Error('flag refused');
+    const CHURN = ${JSON.stringify(churn)};
+    eval(CHURN);
+    const { Worker } = require('node:worker_threads');
+    churn().then((host) => {
+      const source = "const { parentPort } = require('node:worker_threads');" + CHURN + ';churn().then((n) => parentPort.postMessage(n));';
+      const w = new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+      w.on('message', (worker) => process.stdout.write(JSON.stringify({ host, worker })));
+    });`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) throw new Error(`child failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as { host: number; worker: number };
+}
+
 /**
  * Runs, in a fresh node process (V8 flags are per process), a worker thread
  * that grows its heap by tens of MiB of small objects while it streams
@@ -56,5 +89,16 @@ describe('worker old-space floor', () => {
     expect(() => resolveHostConfig({ workerOldSpaceFloorMiB: 1.5 })).toThrow(/workerOldSpaceFloorMiB/);
     expect(resolveHostConfig({}).workerOldSpaceFloorMiB).toBe(0); // V8's own heuristics unless configured
     expect(DEFAULT_HOST_CONFIG.workerOldSpaceFloorMiB).toBe(0);
+  });
+});
+
+describe('young generation limits', () => {
+  it("keep the host thread's new space at its starting size, and start workers at their cap", () => {
+    const defaults = newSpaceMiB(false);
+    const limited = newSpaceMiB(true);
+    expect(defaults.host).toBeGreaterThanOrEqual(8); // V8 grows it, up to 32 MiB
+    expect(limited.host).toBeLessThanOrEqual(4);
+    expect(limited.worker).toBeLessThanOrEqual(6); // maxYoungGenerationSizeMb still caps a worker
+    expect(limited.worker).toBeGreaterThanOrEqual(defaults.worker / 2);
   });
 });

@@ -4,17 +4,6 @@ import { setFlagsFromString } from 'node:v8';
 export const DEFAULT_WORKER_OLD_SPACE_FLOOR_MIB = 0;
 
 /**
- * The floor `ebm restore` starts its workers with. A restore's worker
- * receives every blob in a buffer of its own; without a floor it spent ~1 s
- * of its ~4 s collecting them (CPU profile of the bench corpus). Restores of
- * it into a fresh ext4, 3 each: no floor 4.6–5.1 s, 16 MiB 4.1–4.3 s,
- * 32 MiB 4.0–4.1 s, 64 MiB 3.8 s but a peak RSS up to 278 MiB against ~250.
- * A CLI process runs one operation, so it can choose; the host runtime uses
- * its configured `plugins.workerGcFloorMiB` for every job.
- */
-export const RESTORE_WORKER_GC_FLOOR_MIB = 32;
-
-/**
  * Sets the size a plugin worker's old generation may reach before V8's first
  * full garbage collection, and below which later collections are not started
  * (V8's --initial-old-space-size), for every worker thread started after this
@@ -28,7 +17,10 @@ export const RESTORE_WORKER_GC_FLOOR_MIB = 32;
  * within its heap limit. Off by default (0) since blobs reach the host
  * through a shared ring: a backup's worker allocates no buffer per chunk any
  * more, so the floor only let its heap fill with small garbage (+30 MiB of
- * peak RSS, no time saved; bench/README.md).
+ * peak RSS, no time saved; bench/README.md). A restore's worker no longer
+ * needs one either since it borrows its pieces from the host's ring
+ * (restores of the bench corpus: 0 MiB 3.65-3.79 s and 180-183 MiB peak,
+ * 32 MiB 3.48-4.03 s and 186-200 MiB).
  *
  * Contract: V8 flags are per process, so the floor applies to every isolate
  * created later (all plugin workers, whatever their pool), never to the main
@@ -41,6 +33,31 @@ export function applyWorkerOldSpaceFloor(mib: number): boolean {
   if (!Number.isInteger(mib) || mib < 0) throw new RangeError(`worker old-space floor must be a non-negative integer of MiB, got ${mib}`);
   try {
     setFlagsFromString(`--initial-old-space-size=${mib}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Keeps every young generation at the size it starts with: V8's
+ * --semi-space-growth-factor=1 for every isolate from now on (the host's own
+ * thread included, whose semi-spaces are already set up at 1 MiB), and
+ * --min-semi-space-size=2 for workers started later (their cap, from
+ * maxYoungGenerationSizeMb 6, so they start where they would grow to).
+ *
+ * Why: the host's thread handles every blob of a job in small objects that
+ * mostly live across a few awaits; V8 answers that by doubling the host's
+ * semi-spaces up to 16 MiB each, 32 MiB of resident memory that a backup or
+ * restore keeps to its end. Kept at 1 MiB, the bench corpus's first backup
+ * peaked at 210-215 MiB instead of 226-234, its restore at 190-193 instead
+ * of 193-205, in the same time (3 runs each, side by side). Returns false
+ * when this Node refuses to change flags at run time (V8's defaults stay).
+ */
+export function applyYoungGenerationLimits(): boolean {
+  try {
+    setFlagsFromString('--semi-space-growth-factor=1');
+    setFlagsFromString('--min-semi-space-size=2');
     return true;
   } catch {
     return false;

@@ -12,7 +12,6 @@ import { ProgressDisplay } from '../progress-display';
 import { formatBytes, formatDuration, Output } from '../output';
 import { RestoreService } from '../../restore/restore-service';
 import { PluginRegistry } from '../../plugin-host/plugin-registry';
-import { RESTORE_WORKER_GC_FLOOR_MIB } from '../../plugin-host/worker-heap';
 import { HostEvents } from '../../events/host-events';
 import { addPluginOptions, pluginOptionValues } from '../plugin-options';
 import { discoverPluginsForHelp } from './plugin-list';
@@ -42,7 +41,6 @@ export const registerRestore: RegisterCommand = (program, run) => {
   addPluginOptions(cmd, discoverPluginsForHelp(), 'restore', RESERVED);
   cmd.action(
     run(async (ctx: CliContext, snapshotArg: string | undefined, operands: string[], opts: RestoreOptions) => {
-      ctx.configureHost({ workerOldSpaceFloorMiB: RESTORE_WORKER_GC_FLOOR_MIB }); // this process only restores
       if (opts.fromExport !== undefined) return restoreExport(ctx, snapshotArg, operands, opts);
       if (snapshotArg === undefined) throw new EbmError('E_USAGE', "missing the snapshot to restore (an id, a prefix or 'latest'), or --from-export FILE");
       const started = Date.now();
