@@ -6,6 +6,7 @@ import { CliContext, GlobalOptions } from './cli-context';
 import { Output } from './output';
 import type { CommandBody } from './command-types';
 import type { RegisterCommand } from './command-types';
+import { applyYoungGenerationLimits } from '../plugin-host/worker-heap';
 
 /**
  * Where each top-level command is declared. Commands are loaded on demand:
@@ -121,6 +122,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // First: the young generation grows while a command opens its repository (index files), before any plugin host exists.
+  applyYoungGenerationLimits();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -4,6 +4,10 @@ import { pathToFileURL } from 'node:url';
 import { EbmError, findDiscovererExport, findLayerProviderExport, findTranslatorExport, runTask, toErrorRecord } from '@ebm/sdk';
 import type { BlobEncoder, TaskPlugin, TaskRequest, TaskResult } from '@ebm/sdk';
 import { encodeTransient } from '../compression/payload-codec';
+import { applyYoungGenerationLimits } from './worker-heap';
+
+// Node resets V8's flags when it starts a worker thread: set again from here, or the host's young generation grows after all.
+applyYoungGenerationLimits();
 
 /**
  * The worker module piscina runs for every plugin (host-owned, so that a

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { DEFAULT_HOST_CONFIG, resolveHostConfig } from './host-config';
 import { applyWorkerOldSpaceFloor } from './worker-heap';
 
-/** The largest new-space size (MiB) V8 reports for this thread and a worker started after, in a fresh process, with or without applyYoungGenerationLimits first. */
+/** The largest new-space size (MiB) V8 reports for this thread (before and after a worker ran) and for the worker, in a fresh process, with or without applyYoungGenerationLimits (in both threads, as ebm's host and bootstrap worker call it). */
 function newSpaceMiB(limited: boolean): { host: number; worker: number } {
   // Objects that live across a few turns (as a host's per-blob promises and messages do): V8 grows a new space they survive in.
   const churn = `
@@ -25,10 +25,12 @@ function newSpaceMiB(limited: boolean): { host: number; worker: number } {
     const CHURN = ${JSON.stringify(churn)};
     eval(CHURN);
     const { Worker } = require('node:worker_threads');
-    churn().then((host) => {
-      const source = "const { parentPort } = require('node:worker_threads');" + CHURN + ';churn().then((n) => parentPort.postMessage(n));';
+    churn().then((before) => {
+      // The worker sets the limits again, as the bootstrap worker does (Node resets V8's flags when it starts a worker).
+      const again = ${limited} ? 'require(' + JSON.stringify(${JSON.stringify(require.resolve('./worker-heap'))}) + ').applyYoungGenerationLimits();' : '';
+      const source = "const { parentPort } = require('node:worker_threads');" + again + CHURN + ';churn().then((n) => parentPort.postMessage(n));';
       const w = new Worker(source, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 6 } });
-      w.on('message', (worker) => process.stdout.write(JSON.stringify({ host, worker })));
+      w.on('message', (worker) => churn().then((after) => process.stdout.write(JSON.stringify({ host: Math.max(before, after), worker }))));
     });`;
   const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
   if (run.status !== 0) throw new Error(`child failed (${run.status}): ${run.stderr}`);

@@ -53,6 +53,13 @@ export function applyWorkerOldSpaceFloor(mib: number): boolean {
  * peaked at 210-215 MiB instead of 226-234, its restore at 190-193 instead
  * of 193-205, in the same time (3 runs each, side by side). Returns false
  * when this Node refuses to change flags at run time (V8's defaults stay).
+ *
+ * Contract: call it at start-up, before the young generation has grown, and
+ * again at the start of every worker thread: Node 20 puts V8's flags back to
+ * their start-up values whenever it starts a worker (measured: the host's
+ * new space then grew to 32 MiB again), and the worker's call sets them
+ * again. The CLI calls it first thing, PluginHost when it is created, and
+ * the bootstrap worker when it loads.
  */
 export function applyYoungGenerationLimits(): boolean {
   try {
