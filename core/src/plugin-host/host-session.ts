@@ -167,7 +167,10 @@ export class HostSession {
     let lent = false;
     try {
       const data = await this.#server.takeBlob!(id, borrow ? (length) => this.#lend(seq, length, () => (lent = true)) : undefined);
-      return lent && this.#loans.lent(data) ? { t: 'load-blob-reply', seq, data } : { t: 'load-blob-reply', seq, data, transfer: true };
+      if (lent && this.#loans.lent(data)) return { t: 'load-blob-reply', seq, data };
+      if (lent) this.#loans.giveBack(seq); // lent, then answered from elsewhere: the region is free again
+      lent = false;
+      return { t: 'load-blob-reply', seq, data, transfer: true };
     } catch (err) {
       if (lent) this.#loans.giveBack(seq);
       throw err;
