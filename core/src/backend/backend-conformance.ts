@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Backend, ByteSource, FileInfo, FileType, Handle } from './backend';
+import { readIntoFunction } from '../mover/backend-capabilities';
 
 /** What a backend factory gives the conformance suite: a fresh, empty backend and a way to dispose of it. */
 export interface BackendUnderTest {
@@ -82,6 +83,22 @@ export function describeBackendConformance(name: string, makeBackend: () => Prom
       expect((await b.load(h('data', 'ab12'), 5, 0)).length).toBe(0);
       await expect(b.load(h('data', 'ab12'), 10, 7)).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT' });
       await expect(b.load(h('data', 'ab12'), 100, 1)).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT' });
+    });
+
+    it('reads a range into a given buffer as load would, if it offers loadInto (ReadIntoCapable)', async () => {
+      const into = readIntoFunction(b);
+      if (into === undefined) {
+        expect((b as { loadInto?: unknown }).loadInto).toBeUndefined();
+        return;
+      }
+      const data = Buffer.from('0123456789abcdef');
+      await b.save(h('data', 'ab12'), data);
+      const target = Buffer.alloc(6, 0xff);
+      await into(h('data', 'ab12'), 3, target.subarray(1, 5));
+      expect(target.toString('latin1')).toBe('\xff3456\xff');
+      await into(h('data', 'ab12'), 16, Buffer.alloc(0));
+      await expect(into(h('data', 'ab12'), 10, Buffer.alloc(7))).rejects.toMatchObject({ code: 'E_CORRUPT_OBJECT' });
+      await expect(into(h('data', 'beef'), 0, Buffer.alloc(1))).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND', message: expect.stringContaining('beef') });
     });
 
     it('overwrites a file of the same handle completely (longer, then shorter)', async () => {

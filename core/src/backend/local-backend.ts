@@ -96,6 +96,22 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /** ReadIntoCapable: `load` of exactly `target.length` bytes at `offset`, into `target`. */
+  async loadInto(handle: Handle, offset: number, target: Uint8Array): Promise<void> {
+    const file = this.pathOf(handle);
+    try {
+      if (handle.type === 'data') return await this.#readHandles.with(file, (fh) => readRangeInto(fh, file, offset, target));
+      const fh = await fsp.open(file, 'r');
+      try {
+        return await readRangeInto(fh, file, offset, target);
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+    } catch (err) {
+      throw storageError(err, 'read', file);
+    }
+  }
+
   async stat(handle: Handle): Promise<FileInfo> {
     const file = this.pathOf(handle);
     try {
@@ -285,14 +301,20 @@ async function readRange(fh: fsp.FileHandle, file: string, offset: number, lengt
   const want = length ?? Math.max(0, (await fh.stat()).size - offset);
   checkRange(offset, want, file);
   const out = Buffer.allocUnsafe(want);
+  await readRangeInto(fh, file, offset, out);
+  return out;
+}
+
+async function readRangeInto(fh: fsp.FileHandle, file: string, offset: number, target: Uint8Array): Promise<void> {
+  const want = target.length;
+  checkRange(offset, want, file);
   let got = 0;
   while (got < want) {
-    const { bytesRead } = await fh.read(out, got, want - got, offset + got);
+    const { bytesRead } = await fh.read(target, got, want - got, offset + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
   if (got < want) {
     throw new EbmError('E_CORRUPT_OBJECT', `${file}: file is shorter than expected (wanted ${want} bytes at offset ${offset}, got ${got})`, { subject: file });
   }
-  return out;
 }

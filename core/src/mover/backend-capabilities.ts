@@ -63,6 +63,24 @@ export function temporaryFileRemover(backend: Backend): ((type: FileType) => Pro
   return typeof fn === 'function' ? (type: FileType) => fn.call(backend, type) : undefined;
 }
 
+/**
+ * A backend that can read a range of a stored object into a buffer the
+ * caller supplies, so a reader that reads many ranges (a restore's pack
+ * windows) reuses its buffers instead of allocating one per read. It fills
+ * `target` completely or rejects as `load` would (E_STORAGE_NOT_FOUND, and
+ * E_CORRUPT_OBJECT for an object shorter than the range). The local
+ * directory backend does.
+ */
+export interface ReadIntoCapable {
+  loadInto(handle: Handle, offset: number, target: Uint8Array): Promise<void>;
+}
+
+/** The backend's loadInto, if it offers one (bound to it; through any stack of wrappers). */
+export function readIntoFunction(backend: Backend): ((handle: Handle, offset: number, target: Uint8Array) => Promise<void>) | undefined {
+  const fn = (backend as Partial<ReadIntoCapable>).loadInto;
+  return typeof fn === 'function' ? (handle: Handle, offset: number, target: Uint8Array) => fn.call(backend, handle, offset, target) : undefined;
+}
+
 /** File types whose names are the SHA-256 of their bytes (docs/format.md, "File id"). */
 export const CONTENT_ADDRESSED_TYPES: ReadonlySet<FileType> = new Set<FileType>(['keys', 'data', 'index', 'snapshots']);
 

@@ -97,6 +97,11 @@ export class DataMover extends ForwardingBackend {
     return data;
   }
 
+  protected override async wrapLoadInto(handle: Handle, offset: number, target: Uint8Array, fn: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>): Promise<void> {
+    await fn(handle, offset, target);
+    this.#counters.bytesLoaded += target.length;
+  }
+
   override async remove(handle: Handle): Promise<void> {
     try {
       await this.inner.remove(handle);

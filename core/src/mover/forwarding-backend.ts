@@ -1,5 +1,5 @@
 import type { Backend, FileInfo, FileType, Handle, SaveData } from '../backend/backend';
-import { backendChecksum, stagingDirectory, temporaryFileRemover } from './backend-capabilities';
+import { backendChecksum, readIntoFunction, stagingDirectory, temporaryFileRemover } from './backend-capabilities';
 import type { TemporaryFilesRemoved } from './backend-capabilities';
 
 /**
@@ -18,6 +18,8 @@ export abstract class ForwardingBackend implements Backend {
   readonly stagingDirectory?: string;
   /** Present iff the inner backend offers it; see TemporaryFilesCapable. */
   readonly removeTemporaryFiles?: (type: FileType) => Promise<TemporaryFilesRemoved>;
+  /** Present iff the inner backend offers it; see ReadIntoCapable (through `wrapLoadInto`, which a wrapper overrides as it does `load`). */
+  readonly loadInto?: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>;
 
   constructor(inner: Backend) {
     this.inner = inner;
@@ -27,6 +29,8 @@ export abstract class ForwardingBackend implements Backend {
     if (staging !== undefined) this.stagingDirectory = staging;
     const remover = temporaryFileRemover(inner);
     if (remover !== undefined) this.removeTemporaryFiles = remover;
+    const into = readIntoFunction(inner);
+    if (into !== undefined) this.loadInto = (handle: Handle, offset: number, target: Uint8Array) => this.wrapLoadInto(handle, offset, target, into);
   }
 
   get location(): string {
@@ -67,5 +71,9 @@ export abstract class ForwardingBackend implements Backend {
 
   protected wrapChecksum(handle: Handle, fn: (handle: Handle) => Promise<string>): Promise<string> {
     return fn(handle);
+  }
+
+  protected wrapLoadInto(handle: Handle, offset: number, target: Uint8Array, fn: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>): Promise<void> {
+    return fn(handle, offset, target);
   }
 }

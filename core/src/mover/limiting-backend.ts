@@ -100,4 +100,9 @@ export class LimitingBackend extends ForwardingBackend {
   protected override wrapChecksum(handle: Handle, fn: (handle: Handle) => Promise<string>): Promise<string> {
     return this.#slots.use(() => fn(handle));
   }
+
+  protected override async wrapLoadInto(handle: Handle, offset: number, target: Uint8Array, fn: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>): Promise<void> {
+    await this.#slots.use(() => fn(handle, offset, target));
+    await this.#bucket?.take(target.length);
+  }
 }

@@ -1,10 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Backend } from '../backend/backend';
+import { EbmError } from '@ebm/sdk';
+import type { Backend, Handle } from '../backend/backend';
 import { describeBackendConformance } from '../backend/backend-conformance';
 import { LocalBackend } from '../backend/local-backend';
 import { MemoryBackend } from '../backend/memory-backend';
+import { readIntoFunction } from './backend-capabilities';
 import { ChecksummingBackend } from './checksumming-backend';
 import { createDataMover } from './data-mover';
 import { ChecksumMemoryBackend } from './fault-backend.test-support';
@@ -36,3 +38,36 @@ describeBackendConformance('DataMover(backend-checksum) over a checksum-reportin
   backend: createDataMover(new ChecksumMemoryBackend(), { verify: 'backend-checksum', checkContentNames: false }),
   cleanup: async () => undefined,
 }));
+
+describe('ReadIntoCapable through the mover', () => {
+  it('is offered through every wrapper over a backend that has it, and only then', () => {
+    for (const [, wrap] of wrappers) {
+      expect(readIntoFunction(wrap(new LocalBackend(path.join(os.tmpdir(), 'never-created'))))).toBeDefined();
+      expect(readIntoFunction(wrap(new MemoryBackend()))).toBeUndefined();
+    }
+  });
+
+  it('retries a failed read and counts the bytes read, as for load', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-into-'));
+    try {
+      const local = new LocalBackend(path.join(dir, 'repo'));
+      await local.create();
+      await local.save({ type: 'data', name: 'ab12' }, Buffer.from('0123456789'));
+      let failures = 1;
+      const flaky = Object.assign(Object.create(local) as LocalBackend, {
+        loadInto: async (handle: Handle, offset: number, target: Uint8Array): Promise<void> => {
+          if (failures-- > 0) throw new EbmError('E_STORAGE_IO', 'i/o error reading data/ab12', { retryable: true });
+          return local.loadInto(handle, offset, target);
+        },
+      });
+      const mover = createDataMover(flaky, { checkContentNames: false, retry: { attempts: 3, backoffMs: 1 } });
+      const target = Buffer.alloc(4);
+      await readIntoFunction(mover)!({ type: 'data', name: 'ab12' }, 2, target);
+      expect(target.toString()).toBe('2345');
+      expect(failures).toBe(-1); // failed once, then read
+      expect(mover.metrics.bytesLoaded).toBe(4);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -122,6 +122,10 @@ export class RetryingBackend extends ForwardingBackend {
     return this.#run('checksum', describeHandle(handle), () => fn(handle));
   }
 
+  protected override wrapLoadInto(handle: Handle, offset: number, target: Uint8Array, fn: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>): Promise<void> {
+    return this.#run('load', describeHandle(handle), () => fn(handle, offset, target));
+  }
+
   async #run<T>(op: BackendOp, subject: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {

@@ -176,14 +176,15 @@ export class BlobStore {
     if (loc === undefined) {
       throw new EbmError('E_BLOB_NOT_FOUND', `blob ${id} is not in the repository index`, { subject: id });
     }
-    const sealed = await this.#reader.read(loc.pack, { id, offset: loc.offset, length: loc.length });
-    let plaintext: Buffer;
-    try {
-      plaintext = openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack, loc.kind === 'tree' ? undefined : into?.(loc.rawLength));
-    } catch (err) {
-      this.#reader.discard(loc.pack, loc);
-      throw err;
-    }
+    // Decrypted while the reader holds the window (its buffer is reused after).
+    const plaintext = await this.#reader.read(loc.pack, { id, offset: loc.offset, length: loc.length }, (sealed) => {
+      try {
+        return openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack, loc.kind === 'tree' ? undefined : into?.(loc.rawLength));
+      } catch (err) {
+        this.#reader.discard(loc.pack, loc);
+        throw err;
+      }
+    });
     if (loc.kind === 'tree') this.#treeCache.set(id, plaintext);
     return plaintext;
   }

@@ -28,9 +28,28 @@ class CountingBackend extends MemoryBackend {
   }
 }
 
+/**
+ * A counting backend that also reads into given buffers (ReadIntoCapable),
+ * remembering each target. It writes a target in two halves with a random
+ * pause between them, as a read on another thread fills a buffer while this
+ * one runs: a buffer handed to two reads at once ends up mixed.
+ */
+class ReadIntoBackend extends CountingBackend {
+  readonly targets = new Set<ArrayBufferLike>();
+  async loadInto(handle: Handle, offset: number, target: Uint8Array): Promise<void> {
+    this.targets.add(target.buffer);
+    const bytes = await this.load(handle, offset, target.length);
+    const pause = (): Promise<void> => new Promise((r) => setTimeout(r, Math.floor(Math.random() * 3)));
+    const half = bytes.length >> 1;
+    await pause();
+    target.set(bytes.subarray(0, half));
+    await pause();
+    target.set(bytes.subarray(half), half);
+  }
+}
+
 /** One stored pack of blobs of the given sizes, indexed. */
-async function storedPack(sizes: readonly number[]) {
-  const backend = new CountingBackend();
+async function storedPack(sizes: readonly number[], backend: CountingBackend = new CountingBackend()) {
   await backend.create();
   const writer = new PackWriter(cipher, 64 * 1024 * 1024);
   const plains = new Map<string, Buffer>();
@@ -45,7 +64,7 @@ async function storedPack(sizes: readonly number[]) {
   const index = new MasterIndex();
   index.addPack(pack!.name, pack!.blobs);
   const reader = new PackWindowReader({ backend }, (p) => index.blobAreaEnd(p));
-  const open = async (blob: PackBlob): Promise<Buffer> => openBlob({ keys, cipher }, await reader.read(pack!.name, blob), blob, pack!.name);
+  const open = (blob: PackBlob): Promise<Buffer> => reader.read(pack!.name, blob, (sealed) => openBlob({ keys, cipher }, sealed, blob, pack!.name));
   backend.loads = [];
   return { backend, pack: pack!, plains, reader, open };
 }
@@ -75,7 +94,7 @@ describe('PackWindowReader', () => {
     const unindexed = new PackWindowReader({ backend }, () => undefined);
     backend.loads = [];
     const small = pack.blobs[1]!;
-    await unindexed.read(pack.name, small);
+    await unindexed.read(pack.name, small, (sealed) => sealed.length);
     expect(backend.loads).toEqual([{ offset: small.offset, length: small.length }]);
   });
 
@@ -83,7 +102,7 @@ describe('PackWindowReader', () => {
     const { backend, pack, plains, reader, open } = await storedPack([1000, 1000, 1000]);
     backend.failNext = Object.assign(new Error('gone'), { code: 'E_STORAGE_NOT_FOUND' });
     const [first, second] = pack.blobs;
-    const reads = [reader.read(pack.name, first!), reader.read(pack.name, second!)];
+    const reads = [reader.read(pack.name, first!, (b) => b.length), reader.read(pack.name, second!, (b) => b.length)];
     await expect(reads[0]).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND', message: expect.stringContaining(`blob ${first!.id} in pack ${pack.name}`) });
     await expect(reads[1]).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND', message: expect.stringContaining(`blob ${second!.id}`) });
     expect((await open(second!)).equals(plains.get(second!.id)!)).toBe(true);
@@ -92,11 +111,28 @@ describe('PackWindowReader', () => {
 
   it('reads the storage again for a blob whose window was discarded as damaged', async () => {
     const { backend, pack, reader } = await storedPack([1000, 1000]);
-    await reader.read(pack.name, pack.blobs[0]!);
-    await reader.read(pack.name, pack.blobs[1]!);
+    const length = (b: Buffer): number => b.length;
+    await reader.read(pack.name, pack.blobs[0]!, length);
+    await reader.read(pack.name, pack.blobs[1]!, length);
     expect(backend.loads).toHaveLength(1);
     reader.discard(pack.name, pack.blobs[1]!);
-    await reader.read(pack.name, pack.blobs[1]!);
+    await reader.read(pack.name, pack.blobs[1]!, length);
     expect(backend.loads).toHaveLength(2);
+  });
+
+  it('reads windows into reused buffers when the backend can, never reusing one a read still waits for or decrypts from', async () => {
+    const backend = new ReadIntoBackend();
+    const { pack, plains, open } = await storedPack(Array.from({ length: 200 }, () => 100_000), backend); // ~20 windows
+    // A restore's pattern: in order, a few requests ahead; then everything at once in a random order.
+    for (let i = 0; i < pack.blobs.length; i += 4) {
+      const batch = pack.blobs.slice(i, i + 4);
+      const opened = await Promise.all(batch.map(open));
+      opened.forEach((plain, k) => expect(plain.equals(plains.get(batch[k]!.id)!)).toBe(true));
+    }
+    expect(backend.loads.length).toBeGreaterThanOrEqual(20);
+    expect(backend.targets.size).toBeLessThanOrEqual(12); // the 8 windows kept and a few spare
+    const shuffled = [...pack.blobs].sort(() => Math.random() - 0.5);
+    const opened = await Promise.all(shuffled.map(open));
+    opened.forEach((plain, k) => expect(plain.equals(plains.get(shuffled[k]!.id)!)).toBe(true));
   });
 });
