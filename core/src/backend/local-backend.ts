@@ -79,31 +79,25 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async load(handle: Handle, offset = 0, length?: number): Promise<Buffer> {
+  load(handle: Handle, offset = 0, length?: number): Promise<Buffer> {
+    return this.#reading(handle, (fh, file) => readRange(fh, file, offset, length));
+  }
+
+  /** ReadIntoCapable: `load` of exactly `target.length` bytes at `offset`, into `target`. */
+  loadInto(handle: Handle, offset: number, target: Uint8Array): Promise<void> {
+    return this.#reading(handle, (fh, file) => readRangeInto(fh, file, offset, target));
+  }
+
+  /** Runs `read` on an open handle of the file; errors name the file (storageError). */
+  async #reading<T>(handle: Handle, read: (fh: fsp.FileHandle, file: string) => Promise<T>): Promise<T> {
     const file = this.pathOf(handle);
     try {
       // Pack files never change once named (the name is the hash of the
       // bytes), so their handles are kept open across reads.
-      if (handle.type === 'data') return await this.#readHandles.with(file, (fh) => readRange(fh, file, offset, length));
+      if (handle.type === 'data') return await this.#readHandles.with(file, (fh) => read(fh, file));
       const fh = await fsp.open(file, 'r');
       try {
-        return await readRange(fh, file, offset, length);
-      } finally {
-        await fh.close().catch(() => undefined);
-      }
-    } catch (err) {
-      throw storageError(err, 'read', file);
-    }
-  }
-
-  /** ReadIntoCapable: `load` of exactly `target.length` bytes at `offset`, into `target`. */
-  async loadInto(handle: Handle, offset: number, target: Uint8Array): Promise<void> {
-    const file = this.pathOf(handle);
-    try {
-      if (handle.type === 'data') return await this.#readHandles.with(file, (fh) => readRangeInto(fh, file, offset, target));
-      const fh = await fsp.open(file, 'r');
-      try {
-        return await readRangeInto(fh, file, offset, target);
+        return await read(fh, file);
       } finally {
         await fh.close().catch(() => undefined);
       }
