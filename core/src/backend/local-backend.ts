@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { EbmError, isEbmError } from '@ebm/sdk';
 import { Backend, FileInfo, FileType, FILE_TYPES, Handle, isByteSource, isStagedFile, SaveData } from './backend';
 import { ReadHandleCache } from './read-handle-cache';
+import { readRange, readRangeInto } from './read-range';
 
 /** Prefix of the temporary name a file is written under before its atomic rename. */
 export const TEMP_PREFIX = '.tmp-';
@@ -215,12 +216,6 @@ function assertSafeName(handle: Handle): void {
   }
 }
 
-function checkRange(offset: number, length: number, file: string): void {
-  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-    throw new EbmError('E_INTERNAL', `${file}: invalid range offset=${offset} length=${length}`, { subject: file });
-  }
-}
-
 /** The folders in `dir` (data/'s fan-out folders), as paths. */
 async function subfolders(dir: string): Promise<string[]> {
   return (await readDirOrEmpty(dir)).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
@@ -289,26 +284,4 @@ function storageError(err: unknown, op: string, file: string): EbmError {
       return new EbmError('E_DISK_FULL', `${file}: out of space while trying to ${op} (${detail})`, { subject: file, op, cause: err });
   }
   return new EbmError('E_STORAGE_IO', `${file}: failed to ${op} (${detail}: ${e.message})`, { subject: file, op, cause: err });
-}
-
-async function readRange(fh: fsp.FileHandle, file: string, offset: number, length: number | undefined): Promise<Buffer> {
-  const want = length ?? Math.max(0, (await fh.stat()).size - offset);
-  checkRange(offset, want, file);
-  const out = Buffer.allocUnsafe(want);
-  await readRangeInto(fh, file, offset, out);
-  return out;
-}
-
-async function readRangeInto(fh: fsp.FileHandle, file: string, offset: number, target: Uint8Array): Promise<void> {
-  const want = target.length;
-  checkRange(offset, want, file);
-  let got = 0;
-  while (got < want) {
-    const { bytesRead } = await fh.read(target, got, want - got, offset + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  if (got < want) {
-    throw new EbmError('E_CORRUPT_OBJECT', `${file}: file is shorter than expected (wanted ${want} bytes at offset ${offset}, got ${got})`, { subject: file });
-  }
 }
