@@ -165,8 +165,13 @@ export class HostSession {
    */
   async #loadBlob(seq: number, id: string, borrow: boolean): Promise<Reply> {
     let lent = false;
+    const into = (length: number): Uint8Array | undefined => {
+      const region = this.#loans.lend(seq, length);
+      lent = region !== undefined;
+      return region;
+    };
     try {
-      const data = await this.#server.takeBlob!(id, borrow ? (length) => this.#lend(seq, length, () => (lent = true)) : undefined);
+      const data = await this.#server.takeBlob!(id, borrow ? into : undefined);
       if (lent && this.#loans.lent(data)) return { t: 'load-blob-reply', seq, data };
       if (lent) this.#loans.giveBack(seq); // lent, then answered from elsewhere: the region is free again
       lent = false;
@@ -175,12 +180,6 @@ export class HostSession {
       if (lent) this.#loans.giveBack(seq);
       throw err;
     }
-  }
-
-  #lend(seq: number, length: number, onLent: () => void): Uint8Array | undefined {
-    const region = this.#loans.lend(seq, length);
-    if (region !== undefined) onLent();
-    return region;
   }
 
   /**
