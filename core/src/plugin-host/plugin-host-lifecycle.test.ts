@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_CHUNKER_SIZES } from '@ebm/sdk';
+import { BlobLoans, DEFAULT_CHUNKER_SIZES } from '@ebm/sdk';
 import type { BackupJobSpec, RestoreJobSpec } from '@ebm/sdk';
 import { HostEventMap, HostEvents } from '../events/host-events';
 import { MemoryBlobServer } from './memory-blob-server';
@@ -103,9 +103,18 @@ describe('PluginHost with the ok plugin', () => {
     try {
       await host.run(registry.get('ok'), backupJob('/a'), new MemoryBlobServer(idKey), { jobId: 'j1' });
       expect(host.loadedPlugins()).toEqual(['ok']);
+      // A restore ring this thread keeps for the next job (as a restore's host session leaves it) ...
+      const capacity = 64 * 1024 + 3;
+      const lender = new BlobLoans({ capacity });
+      const kept = lender.lend(1, 10)!;
+      lender.giveBack(1);
+      lender.close();
       const unloaded = await waitFor(events, 'plugin:unloaded');
       expect(unloaded).toEqual({ pluginId: 'ok', reason: 'idle' });
       expect(host.loadedPlugins()).toEqual([]);
+      // ... is let go once nothing is loaded: the next job's ring is a new one.
+      const next = new BlobLoans({ capacity });
+      expect(next.lend(1, 10)!.buffer).not.toBe(kept.buffer);
 
       const again = await host.run(registry.get('ok'), backupJob('/a'), new MemoryBlobServer(idKey), { jobId: 'j2' });
       expect(again.op).toBe('backup');
