@@ -40,10 +40,20 @@ describeBackendConformance('DataMover(backend-checksum) over a checksum-reportin
 }));
 
 describe('ReadIntoCapable through the mover', () => {
-  it('is offered through every wrapper over a backend that has it, and only then', () => {
-    for (const [, wrap] of wrappers) {
-      expect(readIntoFunction(wrap(new LocalBackend(path.join(os.tmpdir(), 'never-created'))))).toBeDefined();
-      expect(readIntoFunction(wrap(new MemoryBackend()))).toBeUndefined();
+  it('is offered through every wrapper over a backend that has it, and only then', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-into-'));
+    try {
+      const local = new LocalBackend(path.join(dir, 'repo'));
+      await local.create();
+      await local.save({ type: 'data', name: 'ab12' }, Buffer.from('0123456789'));
+      for (const [name, wrap] of wrappers) {
+        const target = Buffer.alloc(3);
+        await readIntoFunction(wrap(local))?.({ type: 'data', name: 'ab12' }, 4, target);
+        expect(`${name}: ${target.toString()}`).toBe(`${name}: 456`);
+        expect(readIntoFunction(wrap(new MemoryBackend()))).toBeUndefined();
+      }
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
     }
   });
 

@@ -26,11 +26,11 @@ describe('BlobLoans', () => {
   it('never waits: no room now, a blob larger than the ring, or a closed lender gives undefined (answer with a buffer of its own)', () => {
     const loans = new BlobLoans({ capacity: 1000 });
     expect(loans.lend(1, 1001)).toBeUndefined();
-    expect(loans.lend(2, 600)).toBeDefined();
+    expect(loans.lend(2, 600)).toHaveLength(600);
     expect(loans.lend(3, 600)).toBeUndefined(); // 400 left
-    expect(loans.lend(4, 400)).toBeDefined();
+    expect(loans.lend(4, 400)).toHaveLength(400);
     loans.giveBack(2);
-    expect(loans.lend(5, 600)).toBeDefined(); // room again once given back
+    expect(loans.lend(5, 600)).toHaveLength(600); // room again once given back
     loans.close();
     expect(loans.lend(6, 10)).toBeUndefined();
   });
