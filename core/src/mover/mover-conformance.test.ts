@@ -40,44 +40,39 @@ describeBackendConformance('DataMover(backend-checksum) over a checksum-reportin
 }));
 
 describe('ReadIntoCapable through the mover', () => {
+  const FILE: Handle = { type: 'data', name: 'ab12' };
+  let dir: string;
+  let local: LocalBackend;
+  beforeEach(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-into-'));
+    local = new LocalBackend(path.join(dir, 'repo'));
+    await local.create();
+    await local.save(FILE, Buffer.from('0123456789'));
+  });
+  afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
+
   it('is offered through every wrapper over a backend that has it, and only then', async () => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-into-'));
-    try {
-      const local = new LocalBackend(path.join(dir, 'repo'));
-      await local.create();
-      await local.save({ type: 'data', name: 'ab12' }, Buffer.from('0123456789'));
-      for (const [name, wrap] of wrappers) {
-        const target = Buffer.alloc(3);
-        await readIntoFunction(wrap(local))?.({ type: 'data', name: 'ab12' }, 4, target);
-        expect(`${name}: ${target.toString()}`).toBe(`${name}: 456`);
-        expect(readIntoFunction(wrap(new MemoryBackend()))).toBeUndefined();
-      }
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
+    for (const [name, wrap] of wrappers) {
+      const target = Buffer.alloc(3);
+      await readIntoFunction(wrap(local))?.(FILE, 4, target);
+      expect(`${name}: ${target.toString()}`).toBe(`${name}: 456`);
+      expect(readIntoFunction(wrap(new MemoryBackend()))).toBeUndefined();
     }
   });
 
   it('retries a failed read and counts the bytes read, as for load', async () => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-mover-into-'));
-    try {
-      const local = new LocalBackend(path.join(dir, 'repo'));
-      await local.create();
-      await local.save({ type: 'data', name: 'ab12' }, Buffer.from('0123456789'));
-      let failures = 1;
-      const flaky = Object.assign(Object.create(local) as LocalBackend, {
-        loadInto: async (handle: Handle, offset: number, target: Uint8Array): Promise<void> => {
-          if (failures-- > 0) throw new EbmError('E_STORAGE_IO', 'i/o error reading data/ab12', { retryable: true });
-          return local.loadInto(handle, offset, target);
-        },
-      });
-      const mover = createDataMover(flaky, { checkContentNames: false, retry: { attempts: 3, backoffMs: 1 } });
-      const target = Buffer.alloc(4);
-      await readIntoFunction(mover)!({ type: 'data', name: 'ab12' }, 2, target);
-      expect(target.toString()).toBe('2345');
-      expect(failures).toBe(-1); // failed once, then read
-      expect(mover.metrics.bytesLoaded).toBe(4);
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
+    let failures = 1;
+    const flaky = Object.assign(Object.create(local) as LocalBackend, {
+      loadInto: async (handle: Handle, offset: number, target: Uint8Array): Promise<void> => {
+        if (failures-- > 0) throw new EbmError('E_STORAGE_IO', 'i/o error reading data/ab12', { retryable: true });
+        return local.loadInto(handle, offset, target);
+      },
+    });
+    const mover = createDataMover(flaky, { checkContentNames: false, retry: { attempts: 3, backoffMs: 1 } });
+    const target = Buffer.alloc(4);
+    await readIntoFunction(mover)!(FILE, 2, target);
+    expect(target.toString()).toBe('2345');
+    expect(failures).toBe(-1); // failed once, then read
+    expect(mover.metrics.bytesLoaded).toBe(4);
   });
 });
