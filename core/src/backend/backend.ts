@@ -22,7 +22,7 @@ export interface FileInfo {
 
 /**
  * Bytes that live elsewhere than in memory, e.g. a pack spooled to a local
- * file while it filled (pack-spool.ts). `pieces()` may be called again (a
+ * file while it filled (SpooledPackBody, pack-body.ts). `pieces()` may be called again (a
  * retried save reads them again); each piece it yields is valid only until
  * the next is asked for.
  */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
 import { decompress } from 'zstd-napi';
-import { DCtx, getFrameContentSize } from 'zstd-napi/binding';
-import { compressTransient } from './transient-zstd';
+import { getFrameContentSize } from 'zstd-napi/binding';
+import { compressTransient, threadDctx } from './transient-zstd';
 
 /**
  * Plaintext framing of every stored object before encryption:
@@ -80,8 +80,6 @@ export function decodePayload(payload: Uint8Array, what: string): Buffer {
   }
 }
 
-let blobDctx: DCtx | undefined;
-
 /**
  * Reverses encodePayload for a blob whose plaintext length the index states,
  * into a buffer the caller owns outright: a zstd body is decompressed straight
@@ -109,9 +107,8 @@ export function decodeBlobPayload(payload: Buffer, rawLength: number, what: stri
     if (declared !== null && declared !== rawLength) {
       throw new EbmError('E_CORRUPT_OBJECT', `${what}: plaintext is ${declared} bytes, the index says ${rawLength}`, { subject: what });
     }
-    blobDctx ??= new DCtx();
     const out = into === undefined ? Buffer.allocUnsafeSlow(rawLength) : Buffer.from(into.buffer, into.byteOffset, into.length);
-    const length = blobDctx.decompress(out, body);
+    const length = threadDctx().decompress(out, body);
     return length === rawLength ? out : out.subarray(0, length);
   } catch (err) {
     if (err instanceof EbmError) throw err;

@@ -36,6 +36,16 @@ class Scratch {
 
 let cctx: CCtx | undefined;
 let dctx: DCtx | undefined;
+
+/**
+ * This thread's one decompression context, for any synchronous decompression
+ * (a context keeps its window buffers between calls: one per thread, not one
+ * per caller).
+ */
+export function threadDctx(): DCtx {
+  dctx ??= new DCtx();
+  return dctx;
+}
 const compressScratch = new Scratch();
 const decompressScratch = new Scratch();
 
@@ -69,11 +79,10 @@ export function decompressTransient(frame: Uint8Array, what: string): Buffer {
       throw damaged(what, err);
     }
   }
-  dctx ??= new DCtx();
   const out = decompressScratch.take(size);
   let length: number;
   try {
-    length = dctx.decompress(out.subarray(0, size), frame);
+    length = threadDctx().decompress(out.subarray(0, size), frame);
   } catch (err) {
     throw damaged(what, err);
   }

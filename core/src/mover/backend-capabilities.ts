@@ -20,10 +20,15 @@ export interface ChecksumCapable {
   checksum(handle: Handle): Promise<string>;
 }
 
+/** `backend[name]` bound to the backend when it is a function (a capability it offers), else undefined. */
+function boundMethod<F extends (...args: never[]) => unknown>(backend: Backend, name: string): F | undefined {
+  const fn = (backend as unknown as Record<string, unknown>)[name];
+  return typeof fn === 'function' ? (fn.bind(backend) as F) : undefined;
+}
+
 /** The backend's own checksum function, if it offers one (bound to it). */
-export function backendChecksum(backend: Backend): ((handle: Handle) => Promise<string>) | undefined {
-  const fn = (backend as Partial<ChecksumCapable>).checksum;
-  return typeof fn === 'function' ? (handle: Handle) => fn.call(backend, handle) : undefined;
+export function backendChecksum(backend: Backend): ChecksumCapable['checksum'] | undefined {
+  return boundMethod(backend, 'checksum');
 }
 
 /**
@@ -58,9 +63,8 @@ export interface TemporaryFilesRemoved {
 }
 
 /** The backend's removeTemporaryFiles, if it offers one (bound to it). */
-export function temporaryFileRemover(backend: Backend): ((type: FileType) => Promise<TemporaryFilesRemoved>) | undefined {
-  const fn = (backend as Partial<TemporaryFilesCapable>).removeTemporaryFiles;
-  return typeof fn === 'function' ? (type: FileType) => fn.call(backend, type) : undefined;
+export function temporaryFileRemover(backend: Backend): TemporaryFilesCapable['removeTemporaryFiles'] | undefined {
+  return boundMethod(backend, 'removeTemporaryFiles');
 }
 
 /**
@@ -76,9 +80,8 @@ export interface ReadIntoCapable {
 }
 
 /** The backend's loadInto, if it offers one (bound to it; through any stack of wrappers). */
-export function readIntoFunction(backend: Backend): ((handle: Handle, offset: number, target: Uint8Array) => Promise<void>) | undefined {
-  const fn = (backend as Partial<ReadIntoCapable>).loadInto;
-  return typeof fn === 'function' ? (handle: Handle, offset: number, target: Uint8Array) => fn.call(backend, handle, offset, target) : undefined;
+export function readIntoFunction(backend: Backend): ReadIntoCapable['loadInto'] | undefined {
+  return boundMethod(backend, 'loadInto');
 }
 
 /** File types whose names are the SHA-256 of their bytes (docs/format.md, "File id"). */

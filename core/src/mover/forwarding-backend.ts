@@ -4,11 +4,12 @@ import type { TemporaryFilesRemoved } from './backend-capabilities';
 
 /**
  * Base of the mover's wrappers: forwards every call to `inner` unchanged.
- * A wrapper overrides what it changes. The optional checksum capability is
- * forwarded only when the inner backend offers it (and the staging directory
- * likewise) (through
- * `wrapChecksum`, so a wrapper can retry or limit it too), so detection
- * through a stack of wrappers sees what the real backend can do.
+ * A wrapper overrides what it changes. The optional capabilities
+ * (backend-capabilities.ts: checksum, staging directory, temporary-file
+ * removal, read-into) are offered only when the inner backend offers them,
+ * so detection through a stack of wrappers sees what the real backend can
+ * do. The two that do I/O go through `wrapChecksum` and `wrapLoadInto`, so a
+ * wrapper can retry, limit or count them as it does its other calls.
  */
 export abstract class ForwardingBackend implements Backend {
   protected readonly inner: Backend;
