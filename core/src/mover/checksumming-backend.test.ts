@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LocalBackend } from '../backend/local-backend';
 import { MemoryBackend } from '../backend/memory-backend';
 import { sha256Hex } from './backend-capabilities';
 import { ChecksummingBackend, READ_BACK_CHUNK, VerificationFailure } from './checksumming-backend';
@@ -81,6 +85,50 @@ describe('ChecksummingBackend', () => {
     // Two ranged loads per verified copy: memory per verification stays at one chunk.
     expect(inner.calls.load).toBe(how === 'flip' ? 4 : 2);
     expect(inner.calls.stat).toBe(2);
+  });
+
+  describe('over a backend that reads into given buffers (a real directory)', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'ebm-checksum-into-'));
+    });
+    afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
+
+    it.each([
+      ['flip', 'stored bytes hash to'],
+      ['append', `${READ_BACK_CHUNK + 1001} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
+      ['truncate', `${READ_BACK_CHUNK + 999} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
+    ] as const)('reads back into one reused buffer and still detects a %s', async (how, reason) => {
+      const local = new LocalBackend(path.join(dir, 'repo'));
+      await local.create();
+      const inner = new FaultyBackend(local).corruptSaves(1, () => true, how);
+      const counters = new MoverCounters();
+      const b = new ChecksummingBackend(inner, { counters });
+      const data = randomBytes(READ_BACK_CHUNK + 1000);
+      const name = sha256Hex(data);
+      await expect(b.save({ type: 'data', name }, data)).rejects.toMatchObject({ code: 'E_STORAGE_IO', message: expect.stringContaining(reason) });
+      await expect(local.stat({ type: 'data', name })).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
+      await b.save({ type: 'data', name }, data);
+      const other = randomBytes(READ_BACK_CHUNK * 2);
+      await b.save({ type: 'data', name: sha256Hex(other) }, other);
+      expect((await local.load({ type: 'data', name })).equals(data)).toBe(true);
+      expect(counters.verificationFailures).toBe(1);
+      expect(counters.bytesVerified).toBe((how === 'flip' ? 2 : 1) * data.length + other.length);
+      // Every range went into the same buffer: verifying GiBs of packs allocates one chunk, not GiBs.
+      expect(inner.loadIntoTargets.length).toBe((how === 'flip' ? 4 : 2) + 2);
+      expect(new Set(inner.loadIntoTargets).size).toBe(1);
+      expect(inner.loadIntoTargets[0]!.byteLength).toBe(READ_BACK_CHUNK);
+    });
+
+    it('reads a small object back whole, as before', async () => {
+      const local = new LocalBackend(path.join(dir, 'repo'));
+      await local.create();
+      const inner = new FaultyBackend(local).corruptSaves(1);
+      const b = new ChecksummingBackend(inner);
+      await expect(b.save({ type: 'locks', name: 'l' }, Buffer.from('lock data'))).rejects.toMatchObject({ code: 'E_STORAGE_IO' });
+      expect(inner.calls.load).toBe(1);
+      expect(inner.loadIntoTargets).toEqual([]);
+    });
   });
 
   it('detects an object that the backend acknowledged but did not keep', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { EbmError, isEbmError } from '@ebm/sdk';
 import type { Backend, Handle, SaveData } from '../backend/backend';
-import { backendChecksum, byteLength, CONTENT_ADDRESSED_TYPES, describeHandle, sha256Hex, sha256Of } from './backend-capabilities';
+import { backendChecksum, byteLength, CONTENT_ADDRESSED_TYPES, describeHandle, readIntoFunction, sha256Hex, sha256Of } from './backend-capabilities';
 import { ForwardingBackend } from './forwarding-backend';
 import { MoverCounters } from './mover-metrics';
 
@@ -44,6 +44,14 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Objects larger than this are read back in ranges of this size (bounds the memory of a verification). */
 export const READ_BACK_CHUNK = 4 * 1024 * 1024;
+/**
+ * Read-back buffers kept for the next verification (a backend with loadInto
+ * reads into them): one per verification that may run at once in a typical
+ * backup, so saving a GiB of packs does not allocate a GiB of buffers.
+ */
+const SPARE_READ_BACK_BUFFERS = 2;
+/** Objects up to this size are read back whole with `load` (a buffer of their own is cheaper than a stat). */
+const SMALL_OBJECT_BYTES = 64 * 1024;
 
 /**
  * Computes the SHA-256 of every object before it is sent and verifies the
@@ -61,6 +69,8 @@ export class ChecksummingBackend extends ForwardingBackend {
   readonly #counters: MoverCounters;
   readonly #onFailure: ((failure: VerificationFailure) => void) | undefined;
   readonly #storedChecksum: ((handle: Handle) => Promise<string>) | undefined;
+  readonly #innerLoadInto: ((handle: Handle, offset: number, target: Uint8Array) => Promise<void>) | undefined;
+  readonly #spareReadBack: Buffer[] = [];
 
   constructor(inner: Backend, options: ChecksummingOptions = {}) {
     super(inner);
@@ -69,6 +79,7 @@ export class ChecksummingBackend extends ForwardingBackend {
       throw new RangeError(`verify must be 'read-back', 'backend-checksum' or 'none', not ${JSON.stringify(wanted)}`);
     }
     this.#storedChecksum = backendChecksum(inner);
+    this.#innerLoadInto = readIntoFunction(inner);
     this.verification = wanted === 'backend-checksum' && this.#storedChecksum === undefined ? 'read-back' : wanted;
     this.#checkNames = options.checkContentNames ?? true;
     this.#counters = options.counters ?? new MoverCounters();
@@ -122,14 +133,16 @@ export class ChecksummingBackend extends ForwardingBackend {
 
   /**
    * What the backend holds under `handle`: its SHA-256, or why it cannot be
-   * the object just sent. A read-back of a large object goes in ranges after a
-   * stat (so a longer object is caught too), keeping memory per verification
-   * at READ_BACK_CHUNK however large packs grow.
+   * the object just sent. A read-back of a larger object goes in ranges after
+   * a stat (so a longer object is caught too), keeping memory per
+   * verification at READ_BACK_CHUNK however large packs grow; with a backend
+   * that reads into given buffers (loadInto), into reused ones.
    */
   async #stored(handle: Handle, size: number): Promise<{ hash: string } | { hash?: undefined; problem: string }> {
     try {
       if (this.verification === 'backend-checksum' && this.#storedChecksum !== undefined) return { hash: (await this.#storedChecksum(handle)).toLowerCase() };
-      if (size <= READ_BACK_CHUNK) {
+      const loadInto = this.#innerLoadInto;
+      if (size <= SMALL_OBJECT_BYTES || (loadInto === undefined && size <= READ_BACK_CHUNK)) {
         const whole = await this.inner.load(handle);
         this.#counters.bytesVerified += whole.length;
         return { hash: sha256Hex(whole) };
@@ -137,10 +150,24 @@ export class ChecksummingBackend extends ForwardingBackend {
       const info = await this.inner.stat(handle);
       if (info.size !== size) return { problem: `${info.size} bytes stored, ${size} sent` };
       const hash = createHash('sha256');
-      for (let offset = 0; offset < size; offset += READ_BACK_CHUNK) {
-        const part = await this.inner.load(handle, offset, Math.min(READ_BACK_CHUNK, size - offset));
-        this.#counters.bytesVerified += part.length;
-        hash.update(part);
+      if (loadInto === undefined) {
+        for (let offset = 0; offset < size; offset += READ_BACK_CHUNK) {
+          const part = await this.inner.load(handle, offset, Math.min(READ_BACK_CHUNK, size - offset));
+          this.#counters.bytesVerified += part.length;
+          hash.update(part);
+        }
+        return { hash: hash.digest('hex') };
+      }
+      const buffer = this.#spareReadBack.pop() ?? Buffer.allocUnsafeSlow(READ_BACK_CHUNK);
+      try {
+        for (let offset = 0; offset < size; offset += READ_BACK_CHUNK) {
+          const part = buffer.subarray(0, Math.min(READ_BACK_CHUNK, size - offset));
+          await loadInto(handle, offset, part);
+          this.#counters.bytesVerified += part.length;
+          hash.update(part);
+        }
+      } finally {
+        if (this.#spareReadBack.length < SPARE_READ_BACK_BUFFERS) this.#spareReadBack.push(buffer);
       }
       return { hash: hash.digest('hex') };
     } catch (err) {

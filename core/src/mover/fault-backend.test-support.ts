@@ -31,7 +31,8 @@ interface PlannedFailure {
  *   flipped, a byte more or less) and still report success, like a faulty disk or network path;
  * - `dropSaves(n)`: the next n saves report success but store nothing;
  * - `delayMs`: every operation takes at least this long (so overlaps can be seen);
- * - counts calls per op, operations in flight now and at most (`maxActive`).
+ * - counts calls per op (a loadInto counts as a load, and its target buffers are
+ *   kept in `loadIntoTargets`), operations in flight now and at most (`maxActive`).
  */
 export class FaultyBackend extends ForwardingBackend {
   readonly calls: Record<BackendOp, number> = { save: 0, load: 0, stat: 0, list: 0, remove: 0, create: 0, isEmpty: 0, checksum: 0 };
@@ -43,6 +44,8 @@ export class FaultyBackend extends ForwardingBackend {
   #drop = 0;
   /** Handles whose saves were corrupted, in order. */
   readonly corrupted: Handle[] = [];
+  /** The ArrayBuffer of every loadInto target, in order (to see whether a reader reuses its buffers). */
+  readonly loadIntoTargets: ArrayBufferLike[] = [];
 
   constructor(inner: Backend = new MemoryBackend()) {
     super(inner);
@@ -110,6 +113,11 @@ export class FaultyBackend extends ForwardingBackend {
       return out;
     });
     yield* items;
+  }
+
+  protected override wrapLoadInto(handle: Handle, offset: number, target: Uint8Array, fn: (handle: Handle, offset: number, target: Uint8Array) => Promise<void>): Promise<void> {
+    this.loadIntoTargets.push(target.buffer);
+    return this.#op('load', () => fn(handle, offset, target));
   }
 
   protected override wrapChecksum(handle: Handle, fn: (handle: Handle) => Promise<string>): Promise<string> {

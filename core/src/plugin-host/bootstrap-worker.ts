@@ -51,7 +51,7 @@ export async function preload(request: { readonly id: string; readonly entryPath
 
 /**
  * Compression on the worker's core (put-blob codec 1). The SDK's shipper calls
- * it only while the host is behind (much unacknowledged data in the window)
+ * it only while the host is behind (a queue of shipped, unacknowledged blobs)
  * and sends plaintext for the host to compress otherwise, so compression goes
  * to whichever side has time: a tree of small files keeps the worker busy
  * (walk, lstat, read, hash) and the host idle, large files the reverse.

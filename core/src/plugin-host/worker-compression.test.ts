@@ -10,8 +10,8 @@ import { PluginHost } from './plugin-host';
 import { PluginRegistry } from './plugin-registry';
 
 /**
- * Who compresses a blob: the worker does while the host is behind (more than
- * half of the window unacknowledged), and says so — codec 1 for a zstd frame,
+ * Who compresses a blob: the worker does while the host is behind (shipped
+ * blobs it has not acknowledged hold more than a quarter of the window), and says so — codec 1 for a zstd frame,
  * codec 2 for plaintext its encoder found not worth compressing, which the
  * host then stores as is instead of compressing it a second time. Real
  * filesystem translator in a real worker; the host side is a memory blob
@@ -36,7 +36,10 @@ describe('worker-side compression', () => {
    * queued producer sat in an unsent query batch, so nothing could ever free
    * the room that producer waited for (BlobShipper now sends such a batch at
    * once). Several rounds, with a short stall timeout so a hang fails as
-   * E_PLUGIN_TIMEOUT instead of running into jest's timeout.
+   * E_PLUGIN_TIMEOUT instead of running into jest's timeout; every other
+   * round with a window of one blob (the deadlock's setting), the others with
+   * the CLI's 4 MiB, which leaves room for a queue at the host (the worker
+   * compresses only while there is one).
    */
   it('sends incompressible blobs it tried as codec 2 (plaintext) and compressible ones as codec 1; every blob verifies', async () => {
     const seen = new Map<BlobCodec, number>();
@@ -60,7 +63,7 @@ describe('worker-side compression', () => {
           source: dir,
           options: {},
           addressing: { idKey, chunker: { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES, gearKey: randomBytes(32) } },
-          windowBytes: 1 << 20,
+          windowBytes: round % 2 === 0 ? 1 << 20 : 4 << 20,
           compression: { algorithm: 'zstd', level: 3 },
         };
         const result = await host.run(registry.get('filesystem'), job, slowHost, { jobId: `compression-${round}` });

@@ -17,18 +17,24 @@ export const SMALL_BLOB_BYTES = 256 * 1024;
 /** Bytes of blob data per put-blobs message, about. */
 export const PUT_BATCH_BYTES = 1024 * 1024;
 /**
- * Missing blobs are compressed here (with the encoder) while more than this
- * share of the window is unacknowledged, i.e. while the host is the slower
- * side; below it the host has time and compresses them itself.
+ * Missing blobs are compressed here (with the encoder) while the blobs already
+ * shipped and not yet acknowledged hold more than this share of the window,
+ * i.e. while the host has a queue of work and is the slower side; otherwise
+ * the host has time and compresses them itself. A window of only a blob or
+ * two never holds such a queue, so then the host compresses everything.
+ * Counting every unacknowledged byte of the window instead (pending queries
+ * included) made the worker compress twice as much as the host while the
+ * host sat idle a third of a first backup; with this measure both threads
+ * are about equally busy, and the backup is ~5 % faster.
  */
-export const ENCODE_WHEN_WINDOW_ABOVE = 0.5;
+export const ENCODE_WHEN_HOST_HOLDS_ABOVE = 0.25;
 
 /**
  * Compresses a blob before it is shipped (only blobs the host reported
  * missing are encoded). Returns codec 1 with a zstd frame, or codec 0 when
  * compression does not pay. Supplied by the host's bootstrap worker, so the
  * SDK itself needs no compression library. The shipper calls it only while
- * the host is behind (see ENCODE_WHEN_WINDOW_ABOVE); otherwise the host
+ * the host is behind (see ENCODE_WHEN_HOST_HOLDS_ABOVE); otherwise the host
  * compresses, so the work goes to whichever thread has time. The body may be
  * the encoder's own scratch buffer, valid until its next call: the shipper
  * copies it at once (over the plaintext, in the blob's region).
@@ -84,6 +90,8 @@ export class BlobShipper {
   /** Queries sent so far (see endOfContent). */
   #queries = 0;
   #failure: unknown;
+  /** Bytes (as offered) of blobs shipped in put messages the host has not acknowledged yet: the host's queue. */
+  #shippedUnacked = 0;
 
   readonly #encoder: BlobEncoder | undefined;
 
@@ -219,6 +227,7 @@ export class BlobShipper {
     const { codec, body } = this.#encodeInPlace(blob);
     const transfer = this.#ring.holds(blob.data) ? [] : [body.buffer as ArrayBuffer]; // a spill owns its buffer
     const message = { t: 'put-blob' as const, id: blob.id, kind: blob.kind, data: body, ...(codec !== 0 ? { codec } : {}) };
+    this.#shippedUnacked += blob.bytes;
     this.#track(this.#channel.request(message, transfer).then(() => this.#shipped([blob])));
   }
 
@@ -227,18 +236,19 @@ export class BlobShipper {
     if (group.length === 1) return this.#ship(group[0]!);
     const framed = group.map((blob): FramedBlob => ({ id: blob.id, kind: blob.kind, ...this.#encodeInPlace(blob) }));
     const { index, buffers } = encodePutBlobs(framed);
+    for (const blob of group) this.#shippedUnacked += blob.bytes;
     this.#track(this.#channel.request({ t: 'put-blobs', index, buffers }).then(() => this.#shipped(group)));
   }
 
   /**
    * The bytes to ship for a blob and their codec. While the host is behind
-   * (see ENCODE_WHEN_WINDOW_ABOVE) the encoder compresses the blob, and a
+   * (see ENCODE_WHEN_HOST_HOLDS_ABOVE) the encoder compresses the blob, and a
    * smaller zstd frame replaces the plaintext in the blob's own memory (which
    * holds nothing else until the host acknowledges it): codec 1, or 2 when
    * compression did not pay. Otherwise the plaintext goes as it is: codec 0.
    */
   #encodeInPlace(blob: Offered): { readonly codec: BlobCodec; readonly body: Uint8Array } {
-    if (this.#encoder === undefined || this.#window.inFlight <= this.#windowBytes * ENCODE_WHEN_WINDOW_ABOVE) return { codec: 0, body: blob.data };
+    if (this.#encoder === undefined || this.#shippedUnacked <= this.#windowBytes * ENCODE_WHEN_HOST_HOLDS_ABOVE) return { codec: 0, body: blob.data };
     const encoded = this.#encoder(blob.data);
     if (encoded.codec !== 1 || encoded.body.length > blob.data.length) return { codec: 2, body: blob.data };
     const body = blob.data.subarray(0, encoded.body.length);
@@ -249,6 +259,7 @@ export class BlobShipper {
   #shipped(blobs: readonly Offered[]): void {
     for (const blob of blobs) {
       this.#stats.blobsShipped++;
+      this.#shippedUnacked -= blob.bytes;
       this.#stats.bytesShipped += blob.bytes;
       this.#release(blob);
     }
