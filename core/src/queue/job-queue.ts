@@ -5,15 +5,18 @@ import { Job, TransitionPatch } from '../jobs/job';
 import { JobEvents } from '../jobs/job-events';
 import type { JobCost, JobRecord, JobRequest, JobState, RetryPolicy } from '../jobs/job-types';
 import type { RecoveredJournal } from '../jobs/journal-recovery';
-import { BudgetUsage, exceedsBudget, QueueBudgets, resolveBudgets } from './budgets';
+import { BudgetUsage, QueueBudgets, resolveBudgets } from './budgets';
 import type { CostModel } from './cost-model';
 import type { JobExecutor } from './job-executor';
 import { compareForAdmission } from './ordering';
-import { armDeadline, describeRequest, identityOf, newQueueEntry, QueueEntry } from './queue-entry';
+import { armDeadline, identityOf, newQueueEntry, QueueEntry } from './queue-entry';
+import { checkSubmission } from './submission';
+import { stopWithGrace } from './graceful-stop';
 import { resolveRetryPolicy } from './retry';
 import { deadlineError, failureOutcome, isDeadline } from './failure-outcome';
 import { JobHistory } from './job-history';
 import { cancelRecord, plainRecord } from './queue-errors';
+import { requeueRecovered } from './recovery';
 import { ResourceLedger } from './resource-ledger';
 import { Reservations } from './reservations';
 import { RssUsageMeter, UsageMeter, UsageProbe } from './usage-meter';
@@ -74,24 +77,16 @@ export class JobQueue {
   }
 
   /**
-   * Queues a validated request. Throws E_JOB_REJECTED (the reason in the message)
-   * when the job can never fit the budgets or the queue is full,
-   * E_HOST_SHUTTING_DOWN (HTTP 503, like the runtime's own refusal) when the
-   * queue is closing. An identical backup request that is still
-   * queued is coalesced: the existing job is returned.
+   * Queues a validated request, or throws why not (checkSubmission: the queue
+   * is closing, the job can never fit or the queue is full, a deadline has
+   * passed). An identical backup request that is still queued is coalesced:
+   * the existing job is returned.
    */
   submit(request: JobRequest, restored?: { readonly id: string; readonly createdAt: string; readonly attempt: number }): SubmitResult {
-    const what = describeRequest(request);
-    if (this.#closing) throw new EbmError('E_HOST_SHUTTING_DOWN', `${what} refused: the host is shutting down and admits no new jobs`);
     const identity = identityOf(request);
-    const same = identity !== undefined && restored === undefined ? this.#queuedByIdentity.get(identity) : undefined;
+    const same = identity !== undefined && restored === undefined && !this.#closing ? this.#queuedByIdentity.get(identity) : undefined;
     if (same !== undefined) return { job: same.job, coalesced: true };
-    const tooBig = exceedsBudget(this.#costs.declared(request), this.budgets);
-    if (tooBig !== undefined) throw new EbmError('E_JOB_REJECTED', `${what} rejected: ${tooBig}; it could never run`, { op: request.kind });
-    if (this.#waiting.size >= this.#maxQueued) throw new EbmError('E_JOB_REJECTED', `${what} rejected: the queue is full (${this.#waiting.size} jobs waiting, maxQueued ${this.#maxQueued}); try again later`, { op: request.kind });
-    const deadlineText = request.kind === 'backup' ? request.deadline : undefined;
-    const deadline = deadlineText !== undefined ? Date.parse(deadlineText) : undefined;
-    if (deadline !== undefined && !(deadline > Date.now())) throw new EbmError('E_USAGE', `${what} rejected: deadline: ${deadlineText} has passed`, { op: request.kind });
+    const deadline = checkSubmission(request, { closing: this.#closing, costs: this.#costs, budgets: this.budgets, waiting: this.#waiting.size, maxQueued: this.#maxQueued });
 
     const job = new Job({ request, cost: this.#costs.estimate(request), ...(restored ?? {}), ...(this.#logLimit !== undefined ? { logLimit: this.#logLimit } : {}) }, this.events);
     const entry = newQueueEntry(job, this.#seq++, identity);
@@ -118,20 +113,7 @@ export class JobQueue {
 
   /** Rebuilds the queue's view after a restart: finished and interrupted jobs go to the history, queued ones are submitted again. */
   restore(recovered: RecoveredJournal): { readonly requeued: Job[]; readonly rejected: JobRecord[] } {
-    for (const record of [...recovered.finished].reverse()) this.#history.remember(record);
-    for (const record of recovered.interrupted) this.#history.remember(record);
-    const requeued: Job[] = [];
-    const rejected: JobRecord[] = [];
-    for (const record of recovered.requeued) {
-      try {
-        requeued.push(this.submit(record.request, { id: record.id, createdAt: record.createdAt, attempt: record.attempt }).job);
-      } catch (err) {
-        const failed: JobRecord = { ...record, state: 'failed', finishedAt: new Date().toISOString(), error: plainRecord(err) };
-        this.#history.remember(failed);
-        rejected.push(failed);
-      }
-    }
-    return { requeued, rejected };
+    return requeueRecovered(recovered, this.#history, (record) => this.submit(record.request, { id: record.id, createdAt: record.createdAt, attempt: record.attempt }).job);
   }
 
   /** Cancels a job: a waiting one at once, a running one through its signal. False when it is unknown or already finished. */
@@ -185,17 +167,7 @@ export class JobQueue {
     this.#closing = true;
     this.#reservations.failAll(new EbmError('E_HOST_SHUTTING_DOWN', 'the host is shutting down: a live query waiting for a worker was refused'));
     clearTimeout(this.#wakeTimer);
-    const idle = this.#idle.wait(true);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'grace'>((resolve) => {
-      timer = setTimeout(() => resolve('grace'), options.graceMs ?? 30_000);
-    });
-    const first = await Promise.race([idle.then(() => 'idle' as const), graceOver]);
-    clearTimeout(timer);
-    if (first === 'grace') {
-      for (const entry of this.#active) entry.job.abort(new EbmError('E_CANCELLED', `job ${entry.job.id} was cancelled: the host is shutting down and the grace period of ${options.graceMs ?? 30_000} ms is over`));
-      await idle;
-    }
+    await stopWithGrace(this.#idle.wait(true), this.#active, options.graceMs);
     for (const entry of this.#live.values()) clearTimeout(entry.deadlineTimer);
   }
 
@@ -249,23 +221,12 @@ export class JobQueue {
     if (entry.lane === 'verify') {
       this.#verifying = entry;
       job.log('info', 'verification started (serial lane)');
-      Promise.resolve()
-        .then(() => this.#executor.verify(job, job.signal))
-        .then(
-          (result) => this.#afterVerify(entry, result, undefined),
-          (err: unknown) => this.#afterVerify(entry, undefined, err),
-        );
-      return;
+      return launch(() => this.#executor.verify(job, job.signal), (result, err) => this.#afterVerify(entry, result, err));
     }
     job.setCost(cost);
     job.transition('running');
     const probe = job.request.kind === 'backup' ? this.#meter.begin() : undefined;
-    Promise.resolve()
-      .then(() => this.#executor.run(job, job.signal))
-      .then(
-        (result) => this.#afterRun(entry, probe, result, undefined),
-        (err: unknown) => this.#afterRun(entry, probe, undefined, err),
-      );
+    launch(() => this.#executor.run(job, job.signal), (result, err) => this.#afterRun(entry, probe, result, err));
   }
 
   #release(entry: QueueEntry): void {
@@ -358,5 +319,14 @@ export class JobQueue {
     job.transition(state, patch);
     this.#history.remember(job.toRecord());
   }
+}
 
+/** Runs `work` after the current call returns (a synchronous throw becomes a failure too) and hands its outcome to `after`. */
+function launch(work: () => Promise<Record<string, JsonValue>>, after: (result: Record<string, JsonValue> | undefined, err: unknown) => void): void {
+  Promise.resolve()
+    .then(work)
+    .then(
+      (result) => after(result, undefined),
+      (err: unknown) => after(undefined, err),
+    );
 }
