@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { EbmError } from '@ebm/sdk';
 import { decompress } from 'zstd-napi';
 import { getFrameContentSize } from 'zstd-napi/binding';
-import { compressTransient, threadDctx } from './transient-zstd';
+import { compressTransient, pluginFrameDamaged, storedFrameDamaged, threadDctx } from './transient-zstd';
 
 /**
  * Plaintext framing of every stored object before encryption:
@@ -58,7 +58,7 @@ export function decompressIncoming(frame: Uint8Array, what: string): Buffer {
   try {
     return decompress(frame);
   } catch (err) {
-    throw new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin is damaged (${(err as Error).message})`, { subject: what });
+    throw pluginFrameDamaged(what, err);
   }
 }
 
@@ -73,7 +73,7 @@ export function decodePayload(payload: Uint8Array, what: string): Buffer {
       try {
         return decompress(body);
       } catch (err) {
-        throw new EbmError('E_CORRUPT_OBJECT', `${what}: zstd frame is damaged (${(err as Error).message})`, { subject: what });
+        throw storedFrameDamaged(what, err);
       }
     default:
       throw new EbmError('E_CORRUPT_OBJECT', `${what}: unknown codec byte ${payload[0]}`, { subject: what });
@@ -112,7 +112,7 @@ export function decodeBlobPayload(payload: Buffer, rawLength: number, what: stri
     return length === rawLength ? out : out.subarray(0, length);
   } catch (err) {
     if (err instanceof EbmError) throw err;
-    throw new EbmError('E_CORRUPT_OBJECT', `${what}: zstd frame is damaged (${(err as Error).message})`, { subject: what });
+    throw storedFrameDamaged(what, err);
   }
 }
 

@@ -70,13 +70,13 @@ export function decompressTransient(frame: Uint8Array, what: string): Buffer {
   try {
     size = getFrameContentSize(frame);
   } catch (err) {
-    throw damaged(what, err);
+    throw pluginFrameDamaged(what, err);
   }
   if (size === null) {
     try {
       return decompress(frame); // a streamed frame: sized as it decompresses (a buffer of its own)
     } catch (err) {
-      throw damaged(what, err);
+      throw pluginFrameDamaged(what, err);
     }
   }
   const out = decompressScratch.take(size);
@@ -84,12 +84,18 @@ export function decompressTransient(frame: Uint8Array, what: string): Buffer {
   try {
     length = threadDctx().decompress(out.subarray(0, size), frame);
   } catch (err) {
-    throw damaged(what, err);
+    throw pluginFrameDamaged(what, err);
   }
   if (length !== size) throw new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin holds ${length} bytes but declares ${size}`, { subject: what });
   return out.subarray(0, size);
 }
 
-function damaged(what: string, err: unknown): EbmError {
+/** A zstd frame a plugin sent that does not decompress: E_PROTOCOL naming `what` (the plugin is at fault, not the repository). */
+export function pluginFrameDamaged(what: string, err: unknown): EbmError {
   return new EbmError('E_PROTOCOL', `${what}: the zstd frame sent by the plugin is damaged (${(err as Error).message})`, { subject: what });
+}
+
+/** A stored zstd frame that does not decompress: E_CORRUPT_OBJECT naming `what`. */
+export function storedFrameDamaged(what: string, err: unknown): EbmError {
+  return new EbmError('E_CORRUPT_OBJECT', `${what}: zstd frame is damaged (${(err as Error).message})`, { subject: what });
 }
