@@ -61,4 +61,24 @@ function ebmEnv(password) {
   return env;
 }
 
-module.exports = { REPO_ROOT, EBM_MAIN, syncDisks, sha256File, seeded, shuffle, ebmEnv };
+/**
+ * The tools in the order they take in one phase of one run: the order flips
+ * from run to run and from phase to phase, so neither tool always goes first
+ * (the one that goes first meets a colder cache and the other's write-back).
+ */
+function turnOrder(names, run, phase) {
+  return (run + phase) % 2 === 0 ? names.slice() : names.slice().reverse();
+}
+
+/** A fresh repository per tool, `repo-NAME` under `runDir`, initialised (then the disks synced): `{ [name]: { repo } }`. */
+function initRepos(tools, names, runDir) {
+  const res = {};
+  for (const name of names) {
+    res[name] = { repo: path.join(runDir, `repo-${name}`) };
+    tools[name].init(res[name].repo);
+  }
+  syncDisks();
+  return res;
+}
+
+module.exports = { REPO_ROOT, EBM_MAIN, syncDisks, sha256File, seeded, shuffle, ebmEnv, turnOrder, initRepos };

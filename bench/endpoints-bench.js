@@ -34,7 +34,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
 const { runCase, RestoreMismatch } = require('./case-main');
-const { syncDisks, EBM_MAIN, ebmEnv } = require('./bench-util');
+const { syncDisks, EBM_MAIN, ebmEnv, turnOrder } = require('./bench-util');
 const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -266,7 +266,7 @@ async function runOnce(ctx, run) {
     }
     syncDisks();
     ENDPOINTS.forEach((ep, i) => {
-      const order = (run + i) % 2 === 0 ? ctx.names.slice() : ctx.names.slice().reverse();
+      const order = turnOrder(ctx.names, run, i);
       for (const name of order) {
         const label = `${name}-backup-${ep}-run${run + 1}`;
         const r = name === 'ebm' ? ctx.tools.ebm.backup(res.ebm.repo, stack[ep], label) : ctx.tools.restic.backup(res.restic.repo, stack[ep].merged, label);

@@ -21,7 +21,7 @@ const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { runCase, RestoreMismatch } = require('./case-main');
-const { syncDisks } = require('./bench-util');
+const { syncDisks, turnOrder, initRepos } = require('./bench-util');
 const { oneOf } = require('./case-options');
 const { atMost, summarizeRuns } = require('./metrics');
 const { findSharedBench, ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -66,11 +66,6 @@ Own option:
   --corpus NAME      mixed (default) or manyfiles
 `;
 
-/** Tool order for a phase: alternates every phase and every run. */
-function orderFor(tools, run, phase) {
-  return (run + phase) % 2 === 0 ? tools.slice() : tools.slice().reverse();
-}
-
 /** One complete run: fresh copy of the corpus, fresh repositories, three measured phases per tool. */
 function runOnce(ctx, run) {
   const { tools, toolNames, shared, pristine, workdir, log } = ctx;
@@ -81,15 +76,9 @@ function runOnce(ctx, run) {
   copyTree(pristine, source);
   syncDisks();
 
-  const res = {};
-  for (const name of toolNames) {
-    const repo = path.join(runDir, `repo-${name}`);
-    tools[name].init(repo);
-    res[name] = { repo };
-  }
-  syncDisks();
+  const res = initRepos(tools, toolNames, runDir);
 
-  for (const name of orderFor(toolNames, run, 0)) {
+  for (const name of turnOrder(toolNames, run, 0)) {
     const r = tools[name].backup(res[name].repo, source, `${name}-backup1-run${run + 1}`);
     syncDisks();
     res[name].backup1 = { wallS: r.wallS, rssKiB: r.rssKiB };
@@ -103,7 +92,7 @@ function runOnce(ctx, run) {
   syncDisks();
   log(`  mutated the source (~1 %): ${JSON.stringify(mutation).slice(0, 160)}`);
 
-  for (const name of orderFor(toolNames, run, 1)) {
+  for (const name of turnOrder(toolNames, run, 1)) {
     const r = tools[name].backup(res[name].repo, source, `${name}-backup2-run${run + 1}`);
     syncDisks();
     res[name].backup2 = { wallS: r.wallS, rssKiB: r.rssKiB };
@@ -113,7 +102,7 @@ function runOnce(ctx, run) {
     log(`  ${name.padEnd(6)} second backup  ${r.wallS.toFixed(2)} s, ${(r.rssKiB / 1024).toFixed(0)} MiB RSS`);
   }
 
-  for (const name of orderFor(toolNames, run, 2)) {
+  for (const name of turnOrder(toolNames, run, 2)) {
     const target = path.join(runDir, `restore-${name}`);
     fs.rmSync(target, { recursive: true, force: true });
     fs.mkdirSync(target);

@@ -26,7 +26,7 @@ const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { runCase, RestoreMismatch } = require('./case-main');
-const { syncDisks, sha256File, seeded, shuffle, EBM_MAIN, ebmEnv } = require('./bench-util');
+const { syncDisks, sha256File, seeded, shuffle, EBM_MAIN, ebmEnv, turnOrder, initRepos } = require('./bench-util');
 const { atMost, summarizeRuns } = require('./metrics');
 const { runTimed, runChecked } = require('./timed-command');
 const { ensurePrerequisites, checkFreeSpace } = require('./prerequisites');
@@ -129,13 +129,8 @@ function runOnce(ctx, run) {
   const rand = seeded(0x1a9e + run);
   const extents = createImage(image, ctx.logical, rand);
   log(`  image: ${(ctx.logical / 2 ** 30).toFixed(2)} GiB logical, ${(allocated(image) / MiB).toFixed(0)} MiB allocated in ${extents.length} extents`);
-  const res = {};
-  for (const name of ctx.names) {
-    res[name] = { repo: path.join(runDir, `repo-${name}`) };
-    ctx.tools[name].init(res[name].repo);
-  }
-  syncDisks();
-  const order = (phase) => ((run + phase) % 2 === 0 ? ctx.names.slice() : ctx.names.slice().reverse());
+  const res = initRepos(ctx.tools, ctx.names, runDir);
+  const order = (phase) => turnOrder(ctx.names, run, phase);
 
   for (const name of order(0)) {
     const r = ctx.tools[name].backup(res[name].repo, source, `${name}-backup1-run${run + 1}`);
