@@ -150,24 +150,22 @@ export class ChecksummingBackend extends ForwardingBackend {
       const info = await this.inner.stat(handle);
       if (info.size !== size) return { problem: `${info.size} bytes stored, ${size} sent` };
       const hash = createHash('sha256');
-      if (loadInto === undefined) {
-        for (let offset = 0; offset < size; offset += READ_BACK_CHUNK) {
-          const part = await this.inner.load(handle, offset, Math.min(READ_BACK_CHUNK, size - offset));
-          this.#counters.bytesVerified += part.length;
-          hash.update(part);
-        }
-        return { hash: hash.digest('hex') };
-      }
-      const buffer = this.#spareReadBack.pop() ?? Buffer.allocUnsafeSlow(READ_BACK_CHUNK);
+      const buffer = loadInto === undefined ? undefined : (this.#spareReadBack.pop() ?? Buffer.allocUnsafeSlow(READ_BACK_CHUNK));
       try {
         for (let offset = 0; offset < size; offset += READ_BACK_CHUNK) {
-          const part = buffer.subarray(0, Math.min(READ_BACK_CHUNK, size - offset));
-          await loadInto(handle, offset, part);
+          const length = Math.min(READ_BACK_CHUNK, size - offset);
+          let part: Uint8Array;
+          if (buffer === undefined) {
+            part = await this.inner.load(handle, offset, length);
+          } else {
+            part = buffer.subarray(0, length);
+            await loadInto!(handle, offset, part);
+          }
           this.#counters.bytesVerified += part.length;
           hash.update(part);
         }
       } finally {
-        if (this.#spareReadBack.length < SPARE_READ_BACK_BUFFERS) this.#spareReadBack.push(buffer);
+        if (buffer !== undefined && this.#spareReadBack.length < SPARE_READ_BACK_BUFFERS) this.#spareReadBack.push(buffer);
       }
       return { hash: hash.digest('hex') };
     } catch (err) {
