@@ -3,6 +3,7 @@ import type { Backend, FileType } from '../backend/backend';
 import { readIndexFile } from './index-file';
 import type { IndexFile } from './index-file';
 import type { PackBlob, RepoAccess } from './pack-format';
+import { BlobTable } from './blob-table';
 
 /** Where a blob is stored. */
 export interface BlobLocation {
@@ -13,14 +14,6 @@ export interface BlobLocation {
   readonly rawLength: number;
 }
 
-/** Compact in-memory entry: the pack is an index into an interned name table. */
-interface Entry {
-  readonly pack: number;
-  readonly tree: boolean;
-  readonly offset: number;
-  readonly length: number;
-  readonly rawLength: number;
-}
 
 export interface MasterIndexLoadOptions {
   /**
@@ -40,7 +33,8 @@ export interface MasterIndexLoadOptions {
  * was interrupted), the first location loaded wins; every copy is valid.
  */
 export class MasterIndex {
-  readonly #entries = new Map<string, Entry>();
+  /** Blob id → its pack (a number into #packNames) and place: compact, see BlobTable. */
+  readonly #entries = new BlobTable();
   readonly #packNames: string[] = [];
   readonly #packNumbers = new Map<string, number>();
   /** Per pack number: the end of the last blob any index names in it (offset + length). */
@@ -130,8 +124,7 @@ export class MasterIndex {
     }
     for (const b of blobs) {
       if (b.offset + b.length > this.#packAreaEnds[pack]!) this.#packAreaEnds[pack] = b.offset + b.length;
-      if (this.#entries.has(b.id)) continue;
-      this.#entries.set(b.id, { pack, tree: b.kind === 'tree', offset: b.offset, length: b.length, rawLength: b.rawLength });
+      this.#entries.add(b.id, { pack, tree: b.kind === 'tree', offset: b.offset, length: b.length, rawLength: b.rawLength });
     }
   }
 
