@@ -9,6 +9,13 @@ import { ChecksummingBackend, READ_BACK_CHUNK, VerificationFailure } from './che
 import { ChecksumMemoryBackend, FaultyBackend } from './fault-backend.test-support';
 import { MoverCounters } from './mover-metrics';
 
+/** How a saved large object (READ_BACK_CHUNK + 1000 bytes) is corrupted, and what the verification then says. */
+const LARGE_OBJECT_CORRUPTIONS = [
+  ['flip', 'stored bytes hash to'],
+  ['append', `${READ_BACK_CHUNK + 1001} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
+  ['truncate', `${READ_BACK_CHUNK + 999} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
+] as const;
+
 describe('ChecksummingBackend', () => {
   it('saves content-addressed files whose bytes hash to their name, and any name for locks and config', async () => {
     const store = new MemoryBackend();
@@ -66,11 +73,7 @@ describe('ChecksummingBackend', () => {
     expect(store.peek({ type: 'data', name })?.equals(data)).toBe(true);
   });
 
-  it.each([
-    ['flip', 'stored bytes hash to'],
-    ['append', `${READ_BACK_CHUNK + 1001} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
-    ['truncate', `${READ_BACK_CHUNK + 999} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
-  ] as const)('reads a large object back in ranges and detects a %s', async (how, reason) => {
+  it.each(LARGE_OBJECT_CORRUPTIONS)('reads a large object back in ranges and detects a %s', async (how, reason) => {
     const store = new MemoryBackend();
     const inner = new FaultyBackend(store).corruptSaves(1, () => true, how);
     const counters = new MoverCounters();
@@ -94,11 +97,7 @@ describe('ChecksummingBackend', () => {
     });
     afterEach(() => fsp.rm(dir, { recursive: true, force: true }));
 
-    it.each([
-      ['flip', 'stored bytes hash to'],
-      ['append', `${READ_BACK_CHUNK + 1001} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
-      ['truncate', `${READ_BACK_CHUNK + 999} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
-    ] as const)('reads back into one reused buffer and still detects a %s', async (how, reason) => {
+    it.each(LARGE_OBJECT_CORRUPTIONS)('reads back into one reused buffer and still detects a %s', async (how, reason) => {
       const local = new LocalBackend(path.join(dir, 'repo'));
       await local.create();
       const inner = new FaultyBackend(local).corruptSaves(1, () => true, how);
