@@ -72,8 +72,18 @@ export class SafeTarget {
   prepareLeaf(relPath: string): string {
     const abs = this.resolve(relPath);
     this.ensureDir(parentOf(relPath));
-    if (this.overwrite) removeExisting(abs);
+    if (this.overwrite && removeExisting(abs)) this.#forgetBelow(relPath);
     return abs;
+  }
+
+  /**
+   * A directory this restore verified was removed (a snapshot naming a
+   * directory and a leaf alike, which only a damaged or hostile one does):
+   * it and everything below must be verified again, or a symlink the leaf
+   * planted there would be written through.
+   */
+  #forgetBelow(relPath: string): void {
+    for (const known of this.#verified) if (known === relPath || known.startsWith(`${relPath}/`)) this.#verified.delete(known);
   }
 
   /** The error for something found in the way in an empty-target restore. */
@@ -93,17 +103,21 @@ export class SafeTarget {
   }
 }
 
-/** Removes whatever is at `abs` (a directory with its contents); symlinks are removed, not followed. */
-function removeExisting(abs: string): void {
+/** Removes whatever is at `abs` (a directory with its contents); symlinks are removed, not followed. True if it removed a directory. */
+function removeExisting(abs: string): boolean {
   let existing;
   try {
     existing = lstatSync(abs);
   } catch (err) {
-    if (isNotFound(err)) return;
+    if (isNotFound(err)) return false;
     throw err;
   }
-  if (existing.isDirectory()) rmSync(abs, { recursive: true, force: true });
-  else unlinkSync(abs);
+  if (!existing.isDirectory()) {
+    unlinkSync(abs);
+    return false;
+  }
+  rmSync(abs, { recursive: true, force: true });
+  return true;
 }
 
 export function parentOf(relPath: string): string {

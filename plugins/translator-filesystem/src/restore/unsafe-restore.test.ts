@@ -53,6 +53,20 @@ describe('restore never writes outside the target', () => {
     await outsideUntouched();
   });
 
+  it.each([false, true])('does not follow a symlink the snapshot plants between two directories of the same name (overwrite=%s)', async (overwrite) => {
+    // The first 'evil' is made (and verified) as a directory, the symlink then replaces it: the second must not be written through it.
+    const empty = rawTree(repo, []);
+    const inner = rawTree(repo, [{ name: 'pwned', kind: 'file', ...payload }]);
+    const tree = rawTree(repo, [
+      { name: 'evil', kind: 'dir', subtree: empty },
+      { name: 'evil', kind: 'symlink', target: outside },
+      { name: 'evil', kind: 'dir', subtree: inner },
+    ]);
+    const outcome = await repo.restore(translator, { tree, target, overwrite });
+    if (!outcome.result.ok) expect(['E_UNSAFE_PATH', 'E_TARGET_NOT_EMPTY']).toContain(outcome.result.error.code);
+    await outsideUntouched();
+  });
+
   it('never links a hardlink to a path outside what this restore wrote', async () => {
     const tree = rawTree(repo, [{ name: 'h', kind: 'hardlink', linkTo: '../outside/precious', ...payload }]);
     await restoreOk(repo, { tree, target });
