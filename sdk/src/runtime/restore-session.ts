@@ -39,8 +39,17 @@ export class RestoreSession {
     this.#signal = channel.signal;
   }
 
-  /** Depth-first pre-order; an include 'a/b' yields 'a', 'a/b' and everything below 'a/b'. */
-  async *entries(): AsyncGenerator<RestoreItem> {
+  /** Depth-first pre-order; an include 'a/b' yields 'a', 'a/b' and everything below 'a/b'. Counts what it yields. */
+  entries(): AsyncGenerator<RestoreItem> {
+    return this.#walk(false);
+  }
+
+  /** The directories entries() yields, in its order; counts nothing (RestoreContext.directories). */
+  directories(): AsyncGenerator<RestoreItem> {
+    return this.#walk(true);
+  }
+
+  async *#walk(directoriesOnly: boolean): AsyncGenerator<RestoreItem> {
     await this.#checkIncludesExist();
     const root = await this.#trees.load(this.#rootTree);
     const stack: Frame[] = [{ prefix: '', entries: root.entries, index: 0 }];
@@ -52,10 +61,10 @@ export class RestoreSession {
         continue;
       }
       const entry = frame.entries[frame.index++]!;
+      if (directoriesOnly && entry.kind !== 'dir') continue;
       const path = frame.prefix === '' ? entry.name : `${frame.prefix}/${entry.name}`;
       if (!this.#wanted(path)) continue;
-      if (entry.kind === 'dir') this.dirs++;
-      else if (entry.kind === 'file') this.files++;
+      if (!directoriesOnly) this.#count(entry);
       yield { path, entry };
       if (entry.kind === 'dir') {
         if (typeof entry.subtree !== 'string') {
@@ -66,6 +75,11 @@ export class RestoreSession {
         stack.push({ prefix: path, entries: tree.entries, index: 0 });
       }
     }
+  }
+
+  #count(entry: TreeEntry): void {
+    if (entry.kind === 'dir') this.dirs++;
+    else if (entry.kind === 'file') this.files++;
   }
 
   /** The entry's content blobs in order, verified by the host; checks the total against the entry's size. */

@@ -3,6 +3,7 @@ import { canonicalJson, encodeTree } from '../entry/tree-codec';
 import { EbmError } from '../errors/ebm-error';
 import type { BackupTaskResult, TaskResult } from '../protocol/messages';
 import type { RestoreItem } from '../translator/context';
+import type { Translator } from '../translator/translator';
 import { createMemoryRepository, MemoryRepository } from './memory-host';
 import { memTranslator, MemNode, pseudoRandom, Restored } from './test-translators.test-helper';
 
@@ -48,6 +49,38 @@ describe('runTask restore through the memory host', () => {
       error: { code: 'E_PATH_NOT_IN_SNAPSHOT', op: 'restore', message: expect.stringContaining('"a/nope", "big.bin/x" not found') },
     });
     expect(restored.size).toBe(0);
+  });
+
+  it.each([[[]], [['a/b']], [['big.bin', 'a-sibling']]])('directories() yields the directories entries() yields, in its order, and counts nothing (includes %j)', async (includes) => {
+    const walked: { directories: string[]; entryDirs: string[]; entryFiles: number } = { directories: [], entryDirs: [], entryFiles: 0 };
+    const skeletonFirst: Translator = {
+      backup: () => Promise.reject(new Error('not used')),
+      async restore(ctx) {
+        for await (const { path, entry } of ctx.directories!()) {
+          expect(entry.kind).toBe('dir');
+          walked.directories.push(path);
+        }
+        for await (const { path, entry } of ctx.entries()) {
+          if (entry.kind === 'dir') walked.entryDirs.push(path);
+          else walked.entryFiles++;
+        }
+      },
+    };
+    const outcome = await repo.restore(skeletonFirst, { tree, target: '/t', includes });
+    expect(walked.directories.length).toBeGreaterThan(0);
+    expect(walked.directories).toEqual(walked.entryDirs);
+    // The task's result counts the walk of entries() once: the skeleton's walk adds nothing.
+    expect(outcome.result).toMatchObject({ ok: true, result: { dirs: walked.entryDirs.length, files: walked.entryFiles } });
+  });
+
+  it('directories() fails with E_PATH_NOT_IN_SNAPSHOT for an include that matches nothing, as entries() does', async () => {
+    const seen: string[] = [];
+    const outcome = await repo.restore(
+      { backup: () => Promise.reject(new Error('not used')), async restore(ctx) { for await (const { path } of ctx.directories!()) seen.push(path); } },
+      { tree, target: '/t', includes: ['a/nope'] },
+    );
+    expect(outcome.result).toMatchObject({ ok: false, error: { code: 'E_PATH_NOT_IN_SNAPSHOT', message: expect.stringContaining('"a/nope"') } });
+    expect(seen).toEqual([]);
   });
 
   it('refuses a hostile tree whose entry is named ".." with E_UNSAFE_PATH', async () => {

@@ -112,6 +112,7 @@ async function runRestore(job: RestoreJobSpec, translator: Translator, channel: 
     overwrite: job.overwrite === true,
     snapshot: deepFreeze(job.snapshot),
     entries: () => session.entries(),
+    directories: () => session.directories(),
     readContent: (entry, options) => session.readContent(entry, options),
   });
   const outcome = await translator.restore(ctx);

@@ -27,24 +27,43 @@ interface RestoredDir {
 }
 
 /**
- * Restores `ctx.entries()` under `ctx.target`. Directories are created as the
- * walk reaches them (in order, before their children) and get their mode,
- * owner and times at the end, deepest first, so restrictive modes and mtimes
- * are not disturbed by writing their children. Other entries are written by
- * a small pool of tasks. The target directory's own metadata is left alone.
+ * Restores `ctx.entries()` under `ctx.target`. The directory skeleton comes
+ * first (`ctx.directories()`, in walk order, parents before children), then
+ * everything else, written by a small pool of tasks; directories get their
+ * mode, owner and times at the end, deepest first, so restrictive modes and
+ * mtimes are not disturbed by writing their children. The target
+ * directory's own metadata is left alone.
+ *
+ * Why the skeleton first: ext4 places a file's inode near its directory's,
+ * and without a journal it skips (scanning past each, on every create)
+ * the inodes freed in the last minute. Right after a large deletion a
+ * restore of the bench's 20k files took 12–16 s with each directory made as
+ * the walk reached it and 5.4–10 s with the 410 directories made first, as
+ * restic makes them (restic 5.8–9.0 s, the same rounds). Creating 20k files
+ * in 400 directories alone: 12–14.5 s against 5.9–7.5 s.
  */
 export async function restoreFilesystem(ctx: RestoreContext): Promise<RestoreOutcome> {
   const target = await SafeTarget.open(ctx.target, ctx.overwrite);
   const job = new RestoreJob(ctx, target);
   const pool = new TaskPool(RESTORE_CONCURRENCY, RESTORE_BYTES_IN_FLIGHT);
   const dirs: RestoredDir[] = [];
+  const makeDir = (relPath: string, entry: TreeEntry): void => {
+    dirs.push({ abs: target.ensureDir(relPath), relPath, entry });
+    job.counted(relPath, 0);
+  };
 
   try {
+    const skeleton = ctx.directories?.(); // absent on a host that predates it: then each directory is made as the walk reaches it
+    if (skeleton !== undefined) {
+      for await (const { path: relPath, entry } of skeleton) {
+        throwIfCancelled(ctx.signal, 'restore');
+        makeDir(relPath, entry);
+      }
+    }
     for await (const { path: relPath, entry } of ctx.entries()) {
       throwIfCancelled(ctx.signal, 'restore');
       if (entry.kind === 'dir') {
-        dirs.push({ abs: target.ensureDir(relPath), relPath, entry });
-        job.counted(relPath, 0);
+        if (skeleton === undefined) makeDir(relPath, entry);
         continue;
       }
       // Parents are verified (and leaves cleared) here, in walk order; only the writing runs in the pool.
