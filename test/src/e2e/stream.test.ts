@@ -93,7 +93,9 @@ describe('ebm with the stream translator (real producers and consumers)', () => 
       INSERT INTO customers SELECT g, 'late ' || g, 'late' || g || '@example.org', date '2024-01-01' FROM generate_series(20001, 20200) g;`);
     const second = summaryOf(await ebmOk(['backup', '-r', repo, '-t', 'stream', '--dataset', 'shop', '--name', 'shop.sql', '--json', '--from-command', '--', ...pg.tool('pg_dump'), 'shop']));
     // With 64 KiB content-defined chunks most of the dump is in chunks the first dump already stored (plaintext bytes, before compression).
-    expect(second.bytesShipped as number).toBeLessThan((second.bytesRead as number) * 0.2);
+    // How much is new depends on where the chunk boundaries fall, and they depend on the repository's random
+    // chunker key: 0.08–0.15 of the dump in six local runs, 0.2017 once in CI. A dump stored again whole would be 1.0.
+    expect(second.bytesShipped as number).toBeLessThan((second.bytesRead as number) * 0.35);
   }, 120_000);
 
   it('records no snapshot when the producer fails halfway, is killed by a signal, or pg_dump fails', async () => {
