@@ -40,7 +40,8 @@ interface RestoredDir {
  * restore of the bench's 20k files took 12–16 s with each directory made as
  * the walk reached it and 5.4–10 s with the 410 directories made first, as
  * restic makes them (restic 5.8–9.0 s, the same rounds). Creating 20k files
- * in 400 directories alone: 12–14.5 s against 5.9–7.5 s.
+ * in 400 directories alone: 12–14.5 s against 5.9–7.5 s. Away from that
+ * state the order measured about neutral (bench/README.md).
  */
 export async function restoreFilesystem(ctx: RestoreContext): Promise<RestoreOutcome> {
   const target = await SafeTarget.open(ctx.target, ctx.overwrite);
