@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Backend } from '../backend/backend';
 import { LocalBackend } from '../backend/local-backend';
 import { MemoryBackend } from '../backend/memory-backend';
 import { sha256Hex } from './backend-capabilities';
@@ -15,6 +16,21 @@ const LARGE_OBJECT_CORRUPTIONS = [
   ['append', `${READ_BACK_CHUNK + 1001} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
   ['truncate', `${READ_BACK_CHUNK + 999} bytes stored, ${READ_BACK_CHUNK + 1000} sent`],
 ] as const;
+
+/**
+ * Saves a large object through a ChecksummingBackend over `under` whose first
+ * save stores it corrupted (`how`), checks that save is refused naming
+ * `reason`, and hands back what each test goes on with.
+ */
+async function refusedCorruptLargeSave(under: Backend, how: (typeof LARGE_OBJECT_CORRUPTIONS)[number][0], reason: string) {
+  const inner = new FaultyBackend(under).corruptSaves(1, () => true, how);
+  const counters = new MoverCounters();
+  const b = new ChecksummingBackend(inner, { counters });
+  const data = randomBytes(READ_BACK_CHUNK + 1000);
+  const name = sha256Hex(data);
+  await expect(b.save({ type: 'data', name }, data)).rejects.toMatchObject({ code: 'E_STORAGE_IO', message: expect.stringContaining(reason) });
+  return { inner, counters, b, data, name };
+}
 
 describe('ChecksummingBackend', () => {
   it('saves content-addressed files whose bytes hash to their name, and any name for locks and config', async () => {
@@ -75,12 +91,7 @@ describe('ChecksummingBackend', () => {
 
   it.each(LARGE_OBJECT_CORRUPTIONS)('reads a large object back in ranges and detects a %s', async (how, reason) => {
     const store = new MemoryBackend();
-    const inner = new FaultyBackend(store).corruptSaves(1, () => true, how);
-    const counters = new MoverCounters();
-    const b = new ChecksummingBackend(inner, { counters });
-    const data = randomBytes(READ_BACK_CHUNK + 1000);
-    const name = sha256Hex(data);
-    await expect(b.save({ type: 'data', name }, data)).rejects.toMatchObject({ code: 'E_STORAGE_IO', message: expect.stringContaining(reason) });
+    const { inner, counters, b, data, name } = await refusedCorruptLargeSave(store, how, reason);
     expect(store.peek({ type: 'data', name })).toBeUndefined();
     await b.save({ type: 'data', name }, data);
     expect(store.peek({ type: 'data', name })?.equals(data)).toBe(true);
@@ -100,12 +111,7 @@ describe('ChecksummingBackend', () => {
     it.each(LARGE_OBJECT_CORRUPTIONS)('reads back into one reused buffer and still detects a %s', async (how, reason) => {
       const local = new LocalBackend(path.join(dir, 'repo'));
       await local.create();
-      const inner = new FaultyBackend(local).corruptSaves(1, () => true, how);
-      const counters = new MoverCounters();
-      const b = new ChecksummingBackend(inner, { counters });
-      const data = randomBytes(READ_BACK_CHUNK + 1000);
-      const name = sha256Hex(data);
-      await expect(b.save({ type: 'data', name }, data)).rejects.toMatchObject({ code: 'E_STORAGE_IO', message: expect.stringContaining(reason) });
+      const { inner, counters, b, data, name } = await refusedCorruptLargeSave(local, how, reason);
       await expect(local.stat({ type: 'data', name })).rejects.toMatchObject({ code: 'E_STORAGE_NOT_FOUND' });
       await b.save({ type: 'data', name }, data);
       const other = randomBytes(READ_BACK_CHUNK * 2);
