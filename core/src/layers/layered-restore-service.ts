@@ -92,6 +92,8 @@ export class LayeredRestoreService {
 
   async #flatten(request: LayeredRestoreRequest, layers: readonly Loaded[]): Promise<LayeredRestoreResult> {
     const repo = request.repository;
+    const top = layers[layers.length - 1]!.snapshot;
+    this.restores.prewarm(top.translator.id); // its start-up overlaps loading the index and merging the layers' trees
     const lock = await acquireLock(repo, { exclusive: false, operation: `restore ${request.snapshot.id.slice(0, 8)} (flattened)` });
     try {
       const store = await BlobStore.open(repo);
@@ -100,7 +102,6 @@ export class LayeredRestoreService {
         async (id) => decodeTree(await store.loadBlob(id), `tree ${id.slice(0, 12)}`).entries,
         repo.keys.id,
       );
-      const top = layers[layers.length - 1]!.snapshot;
       const r = await this.restores.restoreFrom({
         snapshot: {
           id: request.snapshot.id, time: request.snapshot.time, source: request.snapshot.source, dataset: request.snapshot.dataset,
