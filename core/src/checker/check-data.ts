@@ -31,7 +31,7 @@ export function selectPacks(packs: readonly string[], subset: ReadDataSubset | u
  * and hash to its id. Returns the number of blobs verified.
  */
 export async function readDataOfPack(
-  repo: Pick<RepoAccess, 'backend' | 'keys' | 'cipher'>,
+  repo: Pick<RepoAccess, 'backend' | 'keys' | 'cipher' | 'bindsBlobIds'>,
   packName: string,
   indexed: readonly PackBlob[],
   report: (problem: CheckProblem) => void,
@@ -61,7 +61,7 @@ export async function readDataOfPack(
   let failures = 0;
   for (const blob of blobs) {
     try {
-      openBlob(repo, sealedBlobOf(data, blob, packName), blob, packName);
+      openBlob(repo, sealedBlobOf(data, blob, packName), blob, packName, { rehash: true }); // a check re-hashes even where the seal binds the id
       verified++;
     } catch (err) {
       failures++;

@@ -9,7 +9,7 @@ import { backupFiles, flipByte, newTestRepository, testBytes } from '../reposito
 import { MasterIndex } from '../repository/master-index';
 import { readPackHeader } from '../repository/pack-reader';
 import { PackWriter } from '../repository/pack-writer';
-import { sealBlob } from '../repository/pack-format';
+import { blobAad, sealBlob } from '../repository/pack-format';
 import type { Repository } from '../repository/repository';
 import { saveSnapshot, loadSnapshot } from '../snapshots/snapshot-store';
 import { checkRepository } from './check';
@@ -130,7 +130,8 @@ describe('checkRepository', () => {
     await sampleRepository(repo);
     const writer = new PackWriter(repo.cipher, 4096);
     const plain = testBytes(500);
-    writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
+    const id = computeBlobId(repo.keys.id, plain);
+    writer.add('data', id, sealBlob(repo.cipher, 3, plain, blobAad(repo, id)), plain.length);
     const [leftover] = writer.finishAll();
     await repo.backend.save({ type: 'data', name: leftover!.name }, leftover!.contents);
     const report = await checkRepository(repo, { readData: true });

@@ -30,13 +30,18 @@ function freshNonce(): Buffer {
   return nonce;
 }
 
-export function seal(key: Uint8Array, plaintext: Uint8Array): Buffer {
-  return sealParts(key, [plaintext]);
+/**
+ * `aad` (associated data) is authenticated but not stored: an object sealed
+ * with it opens only with the same `aad` (blobs of format version 2 are
+ * sealed with their id, docs/format.md "Blobs").
+ */
+export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  return sealParts(key, [plaintext], aad);
 }
 
 /** Like seal, over the concatenation of `parts`, without first copying them into one buffer. */
-export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer {
-  return Buffer.concat(cipherPieces(key, parts));
+export function sealParts(key: Uint8Array, parts: readonly Uint8Array[], aad?: Uint8Array): Buffer {
+  return Buffer.concat(cipherPieces(key, parts, aad));
 }
 
 /**
@@ -47,14 +52,15 @@ export function sealParts(key: Uint8Array, parts: readonly Uint8Array[]): Buffer
  * buffer for the garbage collector. Neighbouring small pieces (the nonce and
  * a codec byte) are joined, so a blob is typically three pieces.
  */
-export function sealPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffer[] {
-  return joinSmallNeighbours(cipherPieces(key, parts));
+export function sealPieces(key: Uint8Array, parts: readonly Uint8Array[], aad?: Uint8Array): Buffer[] {
+  return joinSmallNeighbours(cipherPieces(key, parts, aad));
 }
 
 /** nonce, one ciphertext piece per part, the final block if any, tag. */
-function cipherPieces(key: Uint8Array, parts: readonly Uint8Array[]): Buffer[] {
+function cipherPieces(key: Uint8Array, parts: readonly Uint8Array[], aad: Uint8Array | undefined): Buffer[] {
   const nonce = freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  if (aad !== undefined) cipher.setAAD(aad);
   const pieces: Buffer[] = [nonce];
   for (const part of parts) pieces.push(cipher.update(part));
   const final = cipher.final(); // GCM is a stream mode: empty
@@ -85,8 +91,11 @@ function joinSmallNeighbours(pieces: readonly Buffer[]): Buffer[] {
   return out;
 }
 
-/** Decrypts and authenticates; any tampering or a wrong key gives E_CORRUPT_OBJECT naming `what`. */
-export function unseal(key: Uint8Array, sealed: Uint8Array, what: string): Buffer {
+/**
+ * Decrypts and authenticates; any tampering, a wrong key or another `aad`
+ * than the object was sealed with gives E_CORRUPT_OBJECT naming `what`.
+ */
+export function unseal(key: Uint8Array, sealed: Uint8Array, what: string, aad?: Uint8Array): Buffer {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what}: too short to be an encrypted object (${sealed.length} bytes)`, { subject: what });
   }
@@ -96,6 +105,7 @@ export function unseal(key: Uint8Array, sealed: Uint8Array, what: string): Buffe
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, nonce);
     decipher.setAuthTag(tag);
+    if (aad !== undefined) decipher.setAAD(aad);
     const plaintext = decipher.update(body);
     const final = decipher.final(); // GCM is a stream mode: empty (checked, never assumed), so no copy of the plaintext
     return final.length === 0 ? plaintext : Buffer.concat([plaintext, final]);

@@ -22,6 +22,24 @@ describe('object ciphers', () => {
     expect(() => cipher.unseal(sealed.subarray(0, SEAL_OVERHEAD - 1), 'short')).toThrow(/too short/);
   });
 
+  it.each([
+    ['aes-256-gcm', aesGcmCipher(key)],
+    ['none', integrityOnlyCipher(key)],
+  ] as const)('%s: a frame sealed with associated data opens only with the same associated data, and is no larger', (_algorithm, cipher) => {
+    const id = randomBytes(32);
+    const other = Buffer.from(id);
+    other[31]! ^= 1;
+    const sealed = cipher.seal([plaintext], id);
+    expect(sealed.length).toBe(plaintext.length + SEAL_OVERHEAD);
+    expect(cipher.unseal(sealed, 'blob b', id)).toEqual(plaintext);
+    expect(Buffer.concat(cipher.sealPieces([plaintext], id)).length).toBe(sealed.length);
+    expect(cipher.unseal(Buffer.concat(cipher.sealPieces([plaintext], id)), 'blob b', id)).toEqual(plaintext);
+    for (const wrong of [other, undefined]) {
+      expect(() => cipher.unseal(sealed, 'blob b', wrong)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining('blob b') }));
+    }
+    expect(() => cipher.unseal(cipher.seal([plaintext]), 'blob b', id)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT' }));
+  });
+
   it('aes-256-gcm hides the plaintext; none stores it readable (integrity only)', () => {
     expect(createObjectCipher('aes-256-gcm', key).seal([plaintext]).includes(plaintext)).toBe(false);
     expect(createObjectCipher('none', key).seal([plaintext]).includes(plaintext)).toBe(true);

@@ -10,7 +10,7 @@ import { checkRepository } from '../checker/check';
 import { backupFiles, CrashingBackend, flipByte, listing, newTestRepository, packBytes, restoreFiles, TEST_PASSWORD, testBytes } from '../repository/blob-store.test-support';
 import type { TestFiles } from '../repository/blob-store.test-support';
 import { MasterIndex } from '../repository/master-index';
-import { sealBlob } from '../repository/pack-format';
+import { blobAad, sealBlob } from '../repository/pack-format';
 import { PackWriter } from '../repository/pack-writer';
 import { Repository } from '../repository/repository';
 import { loadSnapshot, removeSnapshot } from '../snapshots/snapshot-store';
@@ -30,7 +30,8 @@ async function forgottenSnapshotRepository(backend: Backend): Promise<{ repo: Re
   await removeSnapshot(repo, gone.id);
   const writer = new PackWriter(repo.cipher, 4096);
   const plain = testBytes(800);
-  writer.add('data', computeBlobId(repo.keys.id, plain), sealBlob(repo.cipher, 3, plain), plain.length);
+  const id = computeBlobId(repo.keys.id, plain);
+  writer.add('data', id, sealBlob(repo.cipher, 3, plain, blobAad(repo, id)), plain.length);
   const [pack] = writer.finishAll();
   await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
   return { repo, keptId: kept.id, keptFiles, leftover: pack!.name };

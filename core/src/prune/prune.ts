@@ -171,7 +171,7 @@ async function repack(repo: Repository, plan: PrunePlan, signal: AbortSignal | u
       const data = await loadVerifiedPack(repo, r.pack);
       for (const blob of r.keep) {
         const sealed = sealedBlobOf(data, blob, r.pack);
-        openBlob(repo, sealed, blob, r.pack);
+        openBlob(repo, sealed, blob, r.pack, { rehash: true }); // what is copied into a new pack is verified in full
         // Copy: the new pack must not keep the whole old pack alive.
         await save(writer.add(blob.kind, blob.id, Buffer.from(sealed), blob.rawLength));
       }

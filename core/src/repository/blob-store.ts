@@ -5,7 +5,7 @@ import { decompressTransient } from '../compression/transient-zstd';
 import { LRUCache } from 'lru-cache';
 import { writeIndexFiles, MAX_BLOBS_PER_INDEX_FILE } from './index-file';
 import { MasterIndex } from './master-index';
-import { openBlob, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
+import { blobAad, openBlob, sealBlob, sealedLength, sealEncodedBlob } from './pack-format';
 import type { RepoAccess } from './pack-format';
 import { loadSealedBlob } from './pack-reader';
 import { PackWindowReader } from './pack-window-reader';
@@ -122,9 +122,10 @@ export class BlobStore {
       throw new EbmError('E_PROTOCOL', `blob offered as ${id} has content hashing to ${actual}; refusing to store it`, { subject: id });
     }
     // 1: the plugin's zstd frame as it came; 2: plaintext its encoder found not worth compressing, stored as is; 0: compressed here.
-    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_ZSTD, body: data })
-      : codec === 2 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_RAW, body: data })
-      : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext);
+    const aad = blobAad(this.#repo, id);
+    const sealed = codec === 1 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_ZSTD, body: data }, aad)
+      : codec === 2 ? sealEncodedBlob(this.#repo.cipher, { codec: CODEC_RAW, body: data }, aad)
+      : sealBlob(this.#repo.cipher, this.#compressionLevel, plaintext, aad);
     this.#pending.set(id, null);
     this.#blobsAdded++;
     const storedBytes = sealedLength(sealed);
@@ -145,7 +146,9 @@ export class BlobStore {
   }
 
   /**
-   * The verified plaintext of a blob: decrypted, decompressed and re-hashed.
+   * The verified plaintext of a blob: decrypted and decompressed, its seal
+   * checked against its id (and re-hashed where the repository does not
+   * bind ids: see openBlob).
    * E_BLOB_NOT_FOUND if no index (and no pending pack) has it; E_CORRUPT_OBJECT
    * naming blob and pack on any mismatch. Do not modify the returned buffer
    * (tree blobs are cached).
@@ -179,7 +182,8 @@ export class BlobStore {
     // Decrypted while the reader holds the window (its buffer is reused after).
     const plaintext = await this.#reader.read(loc.pack, { id, offset: loc.offset, length: loc.length }, (sealed) => {
       try {
-        return openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack, loc.kind === 'tree' ? undefined : into?.(loc.rawLength));
+        const region = loc.kind === 'tree' ? undefined : into?.(loc.rawLength);
+        return openBlob(this.#repo, sealed, { id, rawLength: loc.rawLength }, loc.pack, region === undefined ? {} : { into: region });
       } catch (err) {
         this.#reader.discard(loc.pack, loc);
         throw err;

@@ -16,6 +16,7 @@ export interface UnverifiedConfig {
 }
 
 export interface NewConfigParams {
+  readonly version: number;
   readonly chunker: { readonly minSize: number; readonly avgSize: number; readonly maxSize: number; readonly normalization: number };
   readonly compressionLevel: number;
   readonly packTargetSize: number;
@@ -25,7 +26,7 @@ export interface NewConfigParams {
 export function newConfig(params: NewConfigParams): RepositoryConfig {
   return {
     format: 'ebm-repository',
-    version: REPOSITORY_FORMAT_VERSION,
+    version: params.version,
     id: randomBytes(32).toString('hex'),
     created: new Date().toISOString(),
     chunker: { algorithm: 'fastcdc-gear32-v1', ...params.chunker },

@@ -14,7 +14,8 @@ const cipher = aesGcmCipher(keys.encryption);
 
 function blob(size: number): { id: string; plain: Buffer; sealed: Buffer } {
   const plain = randomBytes(size);
-  return { id: computeBlobId(keys.id, plain), plain, sealed: joinSealed(sealBlob(cipher, 0, plain)) };
+  const id = computeBlobId(keys.id, plain);
+  return { id, plain, sealed: joinSealed(sealBlob(cipher, 0, plain, Buffer.from(id, 'hex'))) };
 }
 
 describe('readPackHeader', () => {

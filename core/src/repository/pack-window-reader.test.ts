@@ -57,14 +57,14 @@ async function storedPack(sizes: readonly number[], backend: CountingBackend = n
     const plain = randomBytes(size);
     const id = computeBlobId(keys.id, plain);
     plains.set(id, plain);
-    writer.add('data', id, sealBlob(cipher, 0, plain), size);
+    writer.add('data', id, sealBlob(cipher, 0, plain, Buffer.from(id, 'hex')), size);
   }
   const [pack] = writer.finishAll();
   await backend.save({ type: 'data', name: pack!.name }, pack!.contents);
   const index = new MasterIndex();
   index.addPack(pack!.name, pack!.blobs);
   const reader = new PackWindowReader({ backend }, (p) => index.blobAreaEnd(p));
-  const open = (blob: PackBlob): Promise<Buffer> => reader.read(pack!.name, blob, (sealed) => openBlob({ keys, cipher }, sealed, blob, pack!.name));
+  const open = (blob: PackBlob): Promise<Buffer> => reader.read(pack!.name, blob, (sealed) => openBlob({ keys, cipher, bindsBlobIds: true }, sealed, blob, pack!.name));
   backend.loads = [];
   return { backend, pack: pack!, plains, reader, open };
 }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpooledPackBody } from './pack-body';
-import { joinSealed, openBlob, sealBlob } from './pack-format';
+import { blobAad, joinSealed, openBlob, sealBlob } from './pack-format';
 import { parsePackHeader, sealedBlobOf } from './pack-reader';
 import { PackWriter } from './pack-writer';
 import type { MasterKeys } from './types';
@@ -13,13 +13,14 @@ import { aesGcmCipher } from '../crypto/object-cipher';
 
 const keys: MasterKeys = { encryption: randomBytes(32), id: randomBytes(32), chunker: randomBytes(32) };
 const cipher = aesGcmCipher(keys.encryption);
-const access = { keys, cipher };
+const access = { keys, cipher, bindsBlobIds: true };
 
 /** A blob sealed as the store seals it (`pieces`) and as one buffer (`sealed`): the writer takes both. */
 function blob(size: number): { id: string; plain: Buffer; pieces: readonly Uint8Array[]; sealed: Buffer } {
   const plain = randomBytes(size);
-  const pieces = sealBlob(cipher, 0, plain);
-  return { id: computeBlobId(keys.id, plain), plain, pieces, sealed: joinSealed(pieces) };
+  const id = computeBlobId(keys.id, plain);
+  const pieces = sealBlob(cipher, 0, plain, blobAad(access, id));
+  return { id, plain, pieces, sealed: joinSealed(pieces) };
 }
 
 describe('PackWriter', () => {

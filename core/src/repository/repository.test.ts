@@ -8,6 +8,7 @@ import { MemoryBackend } from '../backend/memory-backend';
 import { FAST_TEST_SCRYPT_PARAMS } from '../crypto/kdf';
 import { Repository } from './repository';
 import { initTestRepository, TEST_PASSWORD } from './test-repository';
+import { REPOSITORY_FORMAT_VERSION } from './types';
 
 describe('Repository on a local directory', () => {
   let dir: string;
@@ -28,7 +29,7 @@ describe('Repository on a local directory', () => {
     const config = await readConfigJson();
     expect(config).toMatchObject({
       format: 'ebm-repository',
-      version: 1,
+      version: REPOSITORY_FORMAT_VERSION,
       chunker: { algorithm: 'fastcdc-gear32-v1', ...DEFAULT_CHUNKER_SIZES },
       compression: { algorithm: 'zstd', level: 3 },
       encryption: { algorithm: 'aes-256-gcm' },
@@ -80,7 +81,7 @@ describe('Repository on a local directory', () => {
     await writeConfigJson({ ...(await readConfigJson()), version: 99 });
     const err = await Repository.open(new LocalBackend(repoDir), 'not even the right password').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_UNSUPPORTED_FORMAT' });
-    expect((err as Error).message).toMatch(/version 99.*version 1/);
+    expect((err as Error).message).toMatch(new RegExp(`version 99.*version ${REPOSITORY_FORMAT_VERSION}`));
   });
 
   it('detects a tampered config', async () => {

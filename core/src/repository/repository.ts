@@ -7,6 +7,7 @@ import { addKey, addPlainKey, createMasterKeys, openPlain, openWithPassword } fr
 import { createObjectCipher, isEncryptionAlgorithm } from '../crypto/object-cipher';
 import type { EncryptionAlgorithm, ObjectCipher } from '../crypto/object-cipher';
 import { sealJson, unsealJson } from './sealed-json';
+import { BLOB_IDS_BOUND_SINCE, REPOSITORY_FORMAT_VERSION } from './types';
 import type { MasterKeys, RepositoryConfig } from './types';
 
 /** Files named by the sha256 of their bytes that hold encrypted JSON. */
@@ -22,6 +23,12 @@ export interface InitOptions {
   readonly kdf?: ScryptParams;
   /** 'aes-256-gcm' (default) or 'none': integrity only, no password (see object-cipher.ts). */
   readonly encryption?: EncryptionAlgorithm;
+  /**
+   * The format version to create (default REPOSITORY_FORMAT_VERSION): 1 makes
+   * a repository that ebm releases before format version 2 can still open
+   * (its blobs are not sealed with their ids, so every read re-hashes them).
+   */
+  readonly formatVersion?: number;
 }
 
 /** A password, or a function asked for it only when the repository turns out to be encrypted. */
@@ -58,6 +65,11 @@ export class Repository {
     return this.config.encryption.algorithm !== 'none';
   }
 
+  /** True from format version 2 on: blobs are sealed with their id (RepoAccess.bindsBlobIds). */
+  get bindsBlobIds(): boolean {
+    return this.config.version >= BLOB_IDS_BOUND_SINCE;
+  }
+
   /**
    * Creates a repository at an empty location. Order: layout, key file,
    * config last — the config marks a complete repository. `password` is
@@ -77,6 +89,7 @@ export class Repository {
     const keys = createMasterKeys();
     const keyId = encryption === 'none' ? await addPlainKey(backend, keys) : await addKey(backend, keys, password!, { kdf });
     const config = newConfig({
+      version: options.formatVersion ?? REPOSITORY_FORMAT_VERSION,
       encryption,
       chunker,
       compressionLevel: options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL,
@@ -184,6 +197,10 @@ function validateInitOptions(chunker: { minSize: number; avgSize: number; maxSiz
   const level = options.compressionLevel;
   if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 22)) {
     throw new EbmError('E_USAGE', `invalid compression level ${level}: need an integer 0..22 (0 stores uncompressed)`);
+  }
+  const version = options.formatVersion;
+  if (version !== undefined && (!Number.isInteger(version) || version < 1 || version > REPOSITORY_FORMAT_VERSION)) {
+    throw new EbmError('E_USAGE', `invalid repository format version ${version}: need an integer 1..${REPOSITORY_FORMAT_VERSION}`);
   }
   const target = options.packTargetSize;
   if (target !== undefined && (!Number.isSafeInteger(target) || target < 1024)) {

@@ -1,8 +1,16 @@
 import type { EncryptionAlgorithm } from '../crypto/object-cipher';
 import type { BlobId, JsonValue, EntryMetadata, Warning, BackupStats } from '@ebm/sdk';
 
-/** Current repository format version. A repository with a higher version is refused (E_UNSUPPORTED_FORMAT). */
-export const REPOSITORY_FORMAT_VERSION = 1;
+/**
+ * Current repository format version. A repository with a higher version is
+ * refused (E_UNSUPPORTED_FORMAT); every lower one is read and written in its
+ * own version. Version 2 seals every blob with its id as associated data
+ * (BLOB_IDS_BOUND_SINCE); version 1 does not.
+ */
+export const REPOSITORY_FORMAT_VERSION = 2;
+
+/** The first format version whose blobs are sealed with their id as associated data (docs/format.md, "Blobs"). */
+export const BLOB_IDS_BOUND_SINCE = 2;
 
 /** Secrets unwrapped from a key file. Never written anywhere in plaintext. */
 export interface MasterKeys {
