@@ -1,4 +1,4 @@
-import { canonicalJson, compareNames, encodeTree } from './tree-codec';
+import { canonicalJson, compareNames, decodeTree, encodeTree } from './tree-codec';
 import type { TreeEntry } from './entry';
 
 /** The definition canonicalJson must keep byte for byte: JSON.stringify over a copy with keys sorted, undefined members dropped. */
@@ -64,5 +64,23 @@ describe('tree codec', () => {
     const shuffled = Object.fromEntries(Object.entries(entry).reverse()) as unknown as TreeEntry;
     expect(encodeTree([entry]).equals(encodeTree([shuffled]))).toBe(true);
     expect(encodeTree([entry]).toString()).toBe(reference({ v: 1, entries: [entry] }));
+  });
+
+  it('decodeTree reads back what encodeTree wrote, names in any script included', () => {
+    const names = ['b', 'a', '\ud83d\ude00', '\uffff', '\ue000', 'é', 'Z', 'a b'];
+    const entries: TreeEntry[] = names.map((name) => ({ name, kind: 'file', size: 0, content: [] }));
+    const decoded = decodeTree(encodeTree(entries));
+    expect(decoded.entries.map((e) => e.name)).toEqual([...names].sort(compareNames));
+  });
+
+  it('decodeTree refuses a tree that names an entry twice, or whose names are out of order (E_CORRUPT_OBJECT naming the tree)', () => {
+    const raw = (entries: readonly Partial<TreeEntry>[]): Buffer => Buffer.from(canonicalJson({ v: 1, entries }));
+    const twice = raw([{ name: 'evil', kind: 'dir', subtree: 'a'.repeat(64) }, { name: 'evil', kind: 'symlink', target: '/' }]);
+    expect(() => decodeTree(twice, 'tree t1')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', subject: 'tree t1', message: 'tree t1 names "evil" twice: the tree is damaged' }));
+    const unsorted = raw([{ name: 'b', kind: 'file' }, { name: 'a', kind: 'file' }]);
+    expect(() => decodeTree(unsorted, 'tree t2')).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT', message: expect.stringContaining('tree t2 is not sorted by name ("b" before "a")') }));
+    // JavaScript's own string order is not the format's: U+FFFF sorts after U+D83D (the lead of an emoji) in UTF-16, before it in UTF-8.
+    const utf16Order = raw([{ name: '\ud83d\ude00', kind: 'file' }, { name: '\uffff', kind: 'file' }]);
+    expect(() => decodeTree(utf16Order)).toThrow(expect.objectContaining({ code: 'E_CORRUPT_OBJECT' }));
   });
 });

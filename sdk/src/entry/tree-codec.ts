@@ -18,7 +18,14 @@ export function encodeTree(entries: readonly TreeEntry[]): Buffer {
   return Buffer.from(canonicalJson(doc), 'utf8');
 }
 
-/** Parses and validates a tree blob. Names are checked so no entry can escape its directory. */
+/**
+ * Parses and validates a tree blob. Names are checked so no entry can escape
+ * its directory (E_UNSAFE_PATH), and must be strictly ascending in UTF-8 byte
+ * order, as encodeTree writes them (E_CORRUPT_OBJECT otherwise): so no
+ * consumer ever sees one name twice in a directory — a restore would
+ * otherwise make the same path first one kind of entry, then another (a
+ * directory, then a symlink), which only a damaged or hostile repository holds.
+ */
 export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeDocument {
   let doc: unknown;
   try {
@@ -30,11 +37,17 @@ export function decodeTree(bytes: Uint8Array, what = 'tree'): TreeDocument {
   if (typeof d !== 'object' || d === null || d.v !== 1 || !Array.isArray(d.entries)) {
     throw new EbmError('E_CORRUPT_OBJECT', `${what} is not a version-1 tree`, { subject: what });
   }
+  let previous: string | undefined;
   for (const e of d.entries) {
     if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || !ENTRY_KINDS.includes(e.kind)) {
       throw new EbmError('E_CORRUPT_OBJECT', `${what} has a malformed entry`, { subject: what });
     }
     assertSafeName(e.name);
+    if (previous !== undefined && compareNames(previous, e.name) >= 0) {
+      const why = previous === e.name ? `names ${JSON.stringify(e.name)} twice` : `is not sorted by name (${JSON.stringify(previous)} before ${JSON.stringify(e.name)})`;
+      throw new EbmError('E_CORRUPT_OBJECT', `${what} ${why}: the tree is damaged`, { subject: what });
+    }
+    previous = e.name;
   }
   return d as TreeDocument;
 }
