@@ -28,7 +28,7 @@ describe('ebm CLI: unencrypted repositories and per-backup compression', () => {
 
   it('init, backup at level 0, restore and check — never asking for a password', async () => {
     const init = await ebmOk(['-r', repo, '--json', 'init', '--encryption', 'none'], noPassword);
-    expect(init.lines.find((l) => l.type === 'result')).toMatchObject({ encryption: 'none' });
+    expect(init.lines.find((l) => l.type === 'result')).toMatchObject({ encryption: 'none', formatVersion: 2 });
     const backup = await ebmOk(['-r', repo, '--json', 'backup', source, '--compression-level', '0'], noPassword);
     expect(summaryOf(backup).bytesAdded).toBeGreaterThan(text.length);
     expect(packs().some((p) => p.includes(text.slice(0, 500)))).toBe(true);

@@ -17,11 +17,11 @@ export const registerInit: RegisterCommand = (program, run) => {
         const backend = ctx.backend();
         const encrypted = opts.encryption !== 'none';
         const repo = await Repository.init(backend, encrypted ? await ctx.password(true) : undefined, { encryption: opts.encryption });
-        ctx.output.info(`created ${encrypted ? 'encrypted' : 'UNENCRYPTED'} ebm repository ${repo.config.id.slice(0, 12)} at ${backend.location}`);
+        ctx.output.info(`created ${encrypted ? 'encrypted' : 'UNENCRYPTED'} ebm repository ${repo.config.id.slice(0, 12)} at ${backend.location} (format version ${repo.config.version})`);
         ctx.output.info(encrypted
           ? 'keep the password safe: without it the data cannot be decrypted'
           : 'anyone who can read this directory can read the backed-up data; damage is still detected');
-        ctx.output.line({ type: 'result', op: 'init', repository: repo.config.id, location: backend.location, keyId: repo.keyId, encryption: opts.encryption });
+        ctx.output.line({ type: 'result', op: 'init', repository: repo.config.id, location: backend.location, keyId: repo.keyId, encryption: opts.encryption, formatVersion: repo.config.version });
       }),
     );
 };
