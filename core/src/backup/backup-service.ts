@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import { BackupTaskResult, EbmError, OptionValue, ProgressUpdate, Warning } from '@ebm/sdk';
 import { PluginHost } from '../plugin-host/plugin-host';
-import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { PluginRegistry, prewarmPlugin } from '../plugin-host/plugin-registry';
 import { Repository } from '../repository/repository';
 import { BlobStore } from '../repository/blob-store';
 import { acquireLock } from '../locks/lock';
@@ -70,8 +70,7 @@ export class BackupService {
 
   /** Warms a worker of plugin `pluginId` for a job about to follow (PluginHost.prewarm); an unknown plugin is left to that job to report. */
   prewarm(pluginId: string): void {
-    if (!this.registry.has(pluginId)) return;
-    this.host.prewarm(this.registry.get(pluginId));
+    prewarmPlugin(this.host, this.registry, pluginId);
   }
 
   async backup(request: BackupRequest): Promise<BackupReport> {

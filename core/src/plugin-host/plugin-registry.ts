@@ -53,3 +53,12 @@ export class PluginRegistry {
     );
   }
 }
+
+/**
+ * Warms a worker of plugin `pluginId` for a job about to follow
+ * (PluginHost.prewarm), for the services that know a plugin by id only. An
+ * unknown or broken plugin is left to that job to report.
+ */
+export function prewarmPlugin(host: { prewarm(descriptor: PluginDescriptor): void }, registry: PluginRegistry, pluginId: string): void {
+  if (registry.has(pluginId)) host.prewarm(registry.get(pluginId));
+}

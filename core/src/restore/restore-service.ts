@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
 import { EbmError, OptionValue, ProgressUpdate, RestoreTaskResult, Warning } from '@ebm/sdk';
 import { PluginHost } from '../plugin-host/plugin-host';
-import { PluginRegistry } from '../plugin-host/plugin-registry';
+import { PluginRegistry, prewarmPlugin } from '../plugin-host/plugin-registry';
 import { Repository } from '../repository/repository';
 import { BlobStore } from '../repository/blob-store';
 import { acquireLock } from '../locks/lock';
@@ -49,8 +49,7 @@ export class RestoreService {
 
   /** Warms a worker of plugin `pluginId` for a restore about to follow (PluginHost.prewarm); an unknown plugin is left to that restore to report. */
   prewarm(pluginId: string): void {
-    if (!this.registry.has(pluginId)) return;
-    this.host.prewarm(this.registry.get(pluginId));
+    prewarmPlugin(this.host, this.registry, pluginId);
   }
 
   /**
